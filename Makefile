@@ -1,0 +1,51 @@
+# The one front door for people and CI. `make help` lists the targets.
+SHELL := /bin/bash
+VENV := .venv/bin
+RASA_PATHS := --config config.yml --domain bot/domain --data bot/data nlu_data
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 3
+
+.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration bench clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+run:  ## run the assistant: venv, install, train if data changed, seed, start both servers
+	@scripts/run.sh
+
+test:  ## run every test (unit, data validation, conversation tests, NLU test set, integration)
+	@scripts/test.sh
+
+install:  ## create .venv (Python 3.10) with the runtime dependencies
+	@scripts/bootstrap.sh
+
+install-dev:  ## create .venv with runtime and test dependencies
+	@scripts/bootstrap.sh --dev
+
+kb:  ## regenerate the FAQ domain and NLU data from knowledge_base/
+	$(VENV)/python scripts/build_kb.py
+
+train: install kb  ## train the model if its inputs changed
+	@scripts/train.sh
+
+validate: install kb  ## rasa data validate (fails on warnings)
+	$(VENV)/python scripts/validate_data.py
+
+unit: install-dev  ## unit tests (no servers, no trained model)
+	$(VENV)/python -m pytest -m "not model and not integration"
+
+test-stories: train  ## conversation tests (rasa test) on tests/stories
+	$(VENV)/rasa test core --model models/assistant.tar.gz --stories tests/stories \
+	  --fail-on-prediction-errors --out results/stories
+
+test-nlu: train install-dev  ## the held-out NLU test set (macro-F1 >= 0.95)
+	$(VENV)/python -m pytest -m model
+
+test-integration: train install-dev  ## real Rasa server + action server over HTTP
+	$(VENV)/python -m pytest -m integration
+
+bench: train install-dev  ## latency/throughput benchmark, printed as a table
+	$(VENV)/python bench/turn_latency.py
+
+clean:  ## remove trained models, results and local databases
+	rm -rf models results var logs

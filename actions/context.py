@@ -1,0 +1,94 @@
+"""Reading the conversation from a tracker: channel, language, customer facts, recent messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from actions import names
+from common.masking import mask_text
+
+KNOWN_CHANNELS = {"web", "wechat", "rest", "socketio"}
+
+
+def channel_of(tracker: Tracker) -> str:
+    """The customer's channel: message metadata first, then Rasa's input channel, then the sender id."""
+    metadata = tracker.get_slot("session_started_metadata") or {}
+    latest = (tracker.latest_message or {}).get("metadata") or {}
+    for source in (latest, metadata):
+        channel = source.get("channel") if isinstance(source, dict) else None
+        if channel in KNOWN_CHANNELS:
+            return "web" if channel == "socketio" else str(channel)
+    input_channel = tracker.get_latest_input_channel()
+    if input_channel in KNOWN_CHANNELS:
+        return "web" if input_channel == "socketio" else str(input_channel)
+    prefix = tracker.sender_id.split(":", 1)[0] if ":" in tracker.sender_id else ""
+    if prefix in KNOWN_CHANNELS:
+        return prefix
+    return "rest"
+
+
+def external_id_of(tracker: Tracker) -> str:
+    """The channel's own id for the customer (``wechat:<openid>`` → ``<openid>``)."""
+    sender = tracker.sender_id
+    prefix, _, rest = sender.partition(":")
+    return rest if rest and prefix in KNOWN_CHANNELS else sender
+
+
+def latest_text(tracker: Tracker) -> str:
+    text = (tracker.latest_message or {}).get("text")
+    return text if isinstance(text, str) else ""
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return intent.get("name")
+
+
+def language_of(tracker: Tracker) -> str:
+    return tracker.get_slot(names.LANGUAGE) or "zh"
+
+
+def priority_customer(tracker: Tracker) -> bool:
+    """VIP and elderly customers get priority human access (a business rule, not personalisation)."""
+    return tracker.get_slot(names.TIER) == "vip" or bool(tracker.get_slot(names.ELDERLY))
+
+
+def last_messages(tracker: Tracker, limit: int = 12) -> list[dict[str, Any]]:
+    """The last user and bot lines, masked, oldest first — the transcript tail for the agent."""
+    lines: list[dict[str, Any]] = []
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind not in ("user", "bot") or not event.get("text"):
+            continue
+        lines.append(
+            {
+                "from": "customer" if kind == "user" else "bot",
+                "text": mask_text(str(event["text"]))[:1000],
+                "timestamp": event.get("timestamp"),
+            }
+        )
+        if len(lines) >= limit:
+            break
+    return list(reversed(lines))
+
+
+def recent_intents(tracker: Tracker, limit: int = 5) -> list[str]:
+    intents: list[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if name:
+                intents.append(name)
+            if len(intents) >= limit:
+                break
+    return list(reversed(intents))
+
+
+def session_started_at(tracker: Tracker) -> float:
+    """Timestamp of the current session's start (0 when none is recorded)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return float(event.get("timestamp") or 0)
+    return 0.0

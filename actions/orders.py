@@ -1,0 +1,270 @@
+"""Orders: where is my order, and changing the delivery address of one that has not shipped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import names, providers
+from actions.context import channel_of, language_of, priority_customer
+from actions.handoff import offer_human
+from actions.sentiment.tone import Escalation, escalation
+from common.db import StoreUnavailable
+from common.masking import mask_text
+from desk.models import HandoffReason, TicketTopic
+from desk.tickets import TicketStore
+from profiles.schemas import OrderSnapshot
+from profiles.store import AddressLocked, NotOrderOwner, OrderNotFound, ProfileStore, normalize_order_id
+
+logger = logging.getLogger(__name__)
+
+ADDRESS_MIN, ADDRESS_MAX = 6, 200
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_DIGIT = re.compile(r"\d")
+
+
+def looks_like_address(text: str | None) -> bool:
+    """A delivery address: long enough, and either Chinese place words or letters with a number."""
+    if not text:
+        return False
+    text = text.strip()
+    if not ADDRESS_MIN <= len(text) <= ADDRESS_MAX or text.startswith("/"):
+        return False
+    if len(_CJK.findall(text)) >= 4:
+        return True
+    return len(_LATIN.findall(text)) >= 4 and bool(_DIGIT.search(text))
+
+
+def _date(value: Any) -> str:
+    return value.strftime("%Y-%m-%d") if value else "-"
+
+
+def order_variables(order: OrderSnapshot, language: str) -> dict[str, Any]:
+    carrier = (order.carrier_name_zh if language == "zh" else order.carrier_name_en) or order.carrier or "-"
+    return {
+        "order_id": order.order_id,
+        "created_date": _date(order.created_at),
+        "shipped_date": _date(order.shipped_at),
+        "delivered_date": _date(order.delivered_at),
+        "eta": _date(order.eta),
+        "carrier": carrier,
+        "tracking_no": order.tracking_no or "-",
+    }
+
+
+def ask_for_order_id(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Ask for the order number, offering the customer's recent orders as buttons when known."""
+    recent = [o for o in (tracker.get_slot(names.RECENT_ORDER_IDS) or []) if o][:3]
+    if recent:
+        buttons = [{"title": o, "payload": f'/inform{{"order_id":"{o}"}}'} for o in recent]
+        dispatcher.utter_message(response=names.UTTER_ASK_ORDER_ID_WITH_RECENT, buttons=buttons)
+    else:
+        dispatcher.utter_message(response=names.UTTER_ASK_ORDER_ID)
+
+
+class ActionAskOrderId(Action):
+    """Ask which order the customer means (with their recent orders as quick replies)."""
+
+    def name(self) -> str:
+        return names.ACTION_ASK_ORDER_ID
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        ask_for_order_id(dispatcher, tracker)
+        return []
+
+
+class ActionCheckOrder(Action):
+    """Tell the customer where their order is: status, carrier and dates from the order database."""
+
+    def __init__(self, store: ProfileStore | None = None, tickets: TicketStore | None = None) -> None:
+        self._store, self._tickets = store, tickets
+
+    def name(self) -> str:
+        return names.ACTION_CHECK_ORDER
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        order_id = normalize_order_id(tracker.get_slot(names.ORDER_ID) or "")
+        if order_id is None:
+            ask_for_order_id(dispatcher, tracker)
+            return [SlotSet(names.ORDER_ID, None)]
+        store = self._store or providers.profile_store()
+        try:
+            order = await asyncio.to_thread(store.get_order, order_id)
+        except StoreUnavailable:
+            logger.exception("order lookup unavailable (conversation=%s)", tracker.sender_id)
+            dispatcher.utter_message(response=names.UTTER_ORDER_STATUS_UNAVAILABLE)
+            return []
+        if order is None:
+            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND, order_id=order_id)
+            return [SlotSet(names.ORDER_ID, None)]
+
+        events: list[EventType] = [SlotSet(names.ORDER_ID, order.order_id)]
+        if tracker.get_slot(names.TONE) in ("empathetic", "elder_friendly"):
+            dispatcher.utter_message(response=names.UTTER_TONE_OPENER)
+        dispatcher.utter_message(
+            response=names.UTTER_ORDER_STATUS_PREFIX + order.status,
+            **order_variables(order, language_of(tracker)),
+        )
+        level = escalation(
+            emotion=tracker.get_slot(names.EMOTION) or "none",
+            trend=tracker.get_slot(names.TREND) or "steady",
+            sentiment=tracker.get_slot(names.SENTIMENT) or "neutral",
+            history=tracker.get_slot(names.SENTIMENT_HISTORY) or [],
+            priority_customer=priority_customer(tracker),
+        )
+        if level is not Escalation.NONE:
+            # an order problem: keep a ticket so the next contact is recognised
+            events += await self._record_problem(dispatcher, tracker, order)
+            events += offer_human(dispatcher, HandoffReason.NEGATIVE_SENTIMENT)
+        return events
+
+    async def _record_problem(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSnapshot
+    ) -> list[EventType]:
+        tickets = self._tickets or providers.ticket_store()
+        try:
+            record = await asyncio.to_thread(
+                tickets.record_contact,
+                customer_id=tracker.get_slot(names.CUSTOMER_ID),
+                conversation_id=tracker.sender_id,
+                channel=channel_of(tracker),
+                topic=TicketTopic.ORDER,
+                order_id=order.order_id,
+                subject=mask_text((tracker.latest_message or {}).get("text") or "")[:200],
+            )
+        except StoreUnavailable:
+            logger.exception("ticket store unavailable (conversation=%s)", tracker.sender_id)
+            return []
+        if record.contacts_in_window >= 2:
+            dispatcher.utter_message(
+                response=names.UTTER_REPEAT_CONTACT_PREFIX + TicketTopic.ORDER.value,
+                count=record.contacts_in_window,
+            )
+        return [SlotSet(names.TICKET_ID, float(record.ticket.id))]
+
+
+class ValidateAddressForm(FormValidationAction):
+    """Check each answer of the address form: an order of this customer that has not shipped, a real address."""
+
+    def __init__(self, store: ProfileStore | None = None) -> None:
+        self._store = store
+
+    def name(self) -> str:
+        return names.VALIDATE_ADDRESS_FORM
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        # a guest, or an order whose address can no longer change, ends the form at once
+        if tracker.get_slot(names.IS_GUEST) or tracker.get_slot(names.ADDRESS_BLOCKED):
+            return []
+        return domain_slots
+
+    async def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        order_id = normalize_order_id(str(value or ""))
+        if order_id is None:
+            ask_for_order_id(dispatcher, tracker)
+            return {names.ORDER_ID: None}
+        store = self._store or providers.profile_store()
+        try:
+            order = await asyncio.to_thread(store.get_order, order_id)
+        except StoreUnavailable:
+            logger.exception("order lookup unavailable (conversation=%s)", tracker.sender_id)
+            dispatcher.utter_message(response=names.UTTER_ORDER_STATUS_UNAVAILABLE)
+            return {names.ORDER_ID: order_id, names.ADDRESS_BLOCKED: "unavailable"}
+        if order is None:
+            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND, order_id=order_id)
+            return {names.ORDER_ID: None}
+        if order.customer_id != tracker.get_slot(names.CUSTOMER_ID):
+            dispatcher.utter_message(response=names.UTTER_ADDRESS_OTHER_ACCOUNT, order_id=order_id)
+            return {names.ORDER_ID: order_id, names.ADDRESS_BLOCKED: "other_account"}
+        if not order.address_changeable:
+            dispatcher.utter_message(
+                response=names.UTTER_ADDRESS_LOCKED_PREFIX + order.status,
+                **order_variables(order, language_of(tracker)),
+            )
+            return {names.ORDER_ID: order_id, names.ADDRESS_BLOCKED: order.status}
+        return {names.ORDER_ID: order_id}
+
+    async def validate_new_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if not looks_like_address(value):
+            dispatcher.utter_message(response=names.UTTER_ADDRESS_INVALID)
+            return {names.NEW_ADDRESS: None}
+        return {names.NEW_ADDRESS: " ".join(str(value).split())}
+
+    async def validate_address_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {names.ADDRESS_CONFIRMED: bool(value) if value is not None else None}
+
+
+class ActionChangeAddress(Action):
+    """Save the new delivery address the customer confirmed (or keep the old one)."""
+
+    def __init__(self, store: ProfileStore | None = None) -> None:
+        self._store = store
+
+    def name(self) -> str:
+        return names.ACTION_CHANGE_ADDRESS
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        reset = [
+            SlotSet(names.NEW_ADDRESS, None),
+            SlotSet(names.ADDRESS_CONFIRMED, None),
+            SlotSet(names.ADDRESS_BLOCKED, None),
+        ]
+        if tracker.get_slot(names.IS_GUEST):
+            dispatcher.utter_message(response=names.UTTER_ADDRESS_SIGN_IN)
+            return reset
+        if tracker.get_slot(names.ADDRESS_BLOCKED):
+            return reset  # the validator has already explained why
+        if not tracker.get_slot(names.ADDRESS_CONFIRMED):
+            dispatcher.utter_message(response=names.UTTER_ADDRESS_KEPT)
+            return reset
+        store = self._store or providers.profile_store()
+        order_id = tracker.get_slot(names.ORDER_ID)
+        try:
+            order = await asyncio.to_thread(
+                store.change_address,
+                order_id=order_id,
+                customer_id=tracker.get_slot(names.CUSTOMER_ID),
+                new_address=tracker.get_slot(names.NEW_ADDRESS),
+            )
+        except AddressLocked as locked:  # it shipped while we were talking
+            dispatcher.utter_message(
+                response=names.UTTER_ADDRESS_LOCKED_PREFIX + locked.status, order_id=order_id, carrier="-"
+            )
+            return reset
+        except (OrderNotFound, NotOrderOwner):
+            dispatcher.utter_message(response=names.UTTER_ADDRESS_OTHER_ACCOUNT, order_id=order_id)
+            return reset
+        except StoreUnavailable:
+            logger.exception("address change unavailable (conversation=%s)", tracker.sender_id)
+            dispatcher.utter_message(response=names.UTTER_SERVICE_UNAVAILABLE)
+            return reset
+        dispatcher.utter_message(
+            response=names.UTTER_ADDRESS_CHANGED, order_id=order.order_id, new_address=order.address
+        )
+        return reset

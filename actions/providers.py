@@ -1,0 +1,73 @@
+"""Lazily built, process-wide collaborators of the actions (nothing is built at import time).
+
+Actions take these as optional constructor arguments, so tests pass fakes or in-memory stores
+and the action server (which builds actions with no arguments) falls back to these.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+
+from sqlalchemy.orm import sessionmaker
+
+from actions.sentiment import SentimentAnalyzer
+from common.db import create_all, make_engine, make_session_factory
+from common.settings import Settings, SettingsError, get_settings
+from desk.conversations import ConversationLog
+from desk.feedback import FeedbackLog
+from desk.handoffs import HandoffQueue
+from desk.tickets import TicketStore
+from profiles.segmentation import load_thresholds
+from profiles.store import ProfileStore
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@lru_cache(maxsize=1)
+def session_factory() -> sessionmaker:
+    engine = make_engine(settings().database_url)
+    create_all(engine)
+    return make_session_factory(engine)
+
+
+@lru_cache(maxsize=1)
+def profile_store() -> ProfileStore:
+    return ProfileStore(session_factory(), thresholds=load_thresholds(settings().segments_file))
+
+
+@lru_cache(maxsize=1)
+def ticket_store() -> TicketStore:
+    return TicketStore(session_factory(), window_days=settings().repeat_contact_window_days)
+
+
+@lru_cache(maxsize=1)
+def handoff_queue() -> HandoffQueue:
+    return HandoffQueue(session_factory())
+
+
+@lru_cache(maxsize=1)
+def feedback_log() -> FeedbackLog:
+    s = settings()
+    return FeedbackLog(
+        session_factory(),
+        low_threshold=s.low_csat_threshold,
+        followup_due=timedelta(hours=s.followup_due_hours),
+    )
+
+
+@lru_cache(maxsize=1)
+def conversation_log() -> ConversationLog:
+    return ConversationLog(session_factory())
+
+
+@lru_cache(maxsize=1)
+def sentiment_analyzer() -> SentimentAnalyzer:
+    backend = settings().sentiment_backend
+    if backend == "lexicon":
+        from actions.sentiment.lexicon import LexiconAnalyzer
+
+        return LexiconAnalyzer()
+    raise SettingsError(f"unknown SENTIMENT_BACKEND {backend!r}; available: lexicon")

@@ -1,0 +1,23 @@
+"""Which language a message is in (zh or en), mixed-script turns included."""
+
+from __future__ import annotations
+
+import re
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def detect_language(text: str | None, fallback: str = "zh") -> str:
+    """``zh`` when the message has Chinese characters, ``en`` when it has Latin letters only.
+
+    A mixed turn ("我的order到哪了") is answered in Chinese: a customer who writes any Chinese reads
+    it. Text with neither (digits, emoji, an order number) keeps the conversation's language.
+    """
+    if not text:
+        return fallback
+    if _CJK.search(text):
+        return "zh"
+    if _LATIN.search(text):
+        return "en"
+    return fallback

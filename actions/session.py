@@ -1,0 +1,94 @@
+"""Who is this? Resolve the customer at the start of every session and greet them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import names, providers
+from actions.context import channel_of, external_id_of
+from common.db import StoreUnavailable
+from desk.conversations import ConversationLog
+from profiles.schemas import CustomerProfile
+from profiles.store import ProfileStore
+
+logger = logging.getLogger(__name__)
+
+
+def profile_slots(profile: CustomerProfile) -> list[EventType]:
+    return [
+        SlotSet(names.CUSTOMER_ID, profile.customer_id),
+        SlotSet(names.CUSTOMER_NAME, profile.name),
+        SlotSet(names.IS_GUEST, profile.is_guest),
+        SlotSet(names.TIER, profile.tier),
+        SlotSet(names.SEGMENT, profile.segment),
+        SlotSet(names.LIFECYCLE, profile.lifecycle),
+        SlotSet(names.ELDERLY, profile.elderly),
+        SlotSet(names.LANGUAGE, profile.language),
+        SlotSet(names.PERSONALIZED, profile.personalization),
+        SlotSet("recent_order_ids", list(profile.recent_order_ids)),
+    ]
+
+
+class ActionSessionStart(Action):
+    """Start a session knowing the customer: profile slots from the profile store (a guest if unknown)."""
+
+    def __init__(self, store: ProfileStore | None = None, conversations: ConversationLog | None = None) -> None:
+        self._store = store
+        self._conversations = conversations
+
+    def name(self) -> str:
+        return names.ACTION_SESSION_START
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        store = self._store or providers.profile_store()
+        channel = channel_of(tracker)
+        external_id = external_id_of(tracker)
+        try:
+            profile = await asyncio.to_thread(store.resolve, channel, external_id)
+        except StoreUnavailable:
+            logger.exception("profile store unavailable (conversation=%s)", tracker.sender_id)
+            profile = CustomerProfile.guest()
+        try:
+            conversations = self._conversations or providers.conversation_log()
+            await asyncio.to_thread(
+                conversations.touch,
+                conversation_id=tracker.sender_id,
+                channel=channel,
+                customer_id=profile.customer_id,
+                language=profile.language,
+            )
+        except StoreUnavailable:
+            logger.exception("conversation log unavailable (conversation=%s)", tracker.sender_id)
+        metadata: Any = tracker.get_slot("session_started_metadata")
+        events: list[EventType] = [SessionStarted()]
+        if metadata is not None:
+            events.append(SlotSet("session_started_metadata", metadata))
+        events.extend(profile_slots(profile))
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ActionGreet(Action):
+    """Greet the customer, by name when they allow personalised service."""
+
+    def name(self) -> str:
+        return names.ACTION_GREET
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        name = tracker.get_slot(names.CUSTOMER_NAME)
+        if name and tracker.get_slot(names.PERSONALIZED) and not tracker.get_slot(names.IS_GUEST):
+            dispatcher.utter_message(response=names.UTTER_GREET_NAMED, name=name)
+        else:
+            dispatcher.utter_message(response=names.UTTER_GREET)
+        return []

@@ -1,0 +1,85 @@
+"""Every user turn: language, sentiment, emotion, trend and the tone to answer in.
+
+Rasa runs ``action_validate_slot_mappings`` after each user message (``ActionExtractSlots``), so
+the slots below are fresh before any policy predicts. Domain requirements: the slots ``language``,
+``sentiment``, ``sentiment_score``, ``emotion``, ``sentiment_trend``, ``sentiment_history``,
+``tone``, ``fallback_count`` and ``human_offered`` have ``mappings: [{type: custom}]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import names, providers
+from actions.context import latest_intent, latest_text
+from actions.sentiment import SentimentAnalyzer, SentimentResult
+from actions.sentiment.language import detect_language
+from actions.sentiment.tone import choose_tone, push_history, trend
+
+logger = logging.getLogger(__name__)
+
+# intents that answer the bot's offer of a human; any other turn withdraws the offer
+_OFFER_ANSWERS = {names.AFFIRM, names.DENY, names.REQUEST_HUMAN}
+
+
+class ActionValidateSlotMappings(Action):
+    """Read how the customer feels this turn so the reply takes the right tone."""
+
+    def __init__(self, analyzer: SentimentAnalyzer | None = None) -> None:
+        self._analyzer = analyzer
+
+    def name(self) -> str:
+        return names.ACTION_VALIDATE_SLOT_MAPPINGS
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        intent = latest_intent(tracker)
+        text = latest_text(tracker)
+        if (intent or "").startswith("EXTERNAL_") or text.startswith("/"):
+            # a button payload or an event from the desk carries no feelings to read
+            return self._bookkeeping(tracker, intent)
+
+        analyzer = self._analyzer or providers.sentiment_analyzer()
+        try:
+            result: SentimentResult = await asyncio.to_thread(analyzer.analyze, text)
+        except Exception:  # the analyzer must never cost the customer a reply
+            logger.exception("sentiment analyzer failed (conversation=%s)", tracker.sender_id)
+            result = SentimentResult.neutral()
+
+        history = push_history(tracker.get_slot(names.SENTIMENT_HISTORY), result.score)
+        current_trend = trend(history)
+        language = detect_language(text, fallback=tracker.get_slot(names.LANGUAGE) or "zh")
+        tone = choose_tone(
+            sentiment=result.label,
+            emotion=result.emotion,
+            trend=current_trend,
+            segment=tracker.get_slot(names.SEGMENT),
+            elderly=bool(tracker.get_slot(names.ELDERLY)),
+            personalized=tracker.get_slot(names.PERSONALIZED) is not False,
+        )
+        return [
+            SlotSet(names.LANGUAGE, language),
+            SlotSet(names.SENTIMENT, result.label),
+            SlotSet(names.SENTIMENT_SCORE, result.score),
+            SlotSet(names.EMOTION, result.emotion),
+            SlotSet(names.SENTIMENT_HISTORY, history),
+            SlotSet(names.TREND, current_trend.value),
+            SlotSet(names.TONE, tone.value),
+            *self._bookkeeping(tracker, intent),
+        ]
+
+    @staticmethod
+    def _bookkeeping(tracker: Tracker, intent: str | None) -> list[EventType]:
+        events: list[EventType] = []
+        if intent != names.NLU_FALLBACK and tracker.get_slot(names.FALLBACK_COUNT):
+            events.append(SlotSet(names.FALLBACK_COUNT, 0.0))
+        if intent not in _OFFER_ANSWERS and tracker.get_slot(names.HUMAN_OFFERED):
+            events.append(SlotSet(names.HUMAN_OFFERED, False))
+        return events

@@ -1,0 +1,113 @@
+"""Forbidden-word check for user-facing wording (pure Python, no Rasa import).
+
+The word list lives in ``bot/forbidden_words.yml`` (override with ``FORBIDDEN_WORDS_FILE``)::
+
+    zh: [不能, 无法, ...]   # matched as substrings
+    en: [can't, unable, ...]  # matched as whole words/phrases, case-insensitively
+
+Used by tests/bot/test_responses.py and reusable by actions that build text at runtime.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Pattern, Tuple, Union
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN_WORDS_ENV = "FORBIDDEN_WORDS_FILE"
+DEFAULT_FORBIDDEN_WORDS_FILE = "bot/forbidden_words.yml"
+
+_LANGUAGES = ("zh", "en")
+_APOSTROPHES = "'\u2019\u2018`"
+# an English word boundary that treats CJK characters as boundaries ("订单fail了" matches "fail")
+_EN_WORD_CHAR = "A-Za-z0-9_"
+
+
+def forbidden_words_path(env: Optional[Mapping[str, str]] = None) -> Path:
+    """The configured word-list file: $FORBIDDEN_WORDS_FILE or bot/forbidden_words.yml.
+
+    A relative path is taken from the repository root.
+    """
+    env = os.environ if env is None else env
+    raw = env.get(FORBIDDEN_WORDS_ENV) or DEFAULT_FORBIDDEN_WORDS_FILE
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def load_forbidden_words(path: Union[str, Path, None] = None) -> Dict[str, List[str]]:
+    """Read the word list: ``{"zh": [...], "en": [...]}`` (missing languages give ``[]``).
+
+    Words are stripped, empty entries dropped and duplicates removed (order kept).
+    """
+    file = Path(path) if path is not None else forbidden_words_path()
+    with open(file, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{file}: expected a mapping with 'zh' and 'en' lists")
+    words: Dict[str, List[str]] = {}
+    for lang in _LANGUAGES:
+        items = data.get(lang) or []
+        if not isinstance(items, list):
+            raise ValueError(f"{file}: '{lang}' must be a list of words")
+        seen: Dict[str, None] = {}
+        for item in items:
+            word = str(item).strip()
+            if word:
+                seen.setdefault(word, None)
+        words[lang] = list(seen)
+    return words
+
+
+@functools.lru_cache(maxsize=1024)
+def _en_pattern(word: str) -> Pattern[str]:
+    parts = []
+    for ch in word.lower():
+        if ch.isspace():
+            if not parts or parts[-1] != r"\s+":
+                parts.append(r"\s+")
+        elif ch in _APOSTROPHES:
+            parts.append(f"[{_APOSTROPHES}]")
+        else:
+            parts.append(re.escape(ch))
+    body = "".join(parts)
+    return re.compile(rf"(?<![{_EN_WORD_CHAR}]){body}(?![{_EN_WORD_CHAR}])", re.IGNORECASE)
+
+
+def _as_pairs(words: Union[Mapping[str, Iterable[str]], Iterable[str]]) -> List[Tuple[str, str]]:
+    if isinstance(words, Mapping):
+        return [(lang, w) for lang in _LANGUAGES for w in (words.get(lang) or [])]
+    # a flat list: words containing CJK are substrings, the rest whole English words
+    return [("zh" if _has_cjk(w) else "en", w) for w in words]
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+
+
+def find_forbidden(
+    text: Optional[str], words: Union[Mapping[str, Iterable[str]], Iterable[str]]
+) -> List[str]:
+    """The forbidden words found in ``text``, in list order, each reported once.
+
+    ``words`` is the mapping from :func:`load_forbidden_words`. Both lists are checked
+    whatever the language of ``text`` (mixed zh/en messages are common): ``zh`` words as
+    substrings, ``en`` words as whole words or phrases, case-insensitively.
+    """
+    if not text:
+        return []
+    found: List[str] = []
+    for lang, word in _as_pairs(words):
+        word = str(word).strip()
+        if not word or word in found:
+            continue
+        if lang == "zh":
+            hit = word in text
+        else:
+            hit = _en_pattern(word).search(text) is not None
+        if hit:
+            found.append(word)
+    return found

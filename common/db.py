@@ -1,0 +1,58 @@
+"""Database plumbing shared by ``profiles`` and ``desk``: one declarative Base, engines, sessions.
+
+SQLite is the embedded default; PostgreSQL is chosen by ``DATABASE_URL``. Nothing connects at import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import declarative_base, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+Base = declarative_base()
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not be reached or refused the operation."""
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        if url in {"sqlite://", "sqlite:///:memory:"}:
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False}, poolclass=StaticPool, future=True
+            )
+        else:
+            path = url.split("sqlite:///", 1)[-1]
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 30}, future=True
+            )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if url not in {"sqlite://", "sqlite:///:memory:"}:
+                # WAL lets the action server read while another process writes
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, future=True)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+
+
+def create_all(engine: Engine) -> None:
+    # import the model modules so their tables are registered on Base
+    import desk.models  # noqa: F401
+    import profiles.models  # noqa: F401
+
+    Base.metadata.create_all(engine)

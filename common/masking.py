@@ -1,0 +1,189 @@
+"""The one masking module: every place that shows, stores or logs personal data goes through here.
+
+Pure and regex based; nothing is loaded at import beyond compiling patterns.
+
+Display forms::
+
+    mask_phone("13812341234")            -> "138****1234"   (+86 / 0086 / spaces / dashes accepted)
+    mask_id_number("110101199003071234") -> "110101********1234"  (15-char IDs: "110101*****1234")
+    mask_bank_card("6222021234567890")   -> "**** **** **** 7890"
+    mask_email("zhang.wei@example.com")  -> "z***@example.com"
+    mask_name("王秀英") -> "王**",  mask_name("Emily Carter") -> "E. C***"
+
+``find_pii(text)`` locates phones, PRC ID numbers, bank cards and e-mail addresses in free text (Chinese
+text has no word boundaries, so patterns are delimited by "not a digit" rather than ``\\b``);
+``mask_text(text)`` replaces each with its display form. Order numbers (``E20261120001`` or the bare
+11 digits ``20261120001``) never match: mobiles start with 1, IDs and cards are longer. Masked output
+contains ``*`` so masking twice changes nothing.
+
+``hash_contact(value, salt)`` is the lookup key kept instead of a raw contact value: HMAC-SHA256 (hex)
+keyed by ``salt`` over ``normalize_contact(value)`` (e-mail lower-cased; phone digits only without the
++86 prefix; ID numbers upper-cased without spaces).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+
+__all__ = [
+    "PII_KINDS",
+    "find_pii",
+    "hash_contact",
+    "mask_bank_card",
+    "mask_email",
+    "mask_id_number",
+    "mask_name",
+    "mask_phone",
+    "mask_text",
+    "normalize_contact",
+]
+
+PII_KINDS = ("email", "id_number", "bank_card", "phone")
+
+_SEP = r"[ \-]?"
+_DATE8 = r"(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+_DATE6 = r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+_ID18_RE = re.compile(rf"(?<!\d)[1-9]\d{{5}}{_DATE8}\d{{3}}[\dXx](?![\dXx])")
+_ID15_RE = re.compile(rf"(?<!\d)[1-9]\d{{5}}{_DATE6}\d{{3}}(?!\d)")
+# 16-19 digits, plain or in groups of four separated by a space or a dash
+_CARD_RE = re.compile(r"(?<!\d)(?:\d{16,19}|\d{4}(?:[ \-]\d{4}){3}(?:[ \-]?\d{1,3})?)(?!\d)")
+_MOBILE_RE = re.compile(
+    rf"(?<![\d+])(?:(?:\+|00)?86[ \-]?|\(\+?86\)[ \-]?)?1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}(?!\d)"
+)
+# +<country code> followed by 7-12 digits (the "+" is required, so plain numbers never match)
+_INTL_RE = re.compile(r"(?<![\d+])\+(?!86)[1-9]\d{0,2}(?:[ \-]?\d){7,12}(?!\d)")
+# PRC landline with an explicit separator after the area code: 010-12345678, 0755 2345 6789
+_LANDLINE_RE = re.compile(r"(?<!\d)0\d{2,3}[ \-]\d{3,4}[ \-]?\d{4}(?!\d)")
+
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("email", _EMAIL_RE),
+    ("id_number", _ID18_RE),
+    ("bank_card", _CARD_RE),
+    ("id_number", _ID15_RE),
+    ("phone", _MOBILE_RE),
+    ("phone", _INTL_RE),
+    ("phone", _LANDLINE_RE),
+)
+
+_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def _national_phone_digits(value: str) -> str:
+    digits = _digits(value)
+    if len(digits) == 15 and digits.startswith("0086"):
+        return digits[4:]
+    if len(digits) == 13 and digits.startswith("86") and digits[2] == "1":
+        return digits[2:]
+    return digits
+
+
+def mask_phone(phone: str) -> str:
+    """``13812341234`` / ``+86 138-1234-1234`` -> ``138****1234``; other numbers keep 3 + 4 digits."""
+    digits = _national_phone_digits(phone)
+    if len(digits) >= 8:
+        return f"{digits[:3]}****{digits[-4:]}"
+    if len(digits) > 2:
+        return "*" * (len(digits) - 2) + digits[-2:]
+    return "*" * len(digits)
+
+
+def mask_id_number(id_number: str) -> str:
+    """PRC ID (18 or 15 chars): keep the first 6 (area) and the last 4."""
+    compact = re.sub(r"\s", "", id_number).upper()
+    if len(compact) <= 10:
+        return "*" * max(len(compact) - 2, 0) + compact[-2:]
+    return compact[:6] + "*" * (len(compact) - 10) + compact[-4:]
+
+
+def mask_bank_card(card: str) -> str:
+    """Keep the last 4 digits: ``**** **** **** 1234``."""
+    digits = _digits(card)
+    return f"**** **** **** {digits[-4:]}"
+
+
+def mask_email(email: str) -> str:
+    """``zhang.wei@example.com`` -> ``z***@example.com``."""
+    email = email.strip()
+    local, sep, domain = email.rpartition("@")
+    if not sep:
+        return email[:1] + "***" if email else ""
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_name(name: str | None) -> str | None:
+    """Name for logs: ``王秀英`` -> ``王**``; ``Emily Carter`` -> ``E. C***``; ``Emily`` -> ``E***``."""
+    if name is None:
+        return None
+    name = name.strip()
+    if not name:
+        return name
+    if _CJK_RE.search(name):
+        compact = name.replace(" ", "").replace("·", "")
+        return compact[0] + "*" * max(len(compact) - 1, 1)
+    parts = name.split()
+    if len(parts) == 1:
+        return parts[0][0] + "***"
+    initials = " ".join(f"{p[0]}." for p in parts[:-1])
+    return f"{initials} {parts[-1][0]}***"
+
+
+def find_pii(text: str) -> list[tuple[str, int, int]]:
+    """``[(kind, start, end), ...]`` sorted by position; kinds: email, id_number, bank_card, phone."""
+    found: list[tuple[str, int, int]] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            start, end = m.span()
+            if any(start < t_end and t_start < end for t_start, t_end in taken):
+                continue
+            found.append((kind, start, end))
+            taken.append((start, end))
+    found.sort(key=lambda f: f[1])
+    return found
+
+
+_MASKERS = {
+    "email": mask_email,
+    "id_number": mask_id_number,
+    "bank_card": mask_bank_card,
+    "phone": mask_phone,
+}
+
+
+def mask_text(text: str) -> str:
+    """Free text (zh or en) with every phone, ID number, bank card and e-mail masked."""
+    if not text:
+        return text
+    out: list[str] = []
+    pos = 0
+    for kind, start, end in find_pii(text):
+        out.append(text[pos:start])
+        out.append(_MASKERS[kind](text[start:end]))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def normalize_contact(value: str) -> str:
+    """Canonical form hashed for lookup: e-mail lower-case; phone digits (no +86); ID upper-case."""
+    value = unicodedata.normalize("NFKC", value).strip()
+    if "@" in value:
+        return value.lower()
+    compact = re.sub(r"[\s\-().]", "", value)
+    if re.fullmatch(r"\+?\d+", compact):
+        return _national_phone_digits(compact)
+    return compact.upper()
+
+
+def hash_contact(value: str, salt: str) -> str:
+    """HMAC-SHA256 hex of ``normalize_contact(value)`` keyed by ``salt``."""
+    return hmac.new(salt.encode("utf-8"), normalize_contact(value).encode("utf-8"), hashlib.sha256).hexdigest()

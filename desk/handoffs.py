@@ -1,0 +1,227 @@
+"""HandoffQueue: the warm handoff from bot to human.
+
+``handoff_priority`` and ``build_summary`` are pure; ``HandoffQueue.enqueue`` is idempotent per
+conversation (a second request while one is open returns the open one and its place in the queue).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import sessionmaker
+
+from common.masking import mask_text
+from desk._unit import unit_of_work
+from desk.models import Conversation, ConversationStatus, Handoff, HandoffReason, HandoffStatus
+from desk.schemas import HandoffView, QueuedHandoff
+
+OPEN_STATUSES = (HandoffStatus.QUEUED.value, HandoffStatus.ASSIGNED.value)
+SUMMARY_FILE = Path(__file__).with_name("summary.yml")
+
+# Lower is served first: VIP, then elderly, then angry/anxious, then refunds, then the rest.
+PRIORITY_VIP = 1
+PRIORITY_ELDERLY = 2
+PRIORITY_UPSET = 3
+PRIORITY_REFUND = 4
+PRIORITY_NORMAL = 5
+
+
+def handoff_priority(*, reason: HandoffReason | str, tier: str | None, elderly: bool, emotion: str | None) -> int:
+    if tier == "vip":
+        return PRIORITY_VIP
+    if elderly:
+        return PRIORITY_ELDERLY
+    if emotion in ("anger", "anxiety") or HandoffReason(reason) is HandoffReason.NEGATIVE_SENTIMENT:
+        return PRIORITY_UPSET
+    if HandoffReason(reason) is HandoffReason.REFUND:
+        return PRIORITY_REFUND
+    return PRIORITY_NORMAL
+
+
+@dataclass(frozen=True)
+class SummaryFacts:
+    """What the agent needs to know at a glance; all personal data already masked."""
+
+    language: str
+    reason: str
+    customer_name: str | None  # masked
+    tier: str | None
+    segment: str | None
+    elderly: bool
+    sentiment: str | None
+    emotion: str | None
+    trend: str | None
+    order_id: str | None = None
+    repeat_contacts: int = 0
+    intents: tuple[str, ...] = field(default_factory=tuple)
+
+
+@lru_cache(maxsize=1)
+def _summary_wording() -> dict[str, Any]:
+    return yaml.safe_load(SUMMARY_FILE.read_text(encoding="utf-8"))
+
+
+def build_summary(facts: SummaryFacts) -> str:
+    words = _summary_wording().get(facts.language) or _summary_wording()["en"]
+    traits = [
+        words["tier"].get(facts.tier or "", ""),
+        words["segment"].get(facts.segment or "", ""),
+        words["elderly"] if facts.elderly else "",
+    ]
+    traits = [t for t in traits if t]
+    trait_text = (
+        words["traits_open"] + words["separator"].join(traits) + words["traits_close"] if traits else ""
+    )
+    sentiment = words["sentiment"].get(facts.sentiment or "neutral", facts.sentiment or "")
+    emotion = words["emotion"].get(facts.emotion or "none", "")
+    if emotion:
+        sentiment = f"{sentiment}/{emotion}"
+    return (
+        words["template"]
+        .format(
+            customer=facts.customer_name or words["guest"],
+            traits=trait_text,
+            reason=words["reason"].get(facts.reason, facts.reason),
+            topic=words["topic"].format(order_id=facts.order_id) if facts.order_id else "",
+            sentiment=sentiment,
+            trend=words["trend"].get(facts.trend or "steady", facts.trend or ""),
+            repeat=words["repeat"].format(count=facts.repeat_contacts) if facts.repeat_contacts > 1 else "",
+        )
+        .strip()
+    )
+
+
+def _view(h: Handoff) -> HandoffView:
+    return HandoffView(
+        id=h.id,
+        conversation_id=h.conversation_id,
+        customer_id=h.customer_id,
+        channel=h.channel,
+        language=h.language,
+        reason=h.reason,
+        priority=h.priority,
+        status=h.status,
+        summary=h.summary,
+        package=dict(h.package or {}),
+        agent_id=h.agent_id,
+        created_at=h.created_at,
+    )
+
+
+class HandoffQueue:
+    def __init__(self, session_factory: sessionmaker, *, clock: Callable[[], datetime] = datetime.utcnow) -> None:
+        self._session_factory = session_factory
+        self._clock = clock
+
+    def enqueue(
+        self,
+        *,
+        conversation_id: str,
+        customer_id: str | None,
+        channel: str,
+        language: str | None,
+        reason: HandoffReason | str,
+        priority: int,
+        summary: str,
+        package: dict[str, Any],
+    ) -> QueuedHandoff:
+        reason = HandoffReason(reason).value
+        now = self._clock()
+        with unit_of_work(self._session_factory) as session:
+            existing = session.scalars(
+                select(Handoff)
+                .where(Handoff.conversation_id == conversation_id, Handoff.status.in_(OPEN_STATUSES))
+                .with_for_update()
+            ).first()
+            created = existing is None
+            if existing is None:
+                existing = Handoff(
+                    conversation_id=conversation_id,
+                    customer_id=customer_id,
+                    channel=channel,
+                    language=language,
+                    reason=reason,
+                    priority=priority,
+                    status=HandoffStatus.QUEUED.value,
+                    summary=mask_text(summary),
+                    package=package,
+                    created_at=now,
+                )
+                session.add(existing)
+                conversation = session.get(Conversation, conversation_id)
+                if conversation is None:
+                    session.add(
+                        Conversation(
+                            id=conversation_id,
+                            channel=channel,
+                            customer_id=customer_id,
+                            language=language,
+                            status=ConversationStatus.QUEUED.value,
+                            started_at=now,
+                        )
+                    )
+                else:
+                    conversation.status = ConversationStatus.QUEUED.value
+                session.flush()
+            position = self._position(session, existing)
+            return QueuedHandoff(
+                id=existing.id,
+                conversation_id=conversation_id,
+                status=existing.status,
+                reason=existing.reason,
+                priority=existing.priority,
+                position=position,
+                created=created,
+            )
+
+    @staticmethod
+    def _position(session, handoff: Handoff) -> int:  # type: ignore[no-untyped-def]
+        if handoff.status != HandoffStatus.QUEUED.value:
+            return 0
+        ahead = session.scalar(
+            select(func.count(Handoff.id)).where(
+                Handoff.status == HandoffStatus.QUEUED.value,
+                Handoff.id != handoff.id,
+                or_(
+                    Handoff.priority < handoff.priority,
+                    and_(Handoff.priority == handoff.priority, Handoff.created_at < handoff.created_at),
+                    and_(
+                        Handoff.priority == handoff.priority,
+                        Handoff.created_at == handoff.created_at,
+                        Handoff.id < handoff.id,
+                    ),
+                ),
+            )
+        )
+        return int(ahead or 0) + 1
+
+    def queued(self) -> list[HandoffView]:
+        with unit_of_work(self._session_factory) as session:
+            rows = session.scalars(
+                select(Handoff)
+                .where(Handoff.status == HandoffStatus.QUEUED.value)
+                .order_by(Handoff.priority, Handoff.created_at, Handoff.id)
+            ).all()
+            return [_view(h) for h in rows]
+
+    def for_conversation(self, conversation_id: str) -> list[HandoffView]:
+        with unit_of_work(self._session_factory) as session:
+            rows = session.scalars(
+                select(Handoff).where(Handoff.conversation_id == conversation_id).order_by(Handoff.id)
+            ).all()
+            return [_view(h) for h in rows]
+
+    def open_for(self, conversation_id: str) -> HandoffView | None:
+        with unit_of_work(self._session_factory) as session:
+            row = session.scalars(
+                select(Handoff)
+                .where(Handoff.conversation_id == conversation_id, Handoff.status.in_(OPEN_STATUSES))
+                .order_by(Handoff.id.desc())
+            ).first()
+            return _view(row) if row else None

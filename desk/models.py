@@ -1,0 +1,167 @@
+"""What happened and who handles it: conversations, tickets, handoffs, feedback (only ``desk`` writes them).
+
+Every free-text column that may carry personal data is masked by ``common.masking`` before it is stored.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.sql.schema import Column
+
+from common.db import Base
+
+
+def _now() -> datetime:
+    return datetime.utcnow()
+
+
+class ConversationStatus(str, enum.Enum):
+    BOT = "bot"
+    QUEUED = "queued"
+    WITH_AGENT = "with_agent"
+    RESOLVED = "resolved"
+    ABANDONED = "abandoned"
+    TIMED_OUT = "timed_out"
+
+
+class TicketTopic(str, enum.Enum):
+    REFUND = "refund"
+    ORDER = "order"
+    ADDRESS = "address"
+    COMPLAINT = "complaint"
+    FEEDBACK_FOLLOWUP = "feedback_followup"
+    OTHER = "other"
+
+
+class TicketStatus(str, enum.Enum):
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def is_open(self) -> bool:
+        return self in {TicketStatus.OPEN, TicketStatus.PENDING}
+
+
+class Priority(str, enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class HandoffStatus(str, enum.Enum):
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+    ABANDONED = "abandoned"
+    TIMED_OUT = "timed_out"
+
+
+class HandoffReason(str, enum.Enum):
+    REFUND = "refund"
+    USER_REQUEST = "user_request"
+    NEGATIVE_SENTIMENT = "negative_sentiment"
+    BOT_FAILURE = "bot_failure"
+    PRIORITY_CUSTOMER = "priority_customer"
+
+
+class Conversation(Base):
+    """One Rasa conversation (``sender_id``) as the desk sees it."""
+
+    __tablename__ = "conversations"
+
+    id = Column(String(128), primary_key=True)  # Rasa sender_id
+    channel = Column(String(16), nullable=False, default="rest")
+    customer_id = Column(String(16), nullable=True, index=True)
+    language = Column(String(2), nullable=True)
+    status = Column(String(16), nullable=False, default=ConversationStatus.BOT.value)
+    started_at = Column(DateTime, nullable=False, default=_now)
+    updated_at = Column(DateTime, nullable=False, default=_now, onupdate=_now)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    customer_id = Column(String(16), nullable=True, index=True)
+    conversation_id = Column(String(128), nullable=True, index=True)
+    topic = Column(String(24), nullable=False)
+    order_id = Column(String(16), nullable=True, index=True)
+    subject = Column(String(300), nullable=False)
+    status = Column(String(12), nullable=False, default=TicketStatus.OPEN.value)
+    priority = Column(String(8), nullable=False, default=Priority.MEDIUM.value)
+    channel = Column(String(16), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=_now)
+    updated_at = Column(DateTime, nullable=False, default=_now, onupdate=_now)
+    due_at = Column(DateTime, nullable=True)
+    resolved_at = Column(DateTime, nullable=True)
+
+
+class TicketContact(Base):
+    """One customer contact about a ticket: the basis of "third contact about this refund in 30 days"."""
+
+    __tablename__ = "ticket_contacts"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    customer_id = Column(String(16), nullable=True, index=True)
+    conversation_id = Column(String(128), nullable=True)
+    channel = Column(String(16), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=_now)
+
+
+class Handoff(Base):
+    """A request for a human, carrying the warm-handoff package the agent reads first."""
+
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    customer_id = Column(String(16), nullable=True, index=True)
+    channel = Column(String(16), nullable=False, default="rest")
+    language = Column(String(2), nullable=True)
+    reason = Column(String(24), nullable=False)
+    priority = Column(Integer, nullable=False)  # lower = served first
+    status = Column(String(12), nullable=False, default=HandoffStatus.QUEUED.value, index=True)
+    summary = Column(Text, nullable=False)
+    package = Column(JSON, nullable=False)  # masked profile, sentiment trend, tickets, last messages
+    agent_id = Column(String(64), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=_now)
+    claimed_at = Column(DateTime, nullable=True)
+    resolved_at = Column(DateTime, nullable=True)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint("rating BETWEEN 1 AND 5", name="ck_feedback_rating"),
+        UniqueConstraint("idempotency_key", name="uq_feedback_idempotency"),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    customer_id = Column(String(16), nullable=True, index=True)
+    channel = Column(String(16), nullable=False, default="rest")
+    language = Column(String(2), nullable=True)
+    tone = Column(String(16), nullable=True)
+    rating = Column(Integer, nullable=False)
+    comment = Column(Text, nullable=True)
+    handoff_id = Column(Integer, nullable=True)
+    followup_ticket_id = Column(Integer, nullable=True)
+    # the same rating delivered twice (a retried request) is stored once
+    idempotency_key = Column(String(200), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=_now)

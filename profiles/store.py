@@ -1,0 +1,328 @@
+"""Customer profiles, orders, consent and channel identities, read and written through one store.
+
+Every public method opens one short session/transaction. Results are frozen dataclasses
+(``profiles.schemas``), never ORM rows.
+
+Exceptions:
+
+- ``ProfileError``       base class of the business errors below.
+- ``OrderNotFound``      no order with that number (``change_address``).
+- ``NotOrderOwner``      the order belongs to another customer (checked before the status, so the
+                         status of someone else's order is never revealed).
+- ``AddressLocked``      the order has left the warehouse; ``.status`` holds its status.
+- ``CustomerNotFound``   ``set_personalization`` / ``link_identity`` for an unknown customer.
+- ``InvalidAddress``     the new address is empty or longer than 300 characters (also a ``ValueError``).
+- ``common.db.StoreUnavailable``  the database could not be reached or refused the operation
+                         (SQLAlchemy ``OperationalError`` / ``DBAPIError`` re-raised).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.db import StoreUnavailable
+from common.masking import mask_text
+from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, Order
+from profiles.schemas import ADDRESS_CHANGEABLE_STATUSES, CustomerProfile, OrderSnapshot
+from profiles.segmentation import (
+    Thresholds,
+    assign_lifecycle,
+    assign_segment,
+    facts_from_orders,
+    is_elderly,
+)
+
+__all__ = [
+    "CARRIERS_FILE",
+    "AddressLocked",
+    "CustomerNotFound",
+    "InvalidAddress",
+    "NotOrderOwner",
+    "OrderNotFound",
+    "ProfileError",
+    "ProfileStore",
+    "load_carriers",
+    "normalize_order_id",
+]
+
+CARRIERS_FILE = Path(__file__).resolve().parent / "carriers.yml"
+WEB_FALLBACK_CHANNELS = frozenset({"rest", "socketio"})
+MAX_ADDRESS_LEN = 300
+
+
+class ProfileError(Exception):
+    """Base class of the profile store's business errors."""
+
+
+class OrderNotFound(ProfileError):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id} not found")
+        self.order_id = order_id
+
+
+class NotOrderOwner(ProfileError):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id} belongs to another customer")
+        self.order_id = order_id
+
+
+class AddressLocked(ProfileError):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"address can no longer be changed (order status {status})")
+        self.status = status
+
+
+class CustomerNotFound(ProfileError):
+    def __init__(self, customer_id: str) -> None:
+        super().__init__(f"customer {customer_id} not found")
+        self.customer_id = customer_id
+
+
+class InvalidAddress(ProfileError, ValueError):
+    """The new address is empty or too long."""
+
+
+_ORDER_ID_RE = re.compile(r"(?<![0-9A-Za-z])[Ee]([0-9]{11})(?![0-9])|(?<![0-9])(20[0-9]{9})(?![0-9])")
+
+
+def normalize_order_id(text: str | None) -> str | None:
+    """First order number in ``text`` as ``E`` + 11 digits (``'订单号：20261120001'`` -> ``'E20261120001'``)."""
+    if not text:
+        return None
+    m = _ORDER_ID_RE.search(unicodedata.normalize("NFKC", text))
+    if m is None:
+        return None
+    return "E" + (m.group(1) or m.group(2))
+
+
+def load_carriers(path: str | Path = CARRIERS_FILE) -> dict[str, dict[str, str]]:
+    """``carriers.yml`` as ``{code: {"zh": ..., "en": ...}}``."""
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return {str(code): {"zh": str(v.get("zh", code)), "en": str(v.get("en", code))} for code, v in raw.items()}
+
+
+@contextmanager
+def _db_errors() -> Iterator[None]:
+    try:
+        yield
+    except DBAPIError as exc:  # OperationalError is a DBAPIError
+        raise StoreUnavailable(f"profile store unavailable ({type(exc).__name__})") from exc
+
+
+class ProfileStore:
+    """Profiles, orders, consent and identities on top of a SQLAlchemy ``sessionmaker``."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        *,
+        thresholds: Thresholds,
+        carriers: Mapping[str, Mapping[str, str]] | None = None,
+        clock: Callable[[], datetime] = datetime.utcnow,
+    ) -> None:
+        self._session_factory = session_factory
+        self._thresholds = thresholds
+        self._carriers = dict(carriers) if carriers is not None else load_carriers()
+        self._clock = clock
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def resolve(self, channel: str, external_id: str) -> CustomerProfile:
+        """Profile for a channel identity; ``rest``/``socketio`` also try ``web``; unknown -> guest."""
+        channels = [channel] + (["web"] if channel in WEB_FALLBACK_CHANNELS else [])
+        with _db_errors(), self._session_factory.begin() as s:
+            for ch in channels:
+                customer_id = s.execute(
+                    select(ChannelIdentity.customer_id).where(
+                        ChannelIdentity.channel == ch, ChannelIdentity.external_id == external_id
+                    )
+                ).scalar_one_or_none()
+                if customer_id is not None:
+                    profile = self._profile(s, customer_id)
+                    if profile is not None:
+                        return profile
+        return CustomerProfile.guest()
+
+    def get_profile(self, customer_id: str) -> CustomerProfile | None:
+        """Profile by customer id, ``None`` when unknown."""
+        with _db_errors(), self._session_factory.begin() as s:
+            return self._profile(s, customer_id)
+
+    def get_order(self, order_id: str) -> OrderSnapshot | None:
+        """Order by number in any accepted spelling (``e20261120001``, ``20261120001``...)."""
+        normalized = normalize_order_id(order_id)
+        if normalized is None:
+            return None
+        with _db_errors(), self._session_factory.begin() as s:
+            order = s.get(Order, normalized)
+            return None if order is None else self._snapshot(order)
+
+    def recent_orders(self, customer_id: str, limit: int = 3) -> list[OrderSnapshot]:
+        """The customer's newest orders first."""
+        with _db_errors(), self._session_factory.begin() as s:
+            rows = s.execute(
+                select(Order)
+                .where(Order.customer_id == customer_id)
+                .order_by(Order.created_at.desc(), Order.id.desc())
+                .limit(limit)
+            ).scalars()
+            return [self._snapshot(o) for o in rows]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def change_address(self, *, order_id: str, customer_id: str, new_address: str) -> OrderSnapshot:
+        """Change the delivery address of the customer's own order while it is still changeable.
+
+        Personal data typed into the address (a phone, an ID number) is masked before it is stored.
+        """
+        address = " ".join((new_address or "").split())
+        if not address:
+            raise InvalidAddress("the new address is empty")
+        address = mask_text(address)
+        if len(address) > MAX_ADDRESS_LEN:
+            raise InvalidAddress(f"the new address is longer than {MAX_ADDRESS_LEN} characters")
+        normalized = normalize_order_id(order_id)
+        if normalized is None:
+            raise OrderNotFound(str(order_id))
+        with _db_errors(), self._session_factory.begin() as s:
+            order = s.execute(select(Order).where(Order.id == normalized).with_for_update()).scalar_one_or_none()
+            if order is None:
+                raise OrderNotFound(normalized)
+            if order.customer_id != customer_id:
+                raise NotOrderOwner(normalized)
+            if order.status not in ADDRESS_CHANGEABLE_STATUSES:
+                raise AddressLocked(order.status)
+            order.address = address
+            order.updated_at = self._clock()
+            s.flush()
+            return self._snapshot(order)
+
+    def set_personalization(
+        self, *, customer_id: str, enabled: bool, source: str, conversation_id: str | None
+    ) -> None:
+        """Record the PIPL consent choice (upsert ``Consent``) and append a ``ConsentChange``."""
+        now = self._clock()
+        source = source[:32]
+        with _db_errors(), self._session_factory.begin() as s:
+            if s.get(Customer, customer_id) is None:
+                raise CustomerNotFound(customer_id)
+            consent = s.get(Consent, customer_id, with_for_update=True)
+            if consent is None:
+                s.add(Consent(customer_id=customer_id, personalization=enabled, source=source, updated_at=now))
+            else:
+                consent.personalization = enabled
+                consent.source = source
+                consent.updated_at = now
+            s.add(
+                ConsentChange(
+                    customer_id=customer_id,
+                    personalization=enabled,
+                    source=source,
+                    conversation_id=conversation_id,
+                    created_at=now,
+                )
+            )
+
+    def link_identity(self, *, channel: str, external_id: str, customer_id: str) -> None:
+        """Point ``(channel, external_id)`` at ``customer_id``; an existing link is moved (last sign-in wins)."""
+        for attempt in range(2):
+            try:
+                with _db_errors_except_integrity(), self._session_factory.begin() as s:
+                    if s.get(Customer, customer_id) is None:
+                        raise CustomerNotFound(customer_id)
+                    identity = s.execute(
+                        select(ChannelIdentity).where(
+                            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
+                        )
+                    ).scalar_one_or_none()
+                    if identity is None:
+                        s.add(
+                            ChannelIdentity(
+                                channel=channel,
+                                external_id=external_id,
+                                customer_id=customer_id,
+                                created_at=self._clock(),
+                            )
+                        )
+                    elif identity.customer_id != customer_id:
+                        identity.customer_id = customer_id
+                return
+            except IntegrityError as exc:  # a concurrent insert of the same identity: retry as an update
+                if attempt:
+                    raise StoreUnavailable("profile store unavailable (IntegrityError)") from exc
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _profile(self, s: Session, customer_id: str) -> CustomerProfile | None:
+        customer = s.get(Customer, customer_id)
+        if customer is None:
+            return None
+        today = self._clock().date()
+        orders = s.execute(
+            select(Order.id, Order.created_at, Order.amount, Order.status)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.created_at.desc(), Order.id.desc())
+        ).all()
+        facts = facts_from_orders(
+            registered_at=customer.registered_at,
+            today=today,
+            orders=[(o.created_at, o.amount, o.status) for o in orders],
+            tier=customer.tier,
+            birth_year=customer.birth_year,
+            window_days=self._thresholds.rfm_window_days,
+        )
+        consent = s.get(Consent, customer_id)
+        return CustomerProfile(
+            customer_id=customer.id,
+            name=customer.name,
+            tier=customer.tier,
+            segment=assign_segment(facts, self._thresholds),
+            lifecycle=assign_lifecycle(facts, self._thresholds),
+            elderly=is_elderly(customer.birth_year, today, self._thresholds),
+            language=customer.preferred_language,
+            personalization=True if consent is None else bool(consent.personalization),
+            intensity="medium" if consent is None else consent.intensity,
+            is_guest=False,
+            phone_masked=customer.phone_masked,
+            recent_order_ids=tuple(o.id for o in orders[:3]),
+        )
+
+    def _snapshot(self, order: Order) -> OrderSnapshot:
+        names: Mapping[str, Any] = self._carriers.get(order.carrier or "", {})
+        return OrderSnapshot(
+            order_id=order.id,
+            customer_id=order.customer_id,
+            status=order.status,
+            amount=float(order.amount),
+            currency=order.currency,
+            created_at=order.created_at,
+            shipped_at=order.shipped_at,
+            delivered_at=order.delivered_at,
+            eta=order.eta,
+            carrier=order.carrier,
+            carrier_name_zh=names.get("zh") if order.carrier else None,
+            carrier_name_en=names.get("en") if order.carrier else None,
+            tracking_no=order.tracking_no,
+            address=order.address,
+            items=tuple(dict(i) for i in (order.items or ())),
+        )
+
+
+@contextmanager
+def _db_errors_except_integrity() -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except DBAPIError as exc:
+        raise StoreUnavailable(f"profile store unavailable ({type(exc).__name__})") from exc

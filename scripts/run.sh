@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The one command that runs the assistant on the embedded default (SQLite, in-process stores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+[ -f .env ] && { set -a; . ./.env; set +a; }
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export RASA_PORT="${RASA_PORT:-5005}" ACTION_PORT="${ACTION_PORT:-5055}"
+export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}"
+export TRACKER_DB="${TRACKER_DB:-var/tracker.db}"
+export TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore
+mkdir -p var logs
+scripts/train.sh
+echo "==> preparing the database (demo customers are loaded on first run)"
+.venv/bin/python scripts/seed_demo.py
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+echo "==> starting the action server on :$ACTION_PORT (log: logs/actions.log)"
+.venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" >logs/actions.log 2>&1 &
+pids+=($!)
+echo "==> starting the Rasa server on :$RASA_PORT (log: logs/rasa.log; loading the model takes about a minute)"
+.venv/bin/rasa run --model models/assistant.tar.gz --endpoints bot/endpoints.yml \
+  --credentials bot/credentials.yml --port "$RASA_PORT" --enable-api >logs/rasa.log 2>&1 &
+pids+=($!)
+.venv/bin/python scripts/wait_ready.py "http://127.0.0.1:$RASA_PORT/status" "http://127.0.0.1:$ACTION_PORT/health" \
+  --pids "${pids[@]}"
+cat <<MSG
+
+The assistant is running.
+  Talk to it (REST channel; the sender id picks the customer, e.g. demo-vip-zh, or any new id for a guest):
+    curl -s localhost:$RASA_PORT/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+         -d '{"sender": "demo-vip-zh", "message": "我的订单到哪了"}'
+  Or chat in the terminal:   .venv/bin/python scripts/chat.py --sender demo-vip-zh
+  Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}"
+echo "a server stopped; see logs/ for why" >&2
+exit 1

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Train the Rasa model only when its inputs changed (a fingerprint of config, domain, data, components).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+test -f knowledge_base/faq.yml
+fingerprint=$( (cat config.yml; find bot/domain bot/data nlu_data bot/components knowledge_base -type f \
+  \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) | sort | xargs cat; cat requirements.txt) | sha256sum | cut -c1-16)
+model=models/assistant.tar.gz
+if [ -f "$model" ] && [ "$(cat models/.fingerprint 2>/dev/null)" = "$fingerprint" ]; then
+  echo "==> model is up to date ($model)"
+  exit 0
+fi
+echo "==> training the model (data changed; about 3-5 minutes on 2 cores, progress below)"
+mkdir -p models
+.venv/bin/rasa train --config config.yml --domain bot/domain --data bot/data nlu_data \
+  --out models --fixed-model-name assistant
+echo "$fingerprint" > models/.fingerprint

@@ -1,0 +1,32 @@
+"""Language of one message."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.sentiment.language import detect_language
+
+
+@pytest.mark.parametrize(
+    "text, fallback, expected",
+    [
+        ("你好", "en", "zh"),
+        ("我的order到哪了", "en", "zh"),
+        ("where is my 订单", "en", "zh"),
+        ("where is my order", "zh", "en"),
+        ("E20261120001", "zh", "en"),  # the leading E is a Latin letter
+        ("12345", "en", "en"),
+        ("12345", "zh", "zh"),
+        ("😀👍", "en", "en"),
+        ("", "en", "en"),
+        (None, "zh", "zh"),
+        ("？！。", "en", "en"),
+        ("㐀", "en", "zh"),  # CJK extension A
+    ],
+)
+def test_detect_language(text, fallback, expected):
+    assert detect_language(text, fallback=fallback) == expected
+
+
+def test_default_fallback_is_zh():
+    assert detect_language("123") == "zh"

@@ -1,0 +1,140 @@
+"""The warm handoff, the offer of a human, and the fallback that leads to it."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.events import ConversationPaused, SlotSet
+
+from actions import names
+from actions.handoff import ActionDeclineHuman, ActionHandleFallback, ActionRequestHandoff
+from desk.models import Handoff
+from tests.utils.builders import Unavailable, message, responses, slot_events
+
+REGULAR = {names.CUSTOMER_ID: "C000005", names.TIER: "regular", names.SEGMENT: "potential", names.IS_GUEST: False,
+           names.LANGUAGE: "zh", names.ELDERLY: False}  # fmt: skip
+VIP = {**REGULAR, names.CUSTOMER_ID: "C000001", names.TIER: "vip", names.SEGMENT: "important_value"}
+ELDERLY = {**REGULAR, names.CUSTOMER_ID: "C000002", names.ELDERLY: True}
+
+
+async def _request(tracker, dispatcher, domain, queue, store, tickets):
+    return await ActionRequestHandoff(queue=queue, profiles=store, tickets=tickets).run(dispatcher, tracker, domain)
+
+
+async def test_request_human(tracker_factory, dispatcher, domain, queue, store, tickets, seeded):
+    tracker = tracker_factory(text="转人工", intent="request_human", slots=REGULAR, sender_id="conv-a")
+    events = await _request(tracker, dispatcher, domain, queue, store, tickets)
+    assert responses(dispatcher) == [names.UTTER_HANDOFF_QUEUED]
+    queued = message(dispatcher, names.UTTER_HANDOFF_QUEUED)
+    assert (queued["position"], queued["wait_minutes"]) == (1, 3)
+    assert events[-1] == ConversationPaused()
+    assert SlotSet(names.HUMAN_OFFERED, False) in events
+    assert SlotSet(names.FALLBACK_COUNT, 0.0) in events
+    with seeded.begin() as s:
+        handoff = s.get(Handoff, int(slot_events(events)[names.HANDOFF_ID]))
+        assert (handoff.reason, handoff.priority, handoff.conversation_id) == ("user_request", 5, "conv-a")
+
+
+async def test_queue_positions(tracker_factory, domain, queue, store, tickets):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    async def ask(sender, slots):
+        d = CollectingDispatcher()
+        tracker = tracker_factory(text="转人工", intent="request_human", slots=slots, sender_id=sender)
+        await _request(tracker, d, domain, queue, store, tickets)
+        return d
+
+    assert message(await ask("r1", REGULAR), names.UTTER_HANDOFF_QUEUED)["position"] == 1
+    second = message(await ask("r2", REGULAR), names.UTTER_HANDOFF_QUEUED)
+    assert (second["position"], second["wait_minutes"]) == (2, 6)
+    vip = await ask("v1", VIP)
+    assert responses(vip) == [names.UTTER_HANDOFF_PRIORITY, names.UTTER_HANDOFF_QUEUED]
+    assert message(vip, names.UTTER_HANDOFF_QUEUED)["position"] == 1
+    # asking again in the same conversation keeps the place
+    assert message(await ask("r1", REGULAR), names.UTTER_HANDOFF_QUEUED)["position"] == 2
+    assert [h.conversation_id for h in queue.queued()] == ["v1", "r1", "r2"]
+
+
+@pytest.mark.parametrize("slots, priority", [(VIP, 1), (ELDERLY, 2)], ids=["vip", "elderly"])
+async def test_priority_customers_are_told(tracker_factory, dispatcher, domain, queue, store, tickets, seeded, slots, priority):
+    tracker = tracker_factory(text="人工", intent="request_human", slots=slots, sender_id="prio")
+    events = await _request(tracker, dispatcher, domain, queue, store, tickets)
+    assert responses(dispatcher) == [names.UTTER_HANDOFF_PRIORITY, names.UTTER_HANDOFF_QUEUED]
+    with seeded.begin() as s:
+        assert s.get(Handoff, int(slot_events(events)[names.HANDOFF_ID])).priority == priority
+
+
+@pytest.mark.parametrize(
+    "intent, offer_reason, reason",
+    [("affirm", "bot_failure", "bot_failure"), ("affirm", "negative_sentiment", "negative_sentiment"),
+     ("affirm", None, "user_request"), ("request_human", "bot_failure", "user_request")],
+)
+async def test_reason_after_offer(tracker_factory, dispatcher, domain, queue, store, tickets, seeded, intent, offer_reason, reason):
+    slots = {**REGULAR, names.HUMAN_OFFERED: True, names.OFFER_REASON: offer_reason}
+    tracker = tracker_factory(text="好的", intent=intent, slots=slots, sender_id="offer")
+    events = await _request(tracker, dispatcher, domain, queue, store, tickets)
+    with seeded.begin() as s:
+        assert s.get(Handoff, int(slot_events(events)[names.HANDOFF_ID])).reason == reason
+
+
+async def test_queue_unavailable(tracker_factory, dispatcher, domain, store, tickets):
+    tracker = tracker_factory(text="转人工", intent="request_human", slots=REGULAR)
+    events = await _request(tracker, dispatcher, domain, Unavailable(), store, tickets)
+    assert responses(dispatcher) == [names.UTTER_HANDOFF_UNAVAILABLE]
+    assert ConversationPaused() not in events
+    assert events == [SlotSet(names.HUMAN_OFFERED, False)]
+
+
+async def test_profiles_unavailable_is_handoff_unavailable(tracker_factory, dispatcher, domain, queue, tickets):
+    tracker = tracker_factory(text="转人工", intent="request_human", slots=REGULAR)
+    events = await _request(tracker, dispatcher, domain, queue, Unavailable(), tickets)
+    assert responses(dispatcher) == [names.UTTER_HANDOFF_UNAVAILABLE]
+    assert ConversationPaused() not in events
+
+
+async def test_order_in_slot_is_in_the_package(tracker_factory, dispatcher, domain, queue, store, tickets, seeded):
+    order = store.recent_orders("C000005")[0]
+    tracker = tracker_factory(text="转人工", intent="request_human",
+                              slots={**REGULAR, names.ORDER_ID: order.order_id}, sender_id="with-order")
+    events = await _request(tracker, dispatcher, domain, queue, store, tickets)
+    with seeded.begin() as s:
+        handoff = s.get(Handoff, int(slot_events(events)[names.HANDOFF_ID]))
+        assert handoff.package["summary_facts"]["order_id"] == order.order_id
+        assert order.order_id in handoff.summary
+
+
+# -- fallback ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "slots, count, expected, offered",
+    [
+        (REGULAR, 0, [names.UTTER_DEFAULT], False),
+        (REGULAR, 1, [names.UTTER_DEFAULT, names.UTTER_OFFER_HUMAN], True),
+        (VIP, 0, [names.UTTER_DEFAULT, names.UTTER_OFFER_HUMAN], True),
+        (ELDERLY, 0, [names.UTTER_DEFAULT, names.UTTER_OFFER_HUMAN], True),
+        ({names.IS_GUEST: True}, None, [names.UTTER_DEFAULT], False),
+    ],
+    ids=["first", "second", "vip-first", "elderly-first", "guest-unset"],
+)
+async def test_fallback(tracker_factory, dispatcher, domain, slots, count, expected, offered):
+    tracker = tracker_factory(text="asdfgh", intent="nlu_fallback", slots={**slots, names.FALLBACK_COUNT: count})
+    events = await ActionHandleFallback().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == expected
+    assert SlotSet(names.FALLBACK_COUNT, float((count or 0) + 1)) in events
+    assert (SlotSet(names.HUMAN_OFFERED, True) in events) is offered
+    if offered:
+        assert SlotSet(names.OFFER_REASON, "bot_failure") in events
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+async def test_fallback_blank_message(tracker_factory, dispatcher, domain, text):
+    events = await ActionHandleFallback().run(dispatcher, tracker_factory(text=text, intent="nlu_fallback"), domain)
+    assert events == []
+    assert responses(dispatcher) == [names.UTTER_EMPTY_MESSAGE]
+
+
+async def test_decline_human(tracker_factory, dispatcher, domain):
+    tracker = tracker_factory(text="不用了", intent="deny", slots={names.HUMAN_OFFERED: True, names.FALLBACK_COUNT: 2.0})
+    events = await ActionDeclineHuman().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [names.UTTER_HUMAN_DECLINED]
+    assert events == [SlotSet(names.HUMAN_OFFERED, False), SlotSet(names.FALLBACK_COUNT, 0.0)]

@@ -1,0 +1,328 @@
+"""Orders: where is my order, and the address form (validation and the change itself)."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.events import SlotSet
+from sqlalchemy import select
+
+from actions import names
+from actions.orders import ActionAskOrderId, ActionChangeAddress, ActionCheckOrder, ValidateAddressForm, looks_like_address
+from desk.models import Ticket, TicketContact
+from profiles.models import Order
+from tests.utils.builders import Unavailable, message, responses, slot_events
+
+VIP = {names.CUSTOMER_ID: "C000001", names.TIER: "vip", names.SEGMENT: "important_value", names.IS_GUEST: False,
+       names.LANGUAGE: "zh", names.PERSONALIZED: True}  # fmt: skip
+REGULAR = {names.CUSTOMER_ID: "C000005", names.TIER: "regular", names.SEGMENT: "potential", names.IS_GUEST: False,
+           names.LANGUAGE: "zh", names.PERSONALIZED: True}  # fmt: skip
+GUEST = {names.IS_GUEST: True, names.SEGMENT: "guest"}
+UNKNOWN_ORDER = "E20990101001"
+
+
+def _order(store, customer_id: str, status: str):
+    return next(o for o in store.recent_orders(customer_id, limit=20) if o.status == status)
+
+
+# -- ActionCheckOrder --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language, carrier", [("zh", "顺丰速运"), ("en", "SF Express")])
+async def test_shipped_order_status(tracker_factory, dispatcher, domain, store, tickets, language, carrier):
+    order = _order(store, "C000001", "shipped")
+    tracker = tracker_factory(text=f"订单{order.order_id}到哪了", intent="order_status",
+                              slots={**VIP, names.LANGUAGE: language, names.ORDER_ID: order.order_id})
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert events == [SlotSet(names.ORDER_ID, order.order_id)]
+    assert responses(dispatcher) == ["utter_order_status_shipped"]
+    msg = dispatcher.messages[0]
+    assert msg["carrier"] == carrier
+    assert msg["tracking_no"] == order.tracking_no and order.tracking_no
+    assert msg["order_id"] == order.order_id
+    assert msg["shipped_date"] == order.shipped_at.strftime("%Y-%m-%d")
+    assert msg["eta"] == order.eta.strftime("%Y-%m-%d")
+    assert msg["delivered_date"] == "-"
+
+
+async def test_order_number_without_e_is_normalised(tracker_factory, dispatcher, domain, store, tickets):
+    order = _order(store, "C000001", "processing")
+    tracker = tracker_factory(text="查订单", slots={**VIP, names.ORDER_ID: order.order_id[1:].lower()})
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert SlotSet(names.ORDER_ID, order.order_id) in events
+    msg = message(dispatcher, "utter_order_status_processing")
+    assert msg["carrier"] == "-" and msg["tracking_no"] == "-"
+
+
+async def test_unknown_order(tracker_factory, dispatcher, domain, store, tickets):
+    tracker = tracker_factory(text=UNKNOWN_ORDER, intent="inform", slots={**VIP, names.ORDER_ID: UNKNOWN_ORDER})
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert events == [SlotSet(names.ORDER_ID, None)]
+    assert responses(dispatcher) == [names.UTTER_ORDER_NOT_FOUND]
+    assert dispatcher.messages[0]["order_id"] == UNKNOWN_ORDER
+
+
+async def test_no_number_offers_recent_orders(tracker_factory, dispatcher, domain, store, tickets):
+    recent = [o.order_id for o in store.recent_orders("C000001")]
+    tracker = tracker_factory(text="我的订单到哪了", intent="order_status",
+                              slots={**VIP, names.RECENT_ORDER_IDS: recent})
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert events == [SlotSet(names.ORDER_ID, None)]
+    msg = message(dispatcher, names.UTTER_ASK_ORDER_ID_WITH_RECENT)
+    assert [b["payload"] for b in msg["buttons"]] == [f'/inform{{"order_id":"{o}"}}' for o in recent]
+    assert [b["title"] for b in msg["buttons"]] == recent
+
+
+async def test_no_number_no_recent(tracker_factory, dispatcher, domain, store, tickets):
+    tracker = tracker_factory(text="where is my order", intent="order_status", slots=GUEST)
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert events == [SlotSet(names.ORDER_ID, None)]
+    assert responses(dispatcher) == [names.UTTER_ASK_ORDER_ID]
+    assert "buttons" not in dispatcher.messages[0] or not dispatcher.messages[0]["buttons"]
+
+
+@pytest.mark.parametrize("recent, expected", [(["E20261117001", None, "E20261119001"], 2), ([], 0)])
+async def test_ask_order_id_action(tracker_factory, dispatcher, domain, recent, expected):
+    tracker = tracker_factory(slots={names.RECENT_ORDER_IDS: recent})
+    assert await ActionAskOrderId().run(dispatcher, tracker, domain) == []
+    assert len(dispatcher.messages[0].get("buttons") or []) == expected
+
+
+async def test_anxious_customer_is_offered_a_human_and_a_ticket_kept(
+    tracker_factory, dispatcher, domain, store, tickets, seeded
+):
+    order = _order(store, "C000005", "shipped")
+    slots = {**REGULAR, names.ORDER_ID: order.order_id, names.EMOTION: "anxiety", names.SENTIMENT: "negative",
+             names.TREND: "worsening", names.SENTIMENT_HISTORY: [0.0, -0.66], names.TONE: "empathetic"}
+    tracker = tracker_factory(text="急死了，三天了还没到，电话13812341234", intent="complain",
+                              slots=slots, sender_id="conv-anxious")
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [names.UTTER_TONE_OPENER, "utter_order_status_shipped", names.UTTER_OFFER_HUMAN]
+    assert SlotSet(names.HUMAN_OFFERED, True) in events
+    assert SlotSet(names.OFFER_REASON, "negative_sentiment") in events
+    with seeded.begin() as s:
+        ticket = s.scalars(select(Ticket).where(Ticket.conversation_id == "conv-anxious")).one()
+        assert (ticket.topic, ticket.order_id, ticket.customer_id) == ("order", order.order_id, "C000005")
+        assert "13812341234" not in ticket.subject and "138****1234" in ticket.subject
+        assert s.scalars(select(TicketContact).where(TicketContact.ticket_id == ticket.id)).all()
+    assert SlotSet(names.TICKET_ID, float(ticket.id)) in events
+
+
+async def test_calm_customer_is_not_offered_a_human(tracker_factory, dispatcher, domain, store, tickets, seeded):
+    order = _order(store, "C000005", "shipped")
+    tracker = tracker_factory(text="到哪了", slots={**REGULAR, names.ORDER_ID: order.order_id,
+                                                  names.EMOTION: "none", names.SENTIMENT: "neutral"},
+                              sender_id="conv-calm")
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert names.HUMAN_OFFERED not in slot_events(events)
+    with seeded.begin() as s:
+        assert s.scalars(select(Ticket).where(Ticket.conversation_id == "conv-calm")).first() is None
+
+
+async def test_order_lookup_unavailable(tracker_factory, dispatcher, domain, tickets):
+    tracker = tracker_factory(text="E20261117001", slots={**VIP, names.ORDER_ID: "E20261117001"})
+    events = await ActionCheckOrder(store=Unavailable(), tickets=tickets).run(dispatcher, tracker, domain)
+    assert events == []
+    assert responses(dispatcher) == [names.UTTER_ORDER_STATUS_UNAVAILABLE]
+
+
+async def test_ticket_store_down_still_answers_and_offers(tracker_factory, dispatcher, domain, store):
+    order = _order(store, "C000001", "shipped")
+    slots = {**VIP, names.ORDER_ID: order.order_id, names.EMOTION: "anger", names.SENTIMENT: "negative"}
+    events = await ActionCheckOrder(store=store, tickets=Unavailable()).run(
+        dispatcher, tracker_factory(text="气死了", slots=slots), domain
+    )
+    assert responses(dispatcher)[-2:] == ["utter_order_status_shipped", names.UTTER_OFFER_HUMAN]
+    assert names.TICKET_ID not in slot_events(events)
+
+
+# -- ValidateAddressForm -----------------------------------------------------------------------
+
+
+async def test_own_processing_order_is_accepted(tracker_factory, dispatcher, domain, store):
+    order = _order(store, "C000001", "processing")
+    result = await ValidateAddressForm(store=store).validate_order_id(
+        order.order_id, dispatcher, tracker_factory(slots=VIP), domain
+    )
+    assert result == {names.ORDER_ID: order.order_id}
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("status", ["shipped", "delivered"])
+async def test_locked_order(tracker_factory, dispatcher, domain, store, status):
+    order = _order(store, "C000001", status)
+    result = await ValidateAddressForm(store=store).validate_order_id(
+        order.order_id, dispatcher, tracker_factory(slots=VIP), domain
+    )
+    assert result == {names.ORDER_ID: order.order_id, names.ADDRESS_BLOCKED: status}
+    assert responses(dispatcher) == [f"utter_address_locked_{status}"]
+    assert dispatcher.messages[0]["carrier"] == "顺丰速运"
+
+
+async def test_cancelled_order_is_locked(tracker_factory, dispatcher, domain, store):
+    order = _order(store, "C000005", "cancelled")
+    result = await ValidateAddressForm(store=store).validate_order_id(
+        order.order_id, dispatcher, tracker_factory(slots=REGULAR), domain
+    )
+    assert result[names.ADDRESS_BLOCKED] == "cancelled"
+    assert responses(dispatcher) == ["utter_address_locked_cancelled"]
+
+
+async def test_other_customers_order(tracker_factory, dispatcher, domain, store):
+    order = _order(store, "C000005", "shipped")
+    result = await ValidateAddressForm(store=store).validate_order_id(
+        order.order_id, dispatcher, tracker_factory(slots=VIP), domain
+    )
+    assert result == {names.ORDER_ID: order.order_id, names.ADDRESS_BLOCKED: "other_account"}
+    assert responses(dispatcher) == [names.UTTER_ADDRESS_OTHER_ACCOUNT]
+    assert "status" not in dispatcher.messages[0] and "carrier" not in dispatcher.messages[0]
+
+
+@pytest.mark.parametrize("value, response", [("随便", names.UTTER_ASK_ORDER_ID), (UNKNOWN_ORDER, names.UTTER_ORDER_NOT_FOUND),
+                                             (None, names.UTTER_ASK_ORDER_ID)])
+async def test_order_id_rejected(tracker_factory, dispatcher, domain, store, value, response):
+    result = await ValidateAddressForm(store=store).validate_order_id(value, dispatcher, tracker_factory(slots=VIP), domain)
+    assert result == {names.ORDER_ID: None}
+    assert responses(dispatcher) == [response]
+
+
+async def test_order_id_store_down(tracker_factory, dispatcher, domain):
+    result = await ValidateAddressForm(store=Unavailable()).validate_order_id(
+        "E20261119001", dispatcher, tracker_factory(slots=VIP), domain
+    )
+    assert result == {names.ORDER_ID: "E20261119001", names.ADDRESS_BLOCKED: "unavailable"}
+    assert responses(dispatcher) == [names.UTTER_ORDER_STATUS_UNAVAILABLE]
+
+
+@pytest.mark.parametrize(
+    "slots, expected",
+    [(GUEST, []), ({**VIP, names.ADDRESS_BLOCKED: "shipped"}, []),
+     (VIP, [names.ORDER_ID, names.NEW_ADDRESS, names.ADDRESS_CONFIRMED])],
+    ids=["guest", "blocked", "customer"],
+)
+async def test_required_slots(tracker_factory, dispatcher, domain, store, slots, expected):
+    form_slots = list(domain["forms"]["address_form"]["required_slots"])
+    result = await ValidateAddressForm(store=store).required_slots(form_slots, dispatcher, tracker_factory(slots=slots), domain)
+    assert result == expected
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("上海市浦东新区世纪大道100号", "上海市浦东新区世纪大道100号"),
+        ("  北京市朝阳区\n建国路 88 号  ", "北京市朝阳区 建国路 88 号"),
+        ("221B Baker Street, London", "221B Baker Street, London"),
+        ("Room 5, 100 Century Avenue, Shanghai", "Room 5, 100 Century Avenue, Shanghai"),
+        ("上海", None),
+        ("Main Street", None),  # letters but no number
+        ("😀😀😀😀😀😀😀😀", None),
+        ("上" * 5000, None),
+        ("/deny", None),
+        ("", None),
+        (None, None),
+    ],
+    ids=["zh", "zh-whitespace", "en", "en-long", "too-short", "no-number", "emoji", "5000-chars", "deny", "empty", "none"],
+)
+async def test_validate_new_address(tracker_factory, dispatcher, domain, store, value, expected):
+    result = await ValidateAddressForm(store=store).validate_new_address(value, dispatcher, tracker_factory(slots=VIP), domain)
+    assert result == {names.NEW_ADDRESS: expected}
+    assert responses(dispatcher) == ([] if expected else [names.UTTER_ADDRESS_INVALID])
+
+
+@pytest.mark.parametrize("value, expected", [(True, True), (False, False), (None, None)])
+async def test_validate_address_confirmed(tracker_factory, dispatcher, domain, store, value, expected):
+    result = await ValidateAddressForm(store=store).validate_address_confirmed(value, dispatcher, tracker_factory(), domain)
+    assert result == {names.ADDRESS_CONFIRMED: expected}
+
+
+# -- ActionChangeAddress -----------------------------------------------------------------------
+
+RESET = [SlotSet(names.NEW_ADDRESS, None), SlotSet(names.ADDRESS_CONFIRMED, None), SlotSet(names.ADDRESS_BLOCKED, None)]
+NEW_ADDRESS = "上海市徐汇区淮海中路999号 电话13812341234"
+
+
+def _address(seeded, order_id: str) -> str:
+    with seeded.begin() as s:
+        return s.get(Order, order_id).address
+
+
+async def test_confirmed_change_is_saved(tracker_factory, dispatcher, domain, store, seeded):
+    order = _order(store, "C000001", "processing")
+    tracker = tracker_factory(intent="affirm", slots={**VIP, names.ORDER_ID: order.order_id,
+                                                      names.NEW_ADDRESS: NEW_ADDRESS, names.ADDRESS_CONFIRMED: True})
+    events = await ActionChangeAddress(store=store).run(dispatcher, tracker, domain)
+    assert events == RESET
+    stored = _address(seeded, order.order_id)
+    assert stored == "上海市徐汇区淮海中路999号 电话138****1234"
+    msg = message(dispatcher, names.UTTER_ADDRESS_CHANGED)
+    assert (msg["order_id"], msg["new_address"]) == (order.order_id, stored)
+
+
+async def test_not_confirmed_keeps_address(tracker_factory, dispatcher, domain, store, seeded):
+    order = _order(store, "C000001", "processing")
+    tracker = tracker_factory(intent="deny", slots={**VIP, names.ORDER_ID: order.order_id,
+                                                    names.NEW_ADDRESS: NEW_ADDRESS, names.ADDRESS_CONFIRMED: False})
+    assert await ActionChangeAddress(store=store).run(dispatcher, tracker, domain) == RESET
+    assert responses(dispatcher) == [names.UTTER_ADDRESS_KEPT]
+    assert _address(seeded, order.order_id) == order.address
+
+
+async def test_guest_is_asked_to_sign_in(tracker_factory, dispatcher, domain, store):
+    tracker = tracker_factory(slots={**GUEST, names.ADDRESS_CONFIRMED: True, names.NEW_ADDRESS: NEW_ADDRESS})
+    assert await ActionChangeAddress(store=store).run(dispatcher, tracker, domain) == RESET
+    assert responses(dispatcher) == [names.UTTER_ADDRESS_SIGN_IN]
+
+
+async def test_blocked_says_nothing_more(tracker_factory, dispatcher, domain, store):
+    tracker = tracker_factory(slots={**VIP, names.ADDRESS_BLOCKED: "shipped"})
+    assert await ActionChangeAddress(store=store).run(dispatcher, tracker, domain) == RESET
+    assert dispatcher.messages == []
+
+
+async def test_shipped_while_talking(tracker_factory, dispatcher, domain, store, seeded):
+    order = _order(store, "C000001", "shipped")
+    tracker = tracker_factory(slots={**VIP, names.ORDER_ID: order.order_id, names.NEW_ADDRESS: NEW_ADDRESS,
+                                     names.ADDRESS_CONFIRMED: True})
+    assert await ActionChangeAddress(store=store).run(dispatcher, tracker, domain) == RESET
+    assert responses(dispatcher) == ["utter_address_locked_shipped"]
+    assert _address(seeded, order.order_id) == order.address
+
+
+async def test_someone_elses_order_is_not_changed(tracker_factory, dispatcher, domain, store, seeded):
+    order = _order(store, "C000005", "paid")
+    tracker = tracker_factory(slots={**VIP, names.ORDER_ID: order.order_id, names.NEW_ADDRESS: NEW_ADDRESS,
+                                     names.ADDRESS_CONFIRMED: True})
+    assert await ActionChangeAddress(store=store).run(dispatcher, tracker, domain) == RESET
+    assert responses(dispatcher) == [names.UTTER_ADDRESS_OTHER_ACCOUNT]
+    assert _address(seeded, order.order_id) == order.address
+
+
+async def test_change_store_down(tracker_factory, dispatcher, domain):
+    tracker = tracker_factory(slots={**VIP, names.ORDER_ID: "E20261119001", names.NEW_ADDRESS: NEW_ADDRESS,
+                                     names.ADDRESS_CONFIRMED: True})
+    assert await ActionChangeAddress(store=Unavailable()).run(dispatcher, tracker, domain) == RESET
+    assert responses(dispatcher) == [names.UTTER_SERVICE_UNAVAILABLE]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("上海市浦东新区世纪大道100号", True),
+        ("浙江省杭州市", True),
+        ("221B Baker Street", True),
+        ("12 Main St", True),
+        ("上海市", False),
+        ("Baker Street", False),
+        ("123456", False),
+        ("/affirm", False),
+        ("/inform 上海市浦东新区", False),
+        ("a1", False),
+        ("好" * 201, False),
+        ("好" * 200, True),
+        ("   ", False),
+        ("", False),
+        (None, False),
+        ("🏠🏠🏠🏠🏠🏠", False),
+    ],
+)
+def test_looks_like_address(text, expected):
+    assert looks_like_address(text) is expected

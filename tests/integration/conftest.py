@@ -1,0 +1,157 @@
+"""Real servers for integration tests: one action server and one Rasa server per test session.
+
+They run the trained model (``models/assistant.tar.gz``, made by ``scripts/train.sh``) against a
+fresh SQLite database seeded with the demo customers, on free loopback ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+
+from common.db import create_all, make_engine, make_session_factory
+from profiles.seed import seed_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models" / "assistant.tar.gz"
+VENV_BIN = Path(sys.executable).parent
+START_TIMEOUT = 420
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.integration)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str, timeout: float = 2) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status)
+    except Exception:
+        return 0
+
+
+@dataclass
+class Assistant:
+    rasa_url: str
+    action_url: str
+    session_factory: sessionmaker
+    processes: list[subprocess.Popen]
+    log_dir: Path
+
+    def say(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {"sender": sender, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        request = urllib.request.Request(
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read() or b"[]")
+
+    def texts(self, sender: str, text: str, **kwargs: Any) -> list[str]:
+        return [m.get("text", "") for m in self.say(sender, text, **kwargs)]
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.rasa_url}/conversations/{sender}/tracker", timeout=30) as response:
+            return json.loads(response.read())
+
+    def trigger(self, sender: str, intent: str) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.rasa_url}/conversations/{sender}/trigger_intent?output_channel=latest",
+            data=json.dumps({"name": intent}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def healthy(self) -> bool:
+        return _get(f"{self.rasa_url}/status") == 200 and _get(f"{self.action_url}/health") == 200
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run scripts/train.sh (make train) first")
+    work = tmp_path_factory.mktemp("assistant")
+    database_url = f"sqlite:///{work / 'app.db'}"
+    engine = make_engine(database_url)
+    create_all(engine)
+    seed_demo(make_session_factory(engine), salt="integration-salt")
+    rasa_port, action_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": database_url,
+        "PII_HASH_SALT": "integration-salt",
+        "TRACKER_DB": str(work / "tracker.db"),
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONWARNINGS": "ignore",
+    }
+    logs = ROOT / "results" / "integration"
+    logs.mkdir(parents=True, exist_ok=True)
+    actions_log = open(logs / "actions.log", "w")
+    rasa_log = open(logs / "rasa.log", "w")
+    processes = [
+        subprocess.Popen(
+            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
+            cwd=ROOT, env=env, stdout=actions_log, stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [
+                str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "bot/endpoints.yml",
+                "--credentials", "bot/credentials.yml", "--port", str(rasa_port), "--enable-api",
+            ],
+            cwd=ROOT, env=env, stdout=rasa_log, stderr=subprocess.STDOUT,
+        ),
+    ]
+    bot = Assistant(
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        action_url=f"http://127.0.0.1:{action_port}",
+        session_factory=make_session_factory(engine),
+        processes=processes,
+        log_dir=logs,
+    )
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while not bot.healthy():
+            for process in processes:
+                if process.poll() is not None:
+                    pytest.fail(f"a server exited during start-up (code {process.returncode}); see {logs}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"servers not ready after {START_TIMEOUT}s; see {logs}")
+            time.sleep(1)
+        yield bot
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        actions_log.close()
+        rasa_log.close()
+        engine.dispose()

@@ -1,0 +1,208 @@
+"""Whole conversations over HTTP against the real Rasa server and action server, checked in the database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import yaml
+from sqlalchemy import select
+
+from desk.models import ConversationStatus, Conversation, Feedback, Handoff, Ticket, TicketTopic
+from profiles.models import ChannelIdentity, ConsentChange, Order
+from profiles.seed import DEMO_CAST
+from tests.integration.conftest import ROOT, Assistant
+
+
+def new_sender(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def as_customer(bot: Assistant, demo_id: str) -> str:
+    """A new conversation id (a new web session) signed in as one of the demo customers."""
+    sender = new_sender(demo_id)
+    with bot.session_factory.begin() as session:
+        session.add(ChannelIdentity(channel="rest", external_id=sender, customer_id=DEMO_CAST[demo_id]))
+    return sender
+
+
+def order_of(bot: Assistant, demo_id: str, status: str) -> Order:
+    customer_id = DEMO_CAST[demo_id]
+    with bot.session_factory() as session:
+        return session.scalars(
+            select(Order).where(Order.customer_id == customer_id, Order.status == status).order_by(Order.created_at.desc())
+        ).first()
+
+
+def handoffs_of(bot: Assistant, sender: str) -> list[Handoff]:
+    with bot.session_factory() as session:
+        return list(session.scalars(select(Handoff).where(Handoff.conversation_id == sender)))
+
+
+def test_greeting_uses_the_customers_name_and_language(assistant: Assistant) -> None:
+    replies = assistant.texts(as_customer(assistant, "demo-vip-zh"), "你好")
+    assert replies and "陈静" in " ".join(replies)
+    english = assistant.texts(new_sender("guest"), "hello there")
+    assert english and all(not any("\u4e00" <= c <= "\u9fff" for c in t) for t in english)
+
+
+def test_order_status_with_a_number_reads_the_database(assistant: Assistant) -> None:
+    order = order_of(assistant, "demo-vip-zh", "shipped")
+    replies = " ".join(assistant.texts(as_customer(assistant, "demo-vip-zh"), f"订单{order.id[1:]}到哪了"))
+    assert order.id in replies
+    assert "顺丰" in replies and order.tracking_no in replies
+    english = " ".join(assistant.texts(new_sender("guest"), f"where is my order {order.id}?"))
+    assert order.id in english and "SF Express" in english
+
+
+def test_mixed_language_turn_is_answered_in_chinese(assistant: Assistant) -> None:
+    order = order_of(assistant, "demo-regular-zh", "shipped")
+    replies = " ".join(assistant.texts(new_sender("mixed"), f"我的order {order.id} 到哪了"))
+    assert order.id in replies and any("\u4e00" <= c <= "\u9fff" for c in replies)
+
+
+def test_unknown_order_number_gets_a_helpful_reply(assistant: Assistant) -> None:
+    replies = " ".join(assistant.texts(new_sender("guest"), "where is order E20991231999"))
+    assert "E20991231999" in replies
+
+
+def test_order_question_without_number_offers_recent_orders(assistant: Assistant) -> None:
+    sender = as_customer(assistant, "demo-new-en")
+    messages = assistant.say(sender, "where is my package?")
+    buttons = [b for m in messages for b in m.get("buttons", [])]
+    assert buttons and all(b["payload"].startswith('/inform{"order_id":"E') for b in buttons)
+    follow = " ".join(m.get("text", "") for m in assistant.say(sender, buttons[0]["payload"]))
+    assert buttons[0]["title"] in follow
+
+
+def test_refund_recalls_history_and_hands_over_with_a_complete_package(assistant: Assistant) -> None:
+    sender = as_customer(assistant, "demo-vip-zh")
+    replies = " ".join(assistant.texts(sender, "我要退款，东西不想要了"))
+    assert "3" in replies  # third contact about this refund within 30 days
+    [handoff] = [h for h in handoffs_of(assistant, sender) if h.reason == "refund"]
+    assert handoff.priority == 1 and handoff.status == "queued"
+    package = handoff.package
+    assert package["profile"]["tier"] == "vip"
+    assert "陈静" not in str(package) and package["profile"]["name"].startswith("陈")
+    assert package["recent_tickets"] and package["last_messages"]
+    assert package["sentiment"]["history"]
+    assert handoff.summary
+    with assistant.session_factory() as session:
+        conversation = session.get(Conversation, sender)
+        assert conversation.status == ConversationStatus.QUEUED.value
+    # paused: the bot stays silent while a human has the conversation, but the message is kept
+    assert assistant.say(sender, "还在吗") == []
+    events = assistant.tracker(sender)["events"]
+    assert any(e.get("event") == "user" and e.get("text") == "还在吗" for e in events)
+
+
+def test_angry_customer_is_handed_over(assistant: Assistant) -> None:
+    sender = new_sender("angry")
+    assistant.texts(sender, "This is ridiculous, I've been waiting for days and nobody helps!")
+    [handoff] = handoffs_of(assistant, sender)
+    assert handoff.reason == "negative_sentiment"
+    with assistant.session_factory() as session:
+        tickets = list(session.scalars(select(Ticket).where(Ticket.conversation_id == sender)))
+    assert [t.topic for t in tickets] == [TicketTopic.COMPLAINT.value]
+
+
+def test_asking_for_a_person_hands_over(assistant: Assistant) -> None:
+    for text in ("转人工", "real person please"):
+        sender = new_sender("human")
+        replies = assistant.texts(sender, text)
+        assert replies
+        [handoff] = handoffs_of(assistant, sender)
+        assert handoff.reason == "user_request"
+
+
+def test_faq_answers_come_from_the_knowledge_base(assistant: Assistant) -> None:
+    kb = {e["id"]: e for e in yaml.safe_load((ROOT / "knowledge_base" / "faq.yml").read_text(encoding="utf-8"))}
+    zh = " ".join(assistant.texts(new_sender("faq"), "你们支持哪些付款方式？"))
+    assert zh == kb["payment_methods"]["answer"]["zh"].strip()
+    en = " ".join(assistant.texts(new_sender("faq"), "how long does delivery usually take?"))
+    assert en == kb["shipping_time"]["answer"]["en"].strip()
+
+
+def test_feedback_is_stored_and_a_low_score_opens_a_follow_up(assistant: Assistant) -> None:
+    sender = new_sender("csat")
+    assistant.texts(sender, "hi")
+    asked = assistant.say(sender, "bye")
+    assert any(m.get("buttons") for m in asked)
+    assistant.texts(sender, "1")
+    assistant.texts(sender, "the answer took too long, call me on 13812341234")
+    with assistant.session_factory() as session:
+        [row] = list(session.scalars(select(Feedback).where(Feedback.conversation_id == sender)))
+        assert row.rating == 1 and "138****1234" in row.comment and "13812341234" not in row.comment
+        followup = session.get(Ticket, row.followup_ticket_id)
+        assert followup.topic == TicketTopic.FEEDBACK_FOLLOWUP.value
+        assert timedelta(hours=23, minutes=59) <= followup.due_at - followup.created_at <= timedelta(hours=24, minutes=1)
+
+
+def test_personalisation_can_be_switched_off_and_on(assistant: Assistant) -> None:
+    sender = as_customer(assistant, "demo-elderly-zh")
+    assert "王秀英" in " ".join(assistant.texts(sender, "你好"))
+    assistant.texts(sender, "不要根据我的信息推荐")
+    assert "王秀英" not in " ".join(assistant.texts(sender, "你好"))
+    assistant.texts(sender, "可以根据我的信息推荐了，打开个性化")
+    with assistant.session_factory() as session:
+        changes = list(session.scalars(select(ConsentChange).where(ConsentChange.conversation_id == sender)))
+    assert [c.personalization for c in changes] == [False, True]
+    assert "王秀英" in " ".join(assistant.texts(sender, "你好"))
+
+
+def test_address_change_for_an_order_not_yet_shipped(assistant: Assistant) -> None:
+    order = order_of(assistant, "demo-regular-zh", "paid")
+    sender = as_customer(assistant, "demo-regular-zh")
+    assistant.texts(sender, "我想改一下收货地址")
+    assistant.texts(sender, order.id)
+    assistant.texts(sender, "上海市浦东新区世纪大道100号环球金融中心")
+    replies = " ".join(assistant.texts(sender, "是的"))
+    assert order.id in replies
+    with assistant.session_factory() as session:
+        assert session.get(Order, order.id).address == "上海市浦东新区世纪大道100号环球金融中心"
+
+
+def test_address_of_a_shipped_order_is_kept_with_the_reason(assistant: Assistant) -> None:
+    order = order_of(assistant, "demo-elderly-zh", "shipped")
+    before = order.address
+    sender = as_customer(assistant, "demo-elderly-zh")
+    assistant.texts(sender, "我想改收货地址")
+    replies = " ".join(assistant.texts(sender, order.id))
+    assert order.id in replies
+    with assistant.session_factory() as session:
+        assert session.get(Order, order.id).address == before
+
+
+def test_two_fallbacks_in_a_row_offer_a_human(assistant: Assistant) -> None:
+    sender = new_sender("lost")
+    first = assistant.say(sender, "qwzx plorf vuut")
+    second = assistant.say(sender, "zzkq bnnm ttrw")
+    assert first and not any(m.get("buttons") for m in first)
+    assert any(m.get("buttons") for m in second)
+    assistant.texts(sender, "yes")
+    [handoff] = handoffs_of(assistant, sender)
+    assert handoff.reason == "bot_failure"
+
+
+def test_bad_input_gets_a_polite_reply_and_nothing_is_lost(assistant: Assistant) -> None:
+    inputs = [
+        "",
+        "   \t  ",
+        "退" * 5000,
+        "😡😡😡🙏",
+        "hello\x00\x07\x1b[31m",
+        "'; DROP TABLE orders; --",
+        "<script>alert(1)</script>",
+        "{{7*7}} ${jndi:ldap://x}",
+        "E20991231999",
+    ]
+    for text in inputs:
+        sender = new_sender("fuzz")
+        replies = assistant.say(sender, text)
+        assert replies, f"no reply to {text[:20]!r}"
+        assert all(r.get("text") or r.get("buttons") for r in replies)
+        events = assistant.tracker(sender)["events"]
+        assert [e.get("text") for e in events if e.get("event") == "user"] == [text]
+    assert assistant.healthy()
+    with assistant.session_factory() as session:
+        assert session.scalar(select(Order.id).limit(1)) is not None  # the orders table is intact

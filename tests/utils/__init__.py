@@ -1,0 +1,1 @@
+"""Test helpers shared by the actions, desk and profiles tests (builders, fakes, domain loading)."""
