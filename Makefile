@@ -4,8 +4,9 @@ VENV := .venv/bin
 RASA_PATHS := --config config.yml --domain bot/domain --data bot/data nlu_data
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
+export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration bench clean
+.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration bench lock clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -46,6 +47,11 @@ test-integration: train install-dev  ## real Rasa server + action server over HT
 
 bench: train install-dev  ## latency/throughput benchmark, printed as a table
 	$(VENV)/python bench/turn_latency.py
+
+lock:  ## record the exact versions of the working .venv in constraints.txt
+	{ echo "# Exact versions the tests run against (pip freeze of a working .venv)."; \
+	  echo "# Used as pip constraints by scripts/bootstrap.sh; regenerate with: make lock"; \
+	  $(VENV)/pip freeze --exclude-editable; } > constraints.txt
 
 clean:  ## remove trained models, results and local databases
 	rm -rf models results var logs

@@ -21,6 +21,7 @@ RATE_SERVICE = "rate_service"
 PERSONALIZATION_OFF = "personalization_off"
 PERSONALIZATION_ON = "personalization_on"
 FAQ = "faq"
+OUT_OF_SCOPE = "out_of_scope"
 NLU_FALLBACK = "nlu_fallback"
 # external intents (sent by the desk / channels, never predicted from text)
 CONVERSATION_RESOLVED = "EXTERNAL_conversation_resolved"

@@ -78,7 +78,7 @@ class ActionValidateSlotMappings(Action):
     @staticmethod
     def _bookkeeping(tracker: Tracker, intent: str | None) -> list[EventType]:
         events: list[EventType] = []
-        if intent != names.NLU_FALLBACK and tracker.get_slot(names.FALLBACK_COUNT):
+        if intent not in (names.NLU_FALLBACK, names.OUT_OF_SCOPE) and tracker.get_slot(names.FALLBACK_COUNT):
             events.append(SlotSet(names.FALLBACK_COUNT, 0.0))
         if intent not in _OFFER_ANSWERS and tracker.get_slot(names.HUMAN_OFFERED):
             events.append(SlotSet(names.HUMAN_OFFERED, False))

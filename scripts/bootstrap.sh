@@ -40,12 +40,17 @@ fi
 stamp=.venv/.installed
 level=runtime reqs=requirements.txt
 [ "$want_dev" = "--dev" ] && level=dev reqs=requirements-dev.txt
-sum=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
-read -r have_sum have_level < "$stamp" 2>/dev/null || true
+sum=$(cat requirements.txt requirements-dev.txt constraints.txt | sha256sum | cut -c1-16)
+read -r have_sum have_level 2>/dev/null < "$stamp" || true
 if [ "${have_sum:-}" = "$sum" ] && { [ "${have_level:-}" = dev ] || [ "$level" = runtime ]; }; then
   exit 0
 fi
 echo "==> installing $reqs into .venv (first run takes a few minutes)"
 .venv/bin/python -m pip install --disable-pip-version-check -q --upgrade "pip==24.0" wheel
-.venv/bin/python -m pip install --disable-pip-version-check --progress-bar off -r "$reqs" | grep -E "^(Collecting|Successfully installed)" | cut -c1-120 || true
+if ! .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off -r "$reqs" -c constraints.txt 2>&1 \
+    | tee .venv/install.log | { grep --line-buffered -E "^(Collecting|Successfully installed)" | cut -c1-100 || true; }; then
+  tail -20 .venv/install.log >&2
+  echo "error: installing $reqs failed (full log: .venv/install.log)" >&2
+  exit 1
+fi
 echo "$sum $level" > "$stamp"

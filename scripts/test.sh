@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --dev
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export RASA_TELEMETRY_ENABLED=false  # no network calls from a support bot
 export TF_CPP_MIN_LOG_LEVEL=3
 .venv/bin/python scripts/build_kb.py --check || {
   echo "error: generated FAQ files are stale; run 'make kb' and commit the result" >&2; exit 1; }

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export RASA_TELEMETRY_ENABLED=false  # no network calls from a support bot
 test -f knowledge_base/faq.yml
 fingerprint=$( (cat config.yml; find bot/domain bot/data nlu_data bot/components knowledge_base -type f \
   \( -name '*.yml' -o -name '*.py' -o -name '*.txt' \) | sort | xargs cat; cat requirements.txt) | sha256sum | cut -c1-16)

@@ -42,6 +42,7 @@ INTENTS = [
     "rate_service",
     "personalization_off",
     "personalization_on",
+    "out_of_scope",
 ]
 MIN_TEST_PER_INTENT = 20
 

@@ -56,7 +56,7 @@ def test_intensifier_strengthens():
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "\n\t", "好" * 5000, "a" * 5000, "😀😀😀", "🙂👍🏻🔥", "\x00\x01\x02\x1b[31m", "\u200b\u200d", "12345"],
+    ["", "   ", "\n\t", "好" * 5000, "a" * 5000, "🔥🌙🎈", "🎈🏻🔥", "\x00\x01\x02\x1b[31m", "\u200b\u200d", "12345"],
     ids=["empty", "spaces", "whitespace", "5000-zh", "5000-en", "emoji", "emoji-mods", "control", "zero-width", "digits"],
 )
 def test_odd_input_is_neutral(text):
@@ -64,6 +64,16 @@ def test_odd_input_is_neutral(text):
     assert result.label == "neutral"
     assert result.emotion == "none"
     assert result.score == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "emotion"),
+    [("😡😡😡", "negative", "anger"), ("🤬", "negative", "anger"), ("😰😰 还没到", "negative", "anxiety"),
+     ("👍👍", "positive", "none")],
+)
+def test_emoji_carry_feelings(text, label, emotion):
+    result = ANALYZER.analyze(text)
+    assert (result.label, result.emotion) == (label, emotion)
 
 
 def test_long_angry_text_never_raises():

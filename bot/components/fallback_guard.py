@@ -1,10 +1,15 @@
-"""Say "I did not understand" when a message is mostly words the model has never seen.
+"""Turn confident-but-wrong guesses into ``nlu_fallback`` so the customer hears "please rephrase".
 
-DIET is confidently wrong on gibberish ("qwzx plorf vuut" → thank, 0.65) and on blank messages,
-because character n-grams always match something. This classifier remembers the training
-vocabulary and, after DIET, turns the intent into ``nlu_fallback`` when the share of unknown
-words reaches ``threshold`` or the message is blank. Numbers (order numbers), punctuation and
-emoji are not counted either way: "😡😡" stays with DIET, which reads it well.
+DIET is confidently wrong on gibberish ("qwzx plorf vuut" → thank, 0.65), on blank or
+punctuation-only messages, and the FAQ retrieval intent swallows off-topic sentences whose best
+answer is a poor match. This component runs after DIET and the ResponseSelector and sets the
+intent to ``nlu_fallback`` when
+
+- the message is blank or punctuation only;
+- the share of words never seen in training reaches ``unknown_threshold`` (numbers such as order
+  numbers, punctuation and emoji are not counted either way: "😡😡" stays with DIET);
+- the intent is the retrieval intent and the selected answer's confidence is below
+  ``retrieval_threshold``.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT, TOKENS_NAMES
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 FALLBACK_INTENT = "nlu_fallback"
 _IGNORED = re.compile(r"^([Ee]?\d+|[\W_]+)$", re.UNICODE)
+_WORD_OR_EMOJI = re.compile(r"[\w\U0001F000-\U0001FAFF\u2600-\u27BF]", re.UNICODE)
 _VOCABULARY_FILE = "vocabulary.json"
 
 
@@ -39,11 +46,17 @@ def unknown_share(words: List[str], vocabulary: set[str]) -> Optional[float]:
     return sum(1 for w in words if w not in vocabulary) / len(words)
 
 
+def retrieval_confidence(message: Message, retrieval_intent: str) -> Optional[float]:
+    selector = (message.get("response_selector") or {}).get(retrieval_intent) or {}
+    confidence = (selector.get("response") or {}).get("confidence")
+    return float(confidence) if confidence is not None else None
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class UnknownTextClassifier(GraphComponent, IntentClassifier):
+class FallbackGuard(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"threshold": 0.6}
+        return {"unknown_threshold": 0.6, "retrieval_intent": "faq", "retrieval_threshold": 0.3}
 
     def __init__(
         self,
@@ -64,7 +77,7 @@ class UnknownTextClassifier(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "UnknownTextClassifier":
+    ) -> "FallbackGuard":
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -87,7 +100,7 @@ class UnknownTextClassifier(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "UnknownTextClassifier":
+    ) -> "FallbackGuard":
         vocabulary: set[str] = set()
         try:
             with model_storage.read_from(resource) as directory:
@@ -96,20 +109,30 @@ class UnknownTextClassifier(GraphComponent, IntentClassifier):
             pass
         return cls(config, model_storage, resource, vocabulary)
 
+    def _reason(self, message: Message) -> Optional[float]:
+        """The fallback confidence when the guess should not be trusted, else None."""
+        text = message.get(TEXT) or ""
+        if not _WORD_OR_EMOJI.search(text):
+            return 1.0  # blank or punctuation only
+        if self._vocabulary:
+            tokens = message.get(TOKENS_NAMES[TEXT]) or []
+            share = unknown_share([t.text for t in tokens], self._vocabulary)
+            if share is not None and share >= self._config["unknown_threshold"]:
+                return share
+        intent = (message.get(INTENT) or {}).get("name")
+        if intent == self._config["retrieval_intent"]:
+            confidence = retrieval_confidence(message, intent)
+            if confidence is not None and confidence < self._config["retrieval_threshold"]:
+                return 1.0 - confidence
+        return None
+
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            text = message.get(TEXT) or ""
-            if not self._vocabulary:
+            confidence = self._reason(message)
+            if confidence is None:
                 continue
-            if not text.strip():
-                share: Optional[float] = 1.0
-            else:
-                tokens = message.get(TOKENS_NAMES[TEXT]) or []
-                share = unknown_share([t.text for t in tokens], self._vocabulary)
-            if share is None or share < self._config["threshold"]:
-                continue
-            fallback = {"name": FALLBACK_INTENT, "confidence": float(share)}
-            ranking = message.get(INTENT_RANKING_KEY) or []
+            fallback = {"name": FALLBACK_INTENT, "confidence": float(confidence)}
+            ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != FALLBACK_INTENT]
             message.set(INTENT, fallback, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
         return messages
