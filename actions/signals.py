@@ -64,16 +64,18 @@ class ActionValidateSlotMappings(Action):
             elderly=bool(tracker.get_slot(names.ELDERLY)),
             personalized=tracker.get_slot(names.PERSONALIZED) is not False,
         )
-        return [
-            SlotSet(names.LANGUAGE, language),
-            SlotSet(names.SENTIMENT, result.label),
-            SlotSet(names.SENTIMENT_SCORE, result.score),
-            SlotSet(names.EMOTION, result.emotion),
-            SlotSet(names.SENTIMENT_HISTORY, history),
-            SlotSet(names.TREND, current_trend.value),
-            SlotSet(names.TONE, tone.value),
-            *self._bookkeeping(tracker, intent),
-        ]
+        values = {
+            names.LANGUAGE: language,
+            names.SENTIMENT: result.label,
+            names.SENTIMENT_SCORE: result.score,
+            names.EMOTION: result.emotion,
+            names.SENTIMENT_HISTORY: history,
+            names.TREND: current_trend.value,
+            names.TONE: tone.value,
+        }
+        # only what changed: every event is stored and replayed, so unchanged slots cost every turn
+        changed = [SlotSet(k, v) for k, v in values.items() if tracker.get_slot(k) != v]
+        return [*changed, *self._bookkeeping(tracker, intent)]
 
     @staticmethod
     def _bookkeeping(tracker: Tracker, intent: str | None) -> list[EventType]:

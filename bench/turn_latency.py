@@ -223,7 +223,7 @@ class Workload:
 
 
 class StockWorkload(Workload):
-    UTTERANCES = ["hi", "I am happy", "are you a bot?", "bye"]
+    UTTERANCES = ["hi", "I am great", "are you a bot?", "bye"]
 
     def sender(self, tag: str, n: int) -> str:
         return f"stock-{tag}-{n:04d}"
@@ -232,7 +232,7 @@ class StockWorkload(Workload):
         return list(self.UTTERANCES)
 
     def long_script(self, sender: str, turns: int) -> list[str]:
-        cycle = ["hi", "I am happy", "are you a bot?", "hello", "great", "bye"]
+        cycle = ["hi", "I am great", "are you a bot?", "hello", "amazing", "bye"]
         return [cycle[i % len(cycle)] for i in range(turns)]
 
 
@@ -454,6 +454,127 @@ async def sample_replies(workload: Workload) -> list[dict[str, Any]]:
     return out
 
 
+# -- diagnosis: a timing proxy in front of our action server ---------------------------------------------
+
+
+class ActionProxy:
+    """Forwards Rasa's action calls to the action server and records how long each took.
+
+    Used only with ``--diagnose`` (it adds a hop to every action call, so the load numbers are not taken
+    through it).
+    """
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.calls: list[dict[str, Any]] = []
+        self._runner: Any = None
+        self._session: Any = None
+
+    async def start(self, port: int) -> None:
+        import aiohttp
+        from aiohttp import web
+
+        self._session = aiohttp.ClientSession()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/webhook", self._forward)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, HOST, port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _forward(self, request: Any) -> Any:
+        from aiohttp import web
+
+        body = await request.read()
+        start = time.perf_counter()
+        async with self._session.post(self.target, data=body,
+                                      headers={"Content-Type": "application/json"}) as response:
+            reply = await response.read()
+            status = response.status
+        ms = (time.perf_counter() - start) * 1000
+        try:
+            payload = json.loads(body)
+            action = payload.get("next_action")
+            events = len((payload.get("tracker") or {}).get("events") or [])
+        except ValueError:
+            action, events = None, None
+        self.calls.append({"action": action, "ms": ms, "request_bytes": len(body), "events": events,
+                           "t": time.perf_counter()})
+        return web.Response(body=reply, status=status, content_type="application/json")
+
+
+async def diagnose(ours: OurWorkload, proxy: ActionProxy, proxy_port: int, turns: int = LONG_TURNS) -> dict[str, Any]:
+    """One long conversation through the timing proxy: per turn, action-server time vs everything else."""
+    import aiohttp
+
+    await proxy.start(proxy_port)
+    try:
+        await warm_up(ours)
+        sender = ours.sender("long", 0)
+        script = ours.long_script(sender, turns)
+        rows = []
+        async with aiohttp.ClientSession() as session:
+            for i, text in enumerate(script, start=1):
+                before = len(proxy.calls)
+                turn = await say(session, ours.url, sender, text)
+                calls = proxy.calls[before:]
+                probe = await tracker_probe(session, ours.url, sender) if i in (1, 2, 3, 49, 50, 51, 98, 99, 100) \
+                    else None
+                rows.append({
+                    "turn": i, "said": text, "ok": turn.ok, "ms": turn.ms,
+                    "action_calls": len(calls),
+                    "action_ms": sum(c["ms"] for c in calls),
+                    "action_request_bytes": sum(c["request_bytes"] for c in calls),
+                    "events_sent": max((c["events"] or 0 for c in calls), default=0),
+                    "actions": {c["action"]: round(c["ms"], 1) for c in calls},
+                    "get_tracker_ms": probe["ms"] if probe else None,
+                })
+    finally:
+        await proxy.stop()
+
+    def window(first: int, last: int, key: str) -> float | None:
+        values = [r[key] for r in rows[first - 1:last] if r[key] is not None]
+        return statistics.median(values) if values else None
+
+    windows = {"turn 1 (1-3)": (1, 3), "turn 50 (49-51)": (49, 51), f"turn {turns} ({turns - 2}-{turns})":
+               (turns - 2, turns)}
+    summary = {}
+    for label, (a, b) in windows.items():
+        turn_ms = window(a, b, "ms")
+        action_ms = window(a, b, "action_ms")
+        summary[label] = {
+            "turn_ms": turn_ms,
+            "action_ms": action_ms,
+            "rasa_ms": (turn_ms - action_ms) if turn_ms is not None and action_ms is not None else None,
+            "action_calls": window(a, b, "action_calls"),
+            "action_request_kib": (window(a, b, "action_request_bytes") or 0) / 1024,
+            "events_sent": window(a, b, "events_sent"),
+            "get_tracker_ms": window(a, b, "get_tracker_ms"),
+        }
+    return {"turns": rows, "summary": summary}
+
+
+def render_diagnosis(diag: dict[str, Any]) -> str:
+    widths = [22, 9, 11, 11, 8, 13, 12, 13]
+    head = ["window (median)", "turn ms", "action ms", "other ms", "calls", "req KiB/turn", "events sent",
+            "GET tracker"]
+    lines = ["Diagnosis: our long conversation through a timing proxy in front of the action server",
+             "(action ms = time in action-server calls during the turn; other ms = the rest: NLU, tracker store,",
+             " policies, HTTP; GET tracker = GET /conversations/<id>/tracker right after the turn)",
+             "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths))),
+             "  ".join("-" * w for w in widths)]
+    for label, s in diag["summary"].items():
+        cells = [label, fmt(s["turn_ms"]), fmt(s["action_ms"], 1), fmt(s["rasa_ms"]), fmt(s["action_calls"]),
+                 fmt(s["action_request_kib"], 1), fmt(s["events_sent"]), fmt(s["get_tracker_ms"])]
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))))
+    return "\n".join(lines)
+
+
 # -- our database ---------------------------------------------------------------------------------------
 
 
@@ -631,6 +752,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply the turns per level (e.g. 0.25 for a quick look); default 1")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="only our bot: one long conversation through a timing proxy in front of the action "
+                             "server (action-server time vs the rest, per turn); writes turn_latency_diagnose.json")
     parser.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (databases, stock bot)")
     args = parser.parse_args(argv)
 
@@ -649,23 +773,26 @@ def main(argv: list[str] | None = None) -> int:
         # 1. the stock bot: `rasa init` trains the moodbot (offline) while our servers load
         stock_dir = work / "stock"
         stock_dir.mkdir()
-        print(f"==> rasa init --no-prompt in {stock_dir} (trains the stock moodbot)", flush=True)
-        init_log = open(RESULTS / "stock_init.log", "w")
-        init = subprocess.Popen([str(VENV_BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(stock_dir)],
-                                cwd=stock_dir, env=base_env, stdout=init_log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        if not args.diagnose:
+            print(f"==> rasa init --no-prompt in {stock_dir} (trains the stock moodbot)", flush=True)
+            init_log = open(RESULTS / "stock_init.log", "w")
+            init = subprocess.Popen([str(VENV_BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(stock_dir)],
+                                    cwd=stock_dir, env=base_env, stdout=init_log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
 
         # 2. our assistant, as the integration tests start it
         max_conversations = max(t for t in levels.values()) + 8
         database_url, orders, cast, links = prepare_database(work, senders=max_conversations)
-        rasa_port, action_port, stock_port = free_port(), free_port(), free_port()
+        rasa_port, action_port, stock_port, proxy_port = free_port(), free_port(), free_port(), free_port()
+        # with --diagnose Rasa calls the action server through the timing proxy (started in the run's loop)
+        action_url = f"http://{HOST}:{proxy_port if args.diagnose else action_port}/webhook"
         env = {
             **base_env,
             "PYTHONPATH": str(ROOT),
             "DATABASE_URL": database_url,
             "PII_HASH_SALT": SALT,
             "TRACKER_DB": str(work / "tracker.db"),
-            "ACTION_ENDPOINT_URL": f"http://{HOST}:{action_port}/webhook",
+            "ACTION_ENDPOINT_URL": action_url,
         }
         actions = Server("our action server",
                          [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
@@ -679,6 +806,22 @@ def main(argv: list[str] | None = None) -> int:
         for server in (actions, ours_rasa):
             server.start()
 
+        if args.diagnose:
+            wait_ready(servers)
+            print(f"==> servers ready after {time.monotonic() - started:.0f}s; diagnosing", flush=True)
+            ours = OurWorkload("ours", f"http://{HOST}:{rasa_port}", orders, cast)
+            ours.links.update(links)
+            proxy = ActionProxy(f"http://{HOST}:{action_port}/webhook")
+            diag = asyncio.run(diagnose(ours, proxy, proxy_port))
+            diag["generated_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            out = RESULTS / "turn_latency_diagnose.json"
+            out.write_text(json.dumps(diag, ensure_ascii=False, indent=2, default=str))
+            print()
+            print(render_diagnosis(diag))
+            print(f"\n(JSON: {out.relative_to(ROOT)})")
+            return 0
+
+        assert init is not None
         code = init.wait(timeout=INIT_TIMEOUT)
         init_log.close()
         init_log = None

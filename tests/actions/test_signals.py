@@ -10,7 +10,8 @@ from actions.sentiment import SentimentResult
 from actions.sentiment.lexicon import LexiconAnalyzer
 from actions.sentiment.tone import HISTORY_LIMIT
 from actions.signals import ActionValidateSlotMappings
-from tests.utils.builders import FakeAnalyzer, slot_events
+from tests.utils import builders
+from tests.utils.builders import FakeAnalyzer
 
 SENTIMENT_SLOTS = {
     names.SENTIMENT, names.SENTIMENT_SCORE, names.EMOTION, names.SENTIMENT_HISTORY, names.TREND, names.TONE,
@@ -21,10 +22,33 @@ VIP = {names.TIER: "vip", names.SEGMENT: "important_value", names.PERSONALIZED: 
 ELDERLY = {names.SEGMENT: "potential", names.ELDERLY: True, names.PERSONALIZED: True, names.IS_GUEST: False}
 
 
+class Events(list):
+    """The action's events plus ``state``: the slot values after applying them to the tracker."""
+
+    state: dict
+
+
+def slot_events(events: list) -> dict:
+    """Slot values after the turn (the action only sets slots whose value changed)."""
+    return events.state if isinstance(events, Events) else builders.slot_events(events)
+
+
 async def _run(tracker_factory, dispatcher, domain, *, analyzer=LEXICON, **kwargs):
-    events = await ActionValidateSlotMappings(analyzer=analyzer).run(dispatcher, tracker_factory(**kwargs), domain)
+    tracker = tracker_factory(**kwargs)
+    events = Events(await ActionValidateSlotMappings(analyzer=analyzer).run(dispatcher, tracker, domain))
     assert dispatcher.messages == []
+    events.state = {**tracker.slots, **builders.slot_events(events)}
     return events
+
+
+async def test_only_changed_slots_are_set(tracker_factory, dispatcher, domain):
+    first = await _run(tracker_factory, dispatcher, domain, text="hello", intent="greet")
+    again = await ActionValidateSlotMappings(analyzer=LEXICON).run(
+        dispatcher, tracker_factory(text="hello again", intent="greet", slots=first.state), domain
+    )
+    changed = set(builders.slot_events(again))
+    assert names.LANGUAGE not in changed and names.TONE not in changed
+    assert names.SENTIMENT_HISTORY in changed  # the history grows every turn
 
 
 @pytest.mark.parametrize(
@@ -120,7 +144,7 @@ async def test_payloads_carry_no_feelings(tracker_factory, dispatcher, domain, t
         slots={names.FALLBACK_COUNT: 1.0, names.HUMAN_OFFERED: True},
     )
     assert analyzer.texts == []
-    assert not SENTIMENT_SLOTS & set(slot_events(events))
+    assert not SENTIMENT_SLOTS & set(builders.slot_events(events))
     expected = [] if intent == "affirm" else [SlotSet(names.HUMAN_OFFERED, False)]
     assert events == [SlotSet(names.FALLBACK_COUNT, 0.0), *expected]
 
@@ -147,8 +171,8 @@ async def test_human_offer_withdrawn_by_other_intents(tracker_factory, dispatche
 
 async def test_no_bookkeeping_when_nothing_to_reset(tracker_factory, dispatcher, domain):
     events = await _run(tracker_factory, dispatcher, domain, text="hello", intent="greet")
-    assert names.FALLBACK_COUNT not in slot_events(events)
-    assert names.HUMAN_OFFERED not in slot_events(events)
+    assert names.FALLBACK_COUNT not in builders.slot_events(events)
+    assert names.HUMAN_OFFERED not in builders.slot_events(events)
 
 
 @pytest.mark.parametrize(

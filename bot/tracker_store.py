@@ -1,0 +1,188 @@
+"""A SQL tracker store whose working tracker stays short, however long the conversation.
+
+Stock Rasa reloads and replays every event of the current session on every turn (and sends all
+of them to the action server), so a turn gets slower the longer the customer talks: 43 ms at
+turn 1 and 273 ms at turn 100 here. This store keeps the complete event log in Rasa's ``events``
+table, exactly as ``SQLTrackerStore`` does (transcripts, ``retrieve_full_tracker`` and exports are
+unchanged), and additionally writes a *checkpoint* once the working tracker grows past
+``compact_after`` events: the conversation state at the start of the last ``keep_turns`` user
+turns (slots, active form, paused flag) as a few events, plus the id of the last logged event.
+The next turn loads checkpoint + the events logged after it, instead of the whole session.
+
+The compacted tracker is equivalent for everything Rasa and the actions read: slot values, the
+active loop, pause state and the raw events of the last ``keep_turns`` turns (more than the
+policies' ``max_history``), and it starts with the session's original ``session_started`` event.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    ConversationPaused,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import declarative_base
+
+logger = logging.getLogger(__name__)
+
+CheckpointBase = declarative_base()
+_STORED = "_stored_event_count"
+
+
+class TrackerCheckpoint(CheckpointBase):  # type: ignore[misc, valid-type]
+    __tablename__ = "tracker_checkpoints"
+
+    sender_id = sa.Column(sa.String(255), primary_key=True)
+    last_event_id = sa.Column(sa.Integer, nullable=False)
+    events = sa.Column(sa.Text, nullable=False)
+
+
+def cut_index(events: List[Event], keep_turns: int) -> Optional[int]:
+    """Index of the ``action_listen`` that precedes the ``keep_turns``-th last user message."""
+    user_positions = [i for i, e in enumerate(events) if isinstance(e, UserUttered)]
+    if len(user_positions) <= keep_turns:
+        return None
+    first_kept = user_positions[-keep_turns]
+    for i in range(first_kept - 1, -1, -1):
+        event = events[i]
+        if isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME:
+            return i if i > 0 else None
+        if isinstance(event, UserUttered):
+            return None
+    return None
+
+
+def snapshot_events(
+    sender_id: Text, events: List[Event], cut: int, domain: Domain
+) -> List[Dict[Text, Any]]:
+    """The state of the conversation just before ``events[cut]`` as a short list of events."""
+    before = DialogueStateTracker.from_events(sender_id, events[:cut], slots=domain.slots)
+    session_start = next((e for e in events if isinstance(e, SessionStarted)), None)
+    stamp = events[cut].timestamp
+    prefix: List[Event] = [
+        SessionStarted(timestamp=session_start.timestamp if session_start else events[0].timestamp)
+    ]
+    for name, slot in before.slots.items():
+        if slot.value != slot.initial_value:
+            prefix.append(SlotSet(name, slot.value, timestamp=stamp))
+    if before.active_loop_name:
+        prefix.append(ActiveLoop(before.active_loop_name, timestamp=stamp))
+    if before.is_paused():
+        prefix.append(ConversationPaused(timestamp=stamp))
+    return [e.as_dict() for e in prefix] + [e.as_dict() for e in events[cut:]]
+
+
+class CompactingSQLTrackerStore(SQLTrackerStore):
+    """``SQLTrackerStore`` with checkpoints that keep the working tracker short (see module doc)."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        compact_after: int = 90,
+        keep_turns: int = 4,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(domain, **kwargs)
+        self.compact_after = int(compact_after)
+        self.keep_turns = int(keep_turns)
+        if self.engine.dialect.name == "sqlite":
+
+            @sa.event.listens_for(self.engine, "connect")
+            def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.close()
+
+            self.engine.dispose()  # reconnect with the pragmas
+        CheckpointBase.metadata.create_all(self.engine)
+
+    # -- reading ---------------------------------------------------------------------------
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        with self.session_scope() as session:
+            checkpoint = session.get(TrackerCheckpoint, sender_id)
+            latest_session = session.scalar(
+                sa.select(sa.func.max(self.SQLEvent.id)).where(
+                    self.SQLEvent.sender_id == sender_id,
+                    self.SQLEvent.type_name == SessionStarted.type_name,
+                )
+            )
+            if checkpoint is not None and (latest_session is None or latest_session <= checkpoint.last_event_id):
+                head = json.loads(checkpoint.events)
+                after = checkpoint.last_event_id
+            else:
+                head = []
+                after = (latest_session - 1) if latest_session is not None else 0
+            rows = session.execute(
+                sa.select(self.SQLEvent.data)
+                .where(self.SQLEvent.sender_id == sender_id, self.SQLEvent.id > after)
+                .order_by(self.SQLEvent.id)
+            ).scalars()
+            events = head + [json.loads(data) for data in rows]
+        if not events or not self.domain:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        setattr(tracker, _STORED, len(tracker.events))
+        return tracker
+
+    # -- writing ---------------------------------------------------------------------------
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        stored = getattr(tracker, _STORED, None)
+        with self.session_scope() as session:
+            if stored is None:
+                new_events = list(self._additional_events(session, tracker))
+            else:
+                new_events = list(itertools.islice(tracker.events, stored, None))
+            for event in new_events:
+                data = event.as_dict()
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.flush()
+            self._maybe_checkpoint(session, tracker)
+            session.commit()
+        setattr(tracker, _STORED, len(tracker.events))
+
+    def _maybe_checkpoint(self, session: Any, tracker: DialogueStateTracker) -> None:
+        events = list(tracker.events)
+        if len(events) <= self.compact_after or not self.domain:
+            return
+        last = events[-1]
+        if not (isinstance(last, ActionExecuted) and last.action_name == ACTION_LISTEN_NAME):
+            return  # only between turns
+        cut = cut_index(events, self.keep_turns)
+        if cut is None:
+            return
+        last_id = session.scalar(
+            sa.select(sa.func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == tracker.sender_id)
+        )
+        payload = json.dumps(snapshot_events(tracker.sender_id, events, cut, self.domain))
+        checkpoint = session.get(TrackerCheckpoint, tracker.sender_id)
+        if checkpoint is None:
+            session.add(TrackerCheckpoint(sender_id=tracker.sender_id, last_event_id=last_id, events=payload))
+        else:
+            checkpoint.last_event_id = last_id
+            checkpoint.events = payload
+        logger.debug("checkpoint for %s: %s events kept of %s", tracker.sender_id, len(events) - cut, len(events))
