@@ -45,8 +45,9 @@ test-nlu: train install-dev  ## the held-out NLU test set (macro-F1 >= 0.95)
 test-integration: train install-dev  ## real Rasa server + action server over HTTP
 	$(VENV)/python -m pytest -m integration
 
-bench: train install-dev  ## latency/throughput benchmark, printed as a table
+bench: train install-dev  ## turn latency/throughput vs stock Rasa, and NLU 5-fold cross-validation (tables)
 	$(VENV)/python bench/turn_latency.py
+	$(VENV)/python bench/nlu_cv.py
 
 lock:  ## record the exact versions of the working .venv in constraints.txt
 	{ echo "# Exact versions the tests run against (pip freeze of a working .venv)."; \

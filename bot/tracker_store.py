@@ -100,15 +100,22 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
         self.compact_after = int(compact_after)
         self.keep_turns = int(keep_turns)
         if self.engine.dialect.name == "sqlite":
+            # Rasa opens and closes a SQLite connection per turn (NullPool); keep a small pool
+            # instead, in WAL mode so that reading a transcript never waits for a writer
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(
+                url, poolclass=sa.pool.QueuePool, pool_size=4, connect_args={"check_same_thread": False}
+            )
 
             @sa.event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
                 cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+                cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.close()
 
-            self.engine.dispose()  # reconnect with the pragmas
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         CheckpointBase.metadata.create_all(self.engine)
 
     # -- reading ---------------------------------------------------------------------------

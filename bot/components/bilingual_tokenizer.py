@@ -70,6 +70,9 @@ class BilingualTokenizer(Tokenizer):
         super().__init__(config)
         self._model_storage = model_storage
         self._resource = resource
+        from bot.runtime import install_fast_action_result_validation
+
+        install_fast_action_result_validation()  # see bot/runtime.py: once per Rasa process
         import jieba
         import spacy
 
