@@ -1,7 +1,8 @@
-"""The conversation tests: `rasa test` on every story in this folder, end to end.
+"""The conversation tests: `rasa test` on every story in this folder.
 
-``--e2e`` makes Rasa check the predicted intent of every user line as well as every action, and
-``--fail-on-prediction-errors`` turns the first wrong prediction into a failure.
+Each story gives the customer's words and intent and the actions the assistant must take;
+``--fail-on-prediction-errors`` turns the first wrong action into a failure. Whether the words are
+understood as that intent is the NLU test set's job (tests/nlu), measured there by macro-F1.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def test_every_conversation_story_passes(tmp_path: Path) -> None:
             str(Path(sys.executable).parent / "rasa"), "test", "core",
             "--model", str(MODEL),
             "--stories", str(ROOT / "tests" / "stories"),
-            "--e2e", "--fail-on-prediction-errors",
+            "--fail-on-prediction-errors",
             "--out", str(out), "--no-plot",
         ],
         cwd=ROOT,
@@ -39,5 +40,6 @@ def test_every_conversation_story_passes(tmp_path: Path) -> None:
     )
     failed = out / "failed_test_stories.yml"
     details = failed.read_text(encoding="utf-8") if failed.exists() else ""
-    assert result.returncode == 0, (result.stdout[-3000:] + result.stderr[-3000:] + details[-3000:])
-    assert "None of the test stories failed" in details or not details.strip().startswith("- story"), details
+    problem = [line for line in (result.stdout + result.stderr).splitlines() if "Exception" in line or "Failed" in line]
+    assert result.returncode == 0, "\n".join(problem[-20:]) + "\n" + details[-3000:]
+    assert "None of the test stories failed" in details, details[-3000:]
