@@ -1,13 +1,14 @@
 """Turn confident-but-wrong guesses into ``nlu_fallback`` so the customer hears "please rephrase".
 
-DIET is confidently wrong on gibberish ("qwzx plorf vuut" → thank, 0.65), on blank or
-punctuation-only messages, and the FAQ retrieval intent swallows off-topic sentences whose best
-answer is a poor match. This component runs after DIET and the ResponseSelector and sets the
-intent to ``nlu_fallback`` when
+Classifiers are confidently wrong on keyboard mash ("qwzx plorf vuut"), on blank or
+punctuation-only messages, and the FAQ retrieval intent can swallow off-topic sentences whose best
+answer is a poor match. This component runs after the intent classifier and the answer selection
+and sets the intent to ``nlu_fallback`` when
 
 - the message is blank or punctuation only;
-- the share of words never seen in training reaches ``unknown_threshold`` (numbers such as order
-  numbers, punctuation and emoji are not counted either way: "😡😡" stays with DIET);
+- the classifier is not sure (top confidence below ``trust_confidence``), the message has at least
+  two countable words and the share of words never seen in training reaches ``unknown_threshold``
+  (numbers such as order numbers, punctuation and emoji are not counted either way);
 - the intent is the retrieval intent and the selected answer's confidence is below
   ``retrieval_threshold``.
 """
@@ -56,7 +57,12 @@ def retrieval_confidence(message: Message, retrieval_intent: str) -> Optional[fl
 class FallbackGuard(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"unknown_threshold": 0.6, "retrieval_intent": "faq", "retrieval_threshold": 0.3}
+        return {
+            "unknown_threshold": 0.8,
+            "trust_confidence": 0.6,
+            "retrieval_intent": "faq",
+            "retrieval_threshold": 0.1,
+        }
 
     def __init__(
         self,
@@ -114,16 +120,18 @@ class FallbackGuard(GraphComponent, IntentClassifier):
         text = message.get(TEXT) or ""
         if not _WORD_OR_EMOJI.search(text):
             return 1.0  # blank or punctuation only
-        if self._vocabulary:
-            tokens = message.get(TOKENS_NAMES[TEXT]) or []
-            share = unknown_share([t.text for t in tokens], self._vocabulary)
-            if share is not None and share >= self._config["unknown_threshold"]:
-                return share
         intent = (message.get(INTENT) or {}).get("name")
+        confidence = float((message.get(INTENT) or {}).get("confidence") or 0.0)
+        if self._vocabulary and confidence < self._config["trust_confidence"]:
+            tokens = message.get(TOKENS_NAMES[TEXT]) or []
+            words = countable([t.text for t in tokens])
+            share = unknown_share(words, self._vocabulary)
+            if len(words) >= 2 and share is not None and share >= self._config["unknown_threshold"]:
+                return share
         if intent == self._config["retrieval_intent"]:
-            confidence = retrieval_confidence(message, intent)
-            if confidence is not None and confidence < self._config["retrieval_threshold"]:
-                return 1.0 - confidence
+            answer = retrieval_confidence(message, intent)
+            if answer is not None and answer < self._config["retrieval_threshold"]:
+                return 1.0 - answer
         return None
 
     def process(self, messages: List[Message]) -> List[Message]:
