@@ -22,7 +22,7 @@ trap cleanup EXIT INT TERM
 echo "==> starting the action server on :$ACTION_PORT (log: logs/actions.log)"
 .venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" >logs/actions.log 2>&1 &
 pids+=($!)
-echo "==> starting the Rasa server on :$RASA_PORT (log: logs/rasa.log; loading the model takes about a minute)"
+echo "==> starting the Rasa server on :$RASA_PORT (log: logs/rasa.log)"
 .venv/bin/rasa run --model models/assistant.tar.gz --endpoints bot/endpoints.yml \
   --credentials bot/credentials.yml --port "$RASA_PORT" --enable-api >logs/rasa.log 2>&1 &
 pids+=($!)

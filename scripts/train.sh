@@ -12,7 +12,7 @@ if [ -f "$model" ] && [ "$(cat models/.fingerprint 2>/dev/null)" = "$fingerprint
   echo "==> model is up to date ($model)"
   exit 0
 fi
-echo "==> training the model (data changed; about 3-5 minutes on 2 cores, progress below)"
+echo "==> training the model (its inputs changed; about a minute on 2 cores, progress below)"
 mkdir -p models
 .venv/bin/rasa train --config config.yml --domain bot/domain --data bot/data nlu_data \
   --out models --fixed-model-name assistant
