@@ -32,6 +32,7 @@ def profile_slots(profile: CustomerProfile) -> list[EventType]:
         SlotSet(names.ELDERLY, profile.elderly),
         SlotSet(names.LANGUAGE, profile.language),
         SlotSet(names.PERSONALIZED, profile.personalization),
+        SlotSet(names.PERSONALIZATION_INTENSITY, profile.intensity),
         SlotSet("recent_order_ids", list(profile.recent_order_ids)),
     ]
 
@@ -78,7 +79,7 @@ class ActionSessionStart(Action):
 
 
 class ActionGreet(Action):
-    """Greet the customer, by name when they allow personalised service."""
+    """Greet the customer, by name when they allow personalised service (at medium or high intensity)."""
 
     def name(self) -> str:
         return names.ACTION_GREET
@@ -87,7 +88,8 @@ class ActionGreet(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         name = tracker.get_slot(names.CUSTOMER_NAME)
-        if name and tracker.get_slot(names.PERSONALIZED) and not tracker.get_slot(names.IS_GUEST):
+        personal = tracker.get_slot(names.PERSONALIZED) and tracker.get_slot(names.PERSONALIZATION_INTENSITY) != "low"
+        if name and personal and not tracker.get_slot(names.IS_GUEST):
             dispatcher.utter_message(response=names.UTTER_GREET_NAMED, name=name)
         else:
             dispatcher.utter_message(response=names.UTTER_GREET)

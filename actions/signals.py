@@ -63,6 +63,7 @@ class ActionValidateSlotMappings(Action):
             segment=tracker.get_slot(names.SEGMENT),
             elderly=bool(tracker.get_slot(names.ELDERLY)),
             personalized=tracker.get_slot(names.PERSONALIZED) is not False,
+            intensity=tracker.get_slot(names.PERSONALIZATION_INTENSITY) or "medium",
         )
         values = {
             names.LANGUAGE: language,

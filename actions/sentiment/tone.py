@@ -69,13 +69,15 @@ def choose_tone(
     segment: str | None,
     elderly: bool,
     personalized: bool,
+    intensity: str = "medium",
 ) -> Tone:
     """How the bot should sound for this turn.
 
     Feelings come first: anger, anxiety, negative polarity or a worsening trend get the
     empathetic tone whoever the customer is. Profile-based tones (elder-friendly, concise for
     high-value regulars, warm for new and at-risk customers) apply only with the customer's
-    consent to personalisation (PIPL); without it the bot is neutral.
+    consent to personalisation (PIPL); without it the bot is neutral. At the customer's ``low``
+    personalisation intensity only the elder-friendly tone (an accessibility choice) remains.
     """
     if emotion in (ANGER, ANXIETY) or sentiment == NEGATIVE or Trend(trend) is Trend.WORSENING:
         return Tone.EMPATHETIC
@@ -83,6 +85,8 @@ def choose_tone(
         return Tone.NEUTRAL
     if elderly:
         return Tone.ELDER_FRIENDLY
+    if intensity == "low":
+        return Tone.NEUTRAL
     if segment == "important_value":
         return Tone.CONCISE
     if segment in ("at_risk", "new") or sentiment == POSITIVE:

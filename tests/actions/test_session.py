@@ -96,8 +96,10 @@ async def test_no_metadata_slot_when_none(tracker_factory, dispatcher, domain, s
         ({names.CUSTOMER_NAME: "陈静", names.PERSONALIZED: True, names.IS_GUEST: False}, names.UTTER_GREET_NAMED),
         ({names.CUSTOMER_NAME: None, names.PERSONALIZED: True, names.IS_GUEST: True}, names.UTTER_GREET),
         ({names.CUSTOMER_NAME: "李建国", names.PERSONALIZED: False, names.IS_GUEST: False}, names.UTTER_GREET),
+        ({names.CUSTOMER_NAME: "陈静", names.PERSONALIZED: True, names.IS_GUEST: False,
+          names.PERSONALIZATION_INTENSITY: "low"}, names.UTTER_GREET),
     ],
-    ids=["personalized-known", "guest", "opted-out"],
+    ids=["personalized-known", "guest", "opted-out", "low-intensity"],
 )
 async def test_greet(tracker_factory, dispatcher, domain, slots, expected):
     assert await ActionGreet().run(dispatcher, tracker_factory(text="你好", intent="greet", slots=slots), domain) == []

@@ -107,3 +107,13 @@ def test_escalation(emotion, trend_, sentiment, history, priority, expected):
 @pytest.mark.parametrize("priority, threshold", [(True, 1), (False, 2)])
 def test_fallback_threshold(priority, threshold):
     assert fallback_threshold(priority_customer=priority) == threshold
+
+
+@pytest.mark.parametrize(
+    ("segment", "elderly", "intensity", "tone"),
+    [("important_value", False, "low", "neutral"), ("at_risk", False, "low", "neutral"),
+     ("important_value", False, "high", "concise"), (None, True, "low", "elder_friendly")],
+)  # fmt: skip
+def test_low_intensity_keeps_only_the_accessibility_tone(segment, elderly, intensity, tone):
+    assert choose_tone(sentiment="neutral", emotion="none", trend="steady", segment=segment, elderly=elderly,
+                       personalized=True, intensity=intensity).value == tone
