@@ -21,6 +21,7 @@ from actions.context import latest_intent, latest_text
 from actions.sentiment import SentimentAnalyzer, SentimentResult
 from actions.sentiment.language import detect_language
 from actions.sentiment.tone import choose_tone, push_history, trend
+from desk.feedback import parse_rating
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,15 @@ class ActionValidateSlotMappings(Action):
         }
         # only what changed: every event is stored and replayed, so unchanged slots cost every turn
         changed = [SlotSet(k, v) for k, v in values.items() if tracker.get_slot(k) != v]
-        return [*changed, *self._bookkeeping(tracker, intent)]
+        return [*changed, *self._unprompted_rating(tracker, intent, text), *self._bookkeeping(tracker, intent)]
+
+    @staticmethod
+    def _unprompted_rating(tracker: Tracker, intent: str | None, text: str) -> list[EventType]:
+        """"我给5分" before the bot asked: the score is taken so the rating form starts with it."""
+        if intent != names.RATE_SERVICE or (tracker.active_loop or {}).get("name"):
+            return []
+        rating = parse_rating(text)
+        return [SlotSet(names.FEEDBACK_RATING, str(rating))] if rating is not None else []
 
     @staticmethod
     def _bookkeeping(tracker: Tracker, intent: str | None) -> list[EventType]:

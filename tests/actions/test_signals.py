@@ -184,3 +184,17 @@ async def test_language(tracker_factory, dispatcher, domain, text, previous, lan
     slots = slot_events(await _run(tracker_factory, dispatcher, domain, text=text, intent="order_status",
                                    slots={names.LANGUAGE: previous}))
     assert slots[names.LANGUAGE] == language
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "loop", "expected"),
+    [("我给5分", "rate_service", None, "5"), ("I'd give you 4 stars", "rate_service", None, "4"),
+     ("服务很好", "rate_service", "feedback_form", None), ("5", "rate_service", "feedback_form", None),
+     ("很满意", "rate_service", None, None), ("我要退款", "request_refund", None, None)],
+)  # fmt: skip
+async def test_unprompted_rating_is_taken_from_the_text(tracker_factory, dispatcher, domain, text, intent, loop, expected):
+    tracker = tracker_factory(text=text, intent=intent)
+    if loop:
+        tracker.active_loop = {"name": loop}
+    events = await ActionValidateSlotMappings(analyzer=LEXICON).run(dispatcher, tracker, domain)
+    assert builders.slot_events(events).get(names.FEEDBACK_RATING) == expected

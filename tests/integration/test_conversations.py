@@ -207,3 +207,14 @@ def test_bad_input_gets_a_polite_reply_and_nothing_is_lost(assistant: Assistant)
     assert assistant.healthy()
     with assistant.session_factory() as session:
         assert session.scalar(select(Order.id).limit(1)) is not None  # the orders table is intact
+
+
+def test_unprompted_rating_and_a_praising_comment(assistant: Assistant) -> None:
+    sender = new_sender("rate")
+    assistant.texts(sender, "你好")
+    asked_comment = assistant.say(sender, "我给5分")
+    assert any(m.get("buttons") for m in asked_comment)  # the comment question, with "skip"
+    assistant.texts(sender, "服务很好，很专业")
+    with assistant.session_factory() as session:
+        [row] = list(session.scalars(select(Feedback).where(Feedback.conversation_id == sender)))
+    assert (row.rating, row.comment, row.followup_ticket_id) == (5, "服务很好，很专业", None)
