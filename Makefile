@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration bench lock clean
+.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test-nlu: train install-dev  ## the held-out NLU test set (macro-F1 >= 0.95)
 
 test-integration: train install-dev  ## real Rasa server + action server over HTTP
 	$(VENV)/python -m pytest -m integration
+
+lint: install-dev  ## ruff: undefined names, unused imports, likely bugs
+	$(VENV)/ruff check .
 
 bench: train install-dev  ## turn latency/throughput vs stock Rasa, and NLU 5-fold cross-validation (tables)
 	$(VENV)/python bench/turn_latency.py

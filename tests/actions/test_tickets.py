@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from rasa_sdk.events import ConversationPaused, SlotSet
 from sqlalchemy import func, select
 

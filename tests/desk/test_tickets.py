@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from desk.models import Ticket, TicketContact
 from desk.tickets import TicketStore
-from tests.conftest import MovableClock
 
 
 @pytest.fixture
