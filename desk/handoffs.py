@@ -13,15 +13,39 @@ from pathlib import Path
 from typing import Any, Callable
 
 import yaml
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
 from common.masking import mask_text
 from desk._unit import unit_of_work
+from desk.errors import HandoffNotFound, InvalidTransition
 from desk.models import Conversation, ConversationStatus, Handoff, HandoffReason, HandoffStatus
 from desk.schemas import HandoffView, QueuedHandoff
 
 OPEN_STATUSES = (HandoffStatus.QUEUED.value, HandoffStatus.ASSIGNED.value)
+
+# The handoff lifecycle: queued → assigned (claimed by an agent) → resolved; a queued or assigned
+# handoff may end as abandoned (the customer left) and a queued one as timed out (nobody claimed it);
+# an agent may put an assigned handoff back in the queue (transfer).
+TRANSITIONS: dict[HandoffStatus, frozenset[HandoffStatus]] = {
+    HandoffStatus.QUEUED: frozenset({HandoffStatus.ASSIGNED, HandoffStatus.ABANDONED, HandoffStatus.TIMED_OUT}),
+    HandoffStatus.ASSIGNED: frozenset({HandoffStatus.RESOLVED, HandoffStatus.QUEUED, HandoffStatus.ABANDONED}),
+    HandoffStatus.RESOLVED: frozenset(),
+    HandoffStatus.ABANDONED: frozenset(),
+    HandoffStatus.TIMED_OUT: frozenset(),
+}
+# what the conversation is doing while its handoff is in each state
+CONVERSATION_STATUS = {
+    HandoffStatus.QUEUED: ConversationStatus.QUEUED,
+    HandoffStatus.ASSIGNED: ConversationStatus.WITH_AGENT,
+    HandoffStatus.RESOLVED: ConversationStatus.RESOLVED,
+    HandoffStatus.ABANDONED: ConversationStatus.ABANDONED,
+    HandoffStatus.TIMED_OUT: ConversationStatus.TIMED_OUT,
+}
+
+
+def can_transition(current: HandoffStatus | str, wanted: HandoffStatus | str) -> bool:
+    return HandoffStatus(wanted) in TRANSITIONS[HandoffStatus(current)]
 SUMMARY_FILE = Path(__file__).with_name("summary.yml")
 
 # Lower is served first: VIP, then elderly, then angry/anxious, then refunds, then the rest.
@@ -225,3 +249,45 @@ class HandoffQueue:
                 .order_by(Handoff.id.desc())
             ).first()
             return _view(row) if row else None
+
+    def transition(
+        self, handoff_id: int, wanted: HandoffStatus | str, *, agent_id: str | None = None
+    ) -> HandoffView:
+        """Move a handoff to ``wanted``; exactly one of two racing callers wins (a conditional update)."""
+        wanted = HandoffStatus(wanted)
+        now = self._clock()
+        with unit_of_work(self._session_factory) as session:
+            handoff = session.get(Handoff, handoff_id)
+            if handoff is None:
+                raise HandoffNotFound(f"no handoff {handoff_id}")
+            current = HandoffStatus(handoff.status)
+            if not can_transition(current, wanted):
+                raise InvalidTransition(handoff_id, current.value, wanted.value)
+            values: dict[str, Any] = {"status": wanted.value}
+            if wanted is HandoffStatus.ASSIGNED:
+                values.update(agent_id=agent_id, claimed_at=now)
+            elif wanted is HandoffStatus.QUEUED:
+                values.update(agent_id=None, claimed_at=None)
+            elif wanted in (HandoffStatus.RESOLVED, HandoffStatus.ABANDONED, HandoffStatus.TIMED_OUT):
+                values.update(resolved_at=now)
+            changed = session.execute(
+                update(Handoff)
+                .where(Handoff.id == handoff_id, Handoff.status == current.value)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if changed != 1:  # someone else moved it first
+                session.expire(handoff)
+                raise InvalidTransition(handoff_id, session.get(Handoff, handoff_id).status, wanted.value)
+            conversation = session.get(Conversation, handoff.conversation_id)
+            if conversation is not None:
+                conversation.status = CONVERSATION_STATUS[wanted].value
+                conversation.updated_at = now
+            session.expire(handoff)
+            return _view(session.get(Handoff, handoff_id))
+
+    def claim(self, handoff_id: int, *, agent_id: str) -> HandoffView:
+        return self.transition(handoff_id, HandoffStatus.ASSIGNED, agent_id=agent_id)
+
+    def resolve(self, handoff_id: int) -> HandoffView:
+        return self.transition(handoff_id, HandoffStatus.RESOLVED)

@@ -218,3 +218,31 @@ def test_unprompted_rating_and_a_praising_comment(assistant: Assistant) -> None:
     with assistant.session_factory() as session:
         [row] = list(session.scalars(select(Feedback).where(Feedback.conversation_id == sender)))
     assert (row.rating, row.comment, row.followup_ticket_id) == (5, "服务很好，很专业", None)
+
+
+def test_a_resolved_handoff_resumes_the_bot_and_asks_for_a_rating(assistant: Assistant) -> None:
+    import asyncio
+
+    from desk.handoffs import HandoffQueue
+    from desk.rasa_client import RasaClient
+    from desk.resolution import resolve_and_resume
+
+    sender = as_customer(assistant, "demo-regular-zh")
+    assistant.texts(sender, "转人工")
+    [handoff] = handoffs_of(assistant, sender)
+    queue = HandoffQueue(assistant.session_factory)
+    queue.claim(handoff.id, agent_id="agent-7")
+    assert assistant.say(sender, "你好？") == []  # with an agent: the bot stays silent, the line is kept
+    resolved, messages = asyncio.run(resolve_and_resume(queue, RasaClient(assistant.rasa_url), handoff.id))
+    assert resolved.status == "resolved"
+    payloads = [b["payload"] for m in messages for b in m.get("buttons", [])]
+    assert payloads and all(p.startswith("/rate_service") for p in payloads)  # the 1-5 question, in the channel
+    asked_comment = assistant.say(sender, "4")
+    assert [b["payload"] for m in asked_comment for b in m.get("buttons", [])] == ["/deny"]
+    assert assistant.texts(sender, "跳过")
+    with assistant.session_factory() as session:
+        [row] = list(session.scalars(select(Feedback).where(Feedback.conversation_id == sender)))
+    assert (row.rating, row.handoff_id) == (4, handoff.id)
+    events = assistant.tracker(sender)["events"]
+    assert any(e.get("event") == "user" and e.get("text") == "你好？" for e in events)
+    assert any(e.get("event") == "resume" for e in events)

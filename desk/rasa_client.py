@@ -1,0 +1,47 @@
+"""A small client for the Rasa server's HTTP API, as the desk uses it (no Rasa imports)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from desk.errors import DeskError
+
+
+class RasaUnavailable(DeskError):
+    """The Rasa server could not be reached or answered with an error."""
+
+
+class RasaClient:
+    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 15.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._params = {"token": token} if token else {}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def _post(self, path: str, body: Any, **params: str) -> Any:
+        try:
+            async with aiohttp.ClientSession(timeout=self._timeout) as session:
+                async with session.post(
+                    f"{self._base}{path}", json=body, params={**self._params, **params}
+                ) as response:
+                    if response.status >= 400:
+                        raise RasaUnavailable(f"{path}: HTTP {response.status}: {(await response.text())[:300]}")
+                    return await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RasaUnavailable(f"{path}: {exc}") from exc
+
+    async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """Append events to a conversation's tracker (e.g. ``resume``, slot resets, an agent's line)."""
+        return await self._post(f"/conversations/{conversation_id}/tracker/events", events)
+
+    async def trigger_intent(
+        self, conversation_id: str, intent: str, *, output_channel: str = "latest"
+    ) -> list[dict[str, Any]]:
+        """Run the bot as if the customer had expressed ``intent``; returns the bot's messages."""
+        result = await self._post(
+            f"/conversations/{conversation_id}/trigger_intent",
+            {"name": intent, "entities": {}},
+            output_channel=output_channel,
+        )
+        return list((result or {}).get("messages") or [])

@@ -1,0 +1,71 @@
+"""The handoff lifecycle: legal moves only, and one winner when two agents claim at once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from desk.errors import HandoffNotFound, InvalidTransition
+from desk.handoffs import HandoffQueue, can_transition
+from desk.models import Conversation, HandoffStatus
+
+
+def _enqueue(queue: HandoffQueue, conversation: str = "c-1") -> int:
+    return queue.enqueue(
+        conversation_id=conversation, customer_id=None, channel="rest", language="zh", reason="user_request",
+        priority=5, summary="s", package={},
+    ).id  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("current", "wanted", "allowed"),
+    [("queued", "assigned", True), ("queued", "resolved", False), ("assigned", "resolved", True),
+     ("assigned", "queued", True), ("queued", "timed_out", True), ("assigned", "timed_out", False),
+     ("resolved", "assigned", False), ("abandoned", "queued", False)],
+)  # fmt: skip
+def test_transition_table(current: str, wanted: str, allowed: bool) -> None:
+    assert can_transition(current, wanted) is allowed
+
+
+def test_claim_then_resolve_updates_the_conversation(queue: HandoffQueue, seeded) -> None:  # type: ignore[no-untyped-def]
+    handoff_id = _enqueue(queue)
+    claimed = queue.claim(handoff_id, agent_id="agent-1")
+    assert (claimed.status, claimed.agent_id) == ("assigned", "agent-1")
+    with seeded() as session:
+        assert session.get(Conversation, "c-1").status == "with_agent"
+    assert queue.resolve(handoff_id).status == HandoffStatus.RESOLVED.value
+    with seeded() as session:
+        assert session.get(Conversation, "c-1").status == "resolved"
+    assert queue.open_for("c-1") is None
+
+
+def test_illegal_moves_are_refused(queue: HandoffQueue) -> None:
+    handoff_id = _enqueue(queue)
+    with pytest.raises(InvalidTransition):
+        queue.resolve(handoff_id)  # nobody has claimed it
+    with pytest.raises(HandoffNotFound):
+        queue.claim(999_999, agent_id="a")
+
+
+def test_two_agents_claiming_at_once_one_wins(queue: HandoffQueue) -> None:
+    handoff_id = _enqueue(queue)
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def claim(agent: str) -> None:
+        barrier.wait()
+        try:
+            queue.claim(handoff_id, agent_id=agent)
+            results.append(agent)
+        except InvalidTransition:
+            results.append("refused")
+
+    threads = [threading.Thread(target=claim, args=(f"agent-{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results).count("refused") == 1
+    winner = next(r for r in results if r != "refused")
+    assert queue.for_conversation("c-1")[0].agent_id == winner
