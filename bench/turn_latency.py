@@ -20,6 +20,8 @@ is shut down in a ``finally`` block.
 
 from __future__ import annotations
 
+import abc
+
 import argparse
 import asyncio
 import json
@@ -205,21 +207,21 @@ class Turn:
     texts: list[str] = field(default_factory=list)
 
 
-class Workload:
+class Workload(abc.ABC):
     """A bot's conversations: sender ids and the utterances each conversation says."""
 
     def __init__(self, name: str, url: str) -> None:
         self.name = name
         self.url = url
 
-    def sender(self, tag: str, n: int) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def sender(self, tag: str, n: int) -> str: ...
 
-    def script(self, sender: str) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def script(self, sender: str) -> list[str]: ...
 
-    def long_script(self, sender: str, turns: int) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def long_script(self, sender: str, turns: int) -> list[str]: ...
 
 
 class StockWorkload(Workload):
