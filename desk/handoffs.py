@@ -253,38 +253,39 @@ class HandoffQueue:
     def transition(
         self, handoff_id: int, wanted: HandoffStatus | str, *, agent_id: str | None = None
     ) -> HandoffView:
-        """Move a handoff to ``wanted``; exactly one of two racing callers wins (a conditional update)."""
+        """Move a handoff to ``wanted``; of two racing callers exactly one wins.
+
+        The write comes first, as one conditional UPDATE (``WHERE status IN <states that may move
+        to wanted>``), so the database decides the race: PostgreSQL re-checks the condition after the
+        winner's commit, SQLite serialises the writers.
+        """
         wanted = HandoffStatus(wanted)
+        sources = [state.value for state, targets in TRANSITIONS.items() if wanted in targets]
         now = self._clock()
+        values: dict[str, Any] = {"status": wanted.value}
+        if wanted is HandoffStatus.ASSIGNED:
+            values.update(agent_id=agent_id, claimed_at=now)
+        elif wanted is HandoffStatus.QUEUED:
+            values.update(agent_id=None, claimed_at=None)
+        else:
+            values.update(resolved_at=now)
         with unit_of_work(self._session_factory) as session:
-            handoff = session.get(Handoff, handoff_id)
-            if handoff is None:
-                raise HandoffNotFound(f"no handoff {handoff_id}")
-            current = HandoffStatus(handoff.status)
-            if not can_transition(current, wanted):
-                raise InvalidTransition(handoff_id, current.value, wanted.value)
-            values: dict[str, Any] = {"status": wanted.value}
-            if wanted is HandoffStatus.ASSIGNED:
-                values.update(agent_id=agent_id, claimed_at=now)
-            elif wanted is HandoffStatus.QUEUED:
-                values.update(agent_id=None, claimed_at=None)
-            elif wanted in (HandoffStatus.RESOLVED, HandoffStatus.ABANDONED, HandoffStatus.TIMED_OUT):
-                values.update(resolved_at=now)
             changed = session.execute(
                 update(Handoff)
-                .where(Handoff.id == handoff_id, Handoff.status == current.value)
+                .where(Handoff.id == handoff_id, Handoff.status.in_(sources))
                 .values(**values)
                 .execution_options(synchronize_session=False)
             ).rowcount
-            if changed != 1:  # someone else moved it first
-                session.expire(handoff)
-                raise InvalidTransition(handoff_id, session.get(Handoff, handoff_id).status, wanted.value)
+            handoff = session.get(Handoff, handoff_id)
+            if handoff is None:
+                raise HandoffNotFound(f"no handoff {handoff_id}")
+            if changed != 1:
+                raise InvalidTransition(handoff_id, handoff.status, wanted.value)
             conversation = session.get(Conversation, handoff.conversation_id)
             if conversation is not None:
                 conversation.status = CONVERSATION_STATUS[wanted].value
                 conversation.updated_at = now
-            session.expire(handoff)
-            return _view(session.get(Handoff, handoff_id))
+            return _view(handoff)
 
     def claim(self, handoff_id: int, *, agent_id: str) -> HandoffView:
         return self.transition(handoff_id, HandoffStatus.ASSIGNED, agent_id=agent_id)

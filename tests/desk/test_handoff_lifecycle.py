@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from common.db import create_all, make_engine, make_session_factory
 from desk.errors import HandoffNotFound, InvalidTransition
 from desk.handoffs import HandoffQueue, can_transition
 from desk.models import Conversation, HandoffStatus
@@ -48,7 +49,12 @@ def test_illegal_moves_are_refused(queue: HandoffQueue) -> None:
         queue.claim(999_999, agent_id="a")
 
 
-def test_two_agents_claiming_at_once_one_wins(queue: HandoffQueue) -> None:
+@pytest.mark.parametrize("round_", range(5))
+def test_two_agents_claiming_at_once_one_wins(tmp_path, round_: int) -> None:  # type: ignore[no-untyped-def]
+    # a database file, so each thread has its own connection and the database decides the race
+    engine = make_engine(f"sqlite:///{tmp_path / 'race.db'}")
+    create_all(engine)
+    queue = HandoffQueue(make_session_factory(engine))
     handoff_id = _enqueue(queue)
     barrier = threading.Barrier(2)
     results: list[str] = []
@@ -66,6 +72,7 @@ def test_two_agents_claiming_at_once_one_wins(queue: HandoffQueue) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results).count("refused") == 1
+    assert len(results) == 2 and results.count("refused") == 1, results
     winner = next(r for r in results if r != "refused")
     assert queue.for_conversation("c-1")[0].agent_id == winner
+    engine.dispose()
