@@ -14,7 +14,7 @@ from actions.sentiment.language import detect_language
         ("我的order到哪了", "en", "zh"),
         ("where is my 订单", "en", "zh"),
         ("where is my order", "zh", "en"),
-        ("E20261120001", "zh", "en"),  # the leading E is a Latin letter
+        ("E20261120001", "zh", "zh"),  # an order number alone keeps the language
         ("12345", "en", "en"),
         ("12345", "zh", "zh"),
         ("😀👍", "en", "en"),
@@ -30,3 +30,12 @@ def test_detect_language(text, fallback, expected):
 
 def test_default_fallback_is_zh():
     assert detect_language("123") == "zh"
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [("E20261121003", "zh", "zh"), ("e20261121003", "zh", "zh"), ("SF1234567890", "zh", "zh"),
+     ("E20261121003 please", "zh", "en"), ("ok", "zh", "en"), ("订单E20261121003", "en", "zh")],
+)  # fmt: skip
+def test_codes_do_not_switch_the_language(text, previous, expected):
+    assert detect_language(text, fallback=previous) == expected
