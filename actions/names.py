@@ -95,6 +95,7 @@ UTTER_TONE_OPENER = "utter_tone_opener"
 UTTER_ASK_ORDER_ID = "utter_ask_order_id"
 UTTER_ASK_ORDER_ID_WITH_RECENT = "utter_ask_order_id_with_recent"
 UTTER_ORDER_NOT_FOUND = "utter_order_not_found"
+UTTER_ORDER_OTHER_ACCOUNT = "utter_order_other_account"
 UTTER_ORDER_STATUS_PREFIX = "utter_order_status_"  # + OrderStatus value
 UTTER_ORDER_STATUS_UNAVAILABLE = "utter_order_lookup_unavailable"
 UTTER_ASK_NEW_ADDRESS = "utter_ask_new_address"

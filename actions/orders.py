@@ -17,7 +17,7 @@ from actions.context import channel_of, language_of, priority_customer
 from actions.handoff import offer_human
 from actions.sentiment.tone import Escalation, escalation
 from common.db import StoreUnavailable
-from common.masking import mask_text
+from common.masking import mask_text, mask_tracking_number
 from desk.models import HandoffReason, TicketTopic
 from desk.tickets import TicketStore
 from profiles.schemas import OrderSnapshot
@@ -47,8 +47,10 @@ def _date(value: Any) -> str:
     return value.strftime("%Y-%m-%d") if value else "-"
 
 
-def order_variables(order: OrderSnapshot, language: str) -> dict[str, Any]:
+def order_variables(order: OrderSnapshot, language: str, *, owner: bool = True) -> dict[str, Any]:
+    """Response variables for an order; someone not signed in as its buyer sees a masked tracking number."""
     carrier = (order.carrier_name_zh if language == "zh" else order.carrier_name_en) or order.carrier or "-"
+    tracking = order.tracking_no if owner else mask_tracking_number(order.tracking_no)
     return {
         "order_id": order.order_id,
         "created_date": _date(order.created_at),
@@ -56,7 +58,7 @@ def order_variables(order: OrderSnapshot, language: str) -> dict[str, Any]:
         "delivered_date": _date(order.delivered_at),
         "eta": _date(order.eta),
         "carrier": carrier,
-        "tracking_no": order.tracking_no or "-",
+        "tracking_no": tracking or "-",
     }
 
 
@@ -110,12 +112,17 @@ class ActionCheckOrder(Action):
             dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND, order_id=order_id)
             return [SlotSet(names.ORDER_ID, None)]
 
+        customer_id = tracker.get_slot(names.CUSTOMER_ID)
+        if customer_id and order.customer_id != customer_id:
+            # a signed-in customer asking about someone else's order learns nothing about it
+            dispatcher.utter_message(response=names.UTTER_ORDER_OTHER_ACCOUNT, order_id=order.order_id)
+            return [SlotSet(names.ORDER_ID, None)]
         events: list[EventType] = [SlotSet(names.ORDER_ID, order.order_id)]
         if tracker.get_slot(names.TONE) in ("empathetic", "elder_friendly"):
             dispatcher.utter_message(response=names.UTTER_TONE_OPENER)
         dispatcher.utter_message(
             response=names.UTTER_ORDER_STATUS_PREFIX + order.status,
-            **order_variables(order, language_of(tracker)),
+            **order_variables(order, language_of(tracker), owner=customer_id is not None),
         )
         level = escalation(
             emotion=tracker.get_slot(names.EMOTION) or "none",

@@ -119,6 +119,15 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+def mask_tracking_number(number: str | None) -> str | None:
+    """Keep the first 3 and last 4 characters of a parcel tracking number: 702*******3024."""
+    if not number:
+        return number
+    if len(number) <= 7:
+        return "*" * len(number)
+    return number[:3] + "*" * (len(number) - 7) + number[-4:]
+
+
 def mask_name(name: str | None) -> str | None:
     """Name for logs: ``王秀英`` -> ``王**``; ``Emily Carter`` -> ``E. C***``; ``Emily`` -> ``E***``."""
     if name is None:

@@ -44,6 +44,24 @@ async def test_shipped_order_status(tracker_factory, dispatcher, domain, store, 
     assert msg["delivered_date"] == "-"
 
 
+async def test_someone_elses_order_reveals_nothing(tracker_factory, dispatcher, domain, store, tickets):
+    order = _order(store, "C000005", "shipped")
+    tracker = tracker_factory(text=f"where is {order.order_id}", slots={**VIP, names.ORDER_ID: order.order_id})
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert events == [SlotSet(names.ORDER_ID, None)]
+    assert responses(dispatcher) == [names.UTTER_ORDER_OTHER_ACCOUNT]
+    assert set(dispatcher.messages[0]) & {"tracking_no", "carrier", "eta"} == set()
+
+
+async def test_a_guest_sees_a_masked_tracking_number(tracker_factory, dispatcher, domain, store, tickets):
+    order = _order(store, "C000001", "shipped")
+    tracker = tracker_factory(text=order.order_id, intent="inform", slots={**GUEST, names.ORDER_ID: order.order_id})
+    await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    shown = message(dispatcher, "utter_order_status_shipped")["tracking_no"]
+    assert shown != order.tracking_no and shown[:3] == order.tracking_no[:3] and shown[-4:] == order.tracking_no[-4:]
+    assert "*" in shown
+
+
 async def test_order_number_without_e_is_normalised(tracker_factory, dispatcher, domain, store, tickets):
     order = _order(store, "C000001", "processing")
     tracker = tracker_factory(text="查订单", slots={**VIP, names.ORDER_ID: order.order_id[1:].lower()})

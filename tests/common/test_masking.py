@@ -155,3 +155,13 @@ def test_hash_contact_is_salted_sha256_hex() -> None:
     assert h != hash_contact("13812341234", "salt-2")
     assert "13812341234" not in h
     assert normalize_contact("+86 138-1234-1234") == "13812341234"
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [("70283358673024", "702*******3024"), ("SF1234567890", "SF1*****7890"), ("123", "***"), (None, None), ("", "")],
+)
+def test_mask_tracking_number(number, masked):
+    from common.masking import mask_tracking_number
+
+    assert mask_tracking_number(number) == masked
