@@ -30,6 +30,9 @@ class ValidateFeedbackForm(FormValidationAction):
     async def validate_feedback_rating(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if latest_intent(tracker) in (names.DENY, names.GOODBYE):
+            # "不用了" / "bye" instead of a score: the customer declines to rate; end politely
+            return {names.FEEDBACK_RATING: SKIPPED, names.FEEDBACK_COMMENT: SKIPPED}
         rating = parse_rating(None if value is None else str(value))
         if rating is None:
             dispatcher.utter_message(response=names.UTTER_RATING_INVALID)
@@ -61,9 +64,9 @@ class ActionLogFeedback(Action):
             dispatcher.utter_message(response=names.UTTER_GOODBYE)
             return []
         rating = parse_rating(tracker.get_slot(names.FEEDBACK_RATING))
-        if rating is None:  # the form guarantees a score; this guards a hand-edited tracker
+        if rating is None:  # the customer declined to rate: not asked again this session
             dispatcher.utter_message(response=names.UTTER_GOODBYE)
-            return [SlotSet(names.FEEDBACK_RATING, None)]
+            return [SlotSet(names.FEEDBACK_GIVEN, True)]
         handoff_id = tracker.get_slot(names.HANDOFF_ID)
         key = f"{tracker.sender_id}:{session_started_at(tracker):.3f}:{int(handoff_id) if handoff_id else 'bot'}"
         log = self._log or providers.feedback_log()

@@ -103,11 +103,20 @@ async def test_already_given_only_says_goodbye(tracker_factory, dispatcher, doma
     assert _rows(seeded, "fb-done") == []
 
 
-async def test_missing_rating(tracker_factory, dispatcher, domain, feedback_log):
-    tracker = tracker_factory(slots={**CUSTOMER, names.FEEDBACK_RATING: "abc"})
+async def test_declined_rating_says_goodbye_and_is_not_asked_again(tracker_factory, dispatcher, domain, feedback_log, seeded):
+    tracker = tracker_factory(slots={**CUSTOMER, names.FEEDBACK_RATING: ""}, sender_id="fb-declined")
     events = await ActionLogFeedback(log=feedback_log).run(dispatcher, tracker, domain)
-    assert events == [SlotSet(names.FEEDBACK_RATING, None)]
+    assert events == [SlotSet(names.FEEDBACK_GIVEN, True)]
     assert responses(dispatcher) == [names.UTTER_GOODBYE]
+    assert _rows(seeded, "fb-declined") == []
+
+
+@pytest.mark.parametrize(("text", "intent"), [("不用了", "deny"), ("bye", "goodbye"), ("拜拜", "goodbye")])
+async def test_declining_to_rate_ends_the_form(tracker_factory, dispatcher, domain, text, intent):
+    tracker = tracker_factory(text=text, intent=intent)
+    result = await ValidateFeedbackForm().validate_feedback_rating(text, dispatcher, tracker, domain)
+    assert result == {names.FEEDBACK_RATING: "", names.FEEDBACK_COMMENT: ""}
+    assert dispatcher.messages == []
 
 
 async def test_log_unavailable(tracker_factory, dispatcher, domain):

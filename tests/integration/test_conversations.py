@@ -246,3 +246,16 @@ def test_a_resolved_handoff_resumes_the_bot_and_asks_for_a_rating(assistant: Ass
     events = assistant.tracker(sender)["events"]
     assert any(e.get("event") == "user" and e.get("text") == "你好？" for e in events)
     assert any(e.get("event") == "resume" for e in events)
+
+
+def test_declining_to_rate_ends_politely_and_is_not_asked_again(assistant: Assistant) -> None:
+    sender = new_sender("norate")
+    assistant.texts(sender, "hello")
+    asked = assistant.say(sender, "bye")
+    assert any(b["payload"].startswith("/rate_service") for m in asked for b in m.get("buttons", []))
+    farewell = assistant.say(sender, "bye")
+    assert farewell and not any(m.get("buttons") for m in farewell)
+    again = assistant.say(sender, "goodbye")
+    assert again and not any(m.get("buttons") for m in again)
+    with assistant.session_factory() as session:
+        assert list(session.scalars(select(Feedback).where(Feedback.conversation_id == sender))) == []
