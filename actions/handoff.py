@@ -65,7 +65,7 @@ def build_package(
     facts = SummaryFacts(
         language=language_of(tracker),
         reason=reason.value,
-        customer_name=profile.get("name") or (mask_name(tracker.get_slot(names.CUSTOMER_NAME)) if tracker.get_slot(names.CUSTOMER_NAME) else None),
+        customer_name=profile.get("name") or mask_name(tracker.get_slot(names.CUSTOMER_NAME)),
         tier=profile.get("tier"),
         segment=profile.get("segment"),
         elderly=bool(profile.get("elderly")),
