@@ -7,6 +7,8 @@ scripts/bootstrap.sh
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export RASA_TELEMETRY_ENABLED=false  # no network calls from a support bot
 export RASA_PORT="${RASA_PORT:-5005}" ACTION_PORT="${ACTION_PORT:-5055}"
+# the HTTP API is open (no token) in this embedded default, so it listens on this machine only
+export RASA_INTERFACE="${RASA_INTERFACE:-127.0.0.1}"
 export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}"
 export TRACKER_DB="${TRACKER_DB:-var/tracker.db}"
 export TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore
@@ -24,7 +26,7 @@ echo "==> starting the action server on :$ACTION_PORT (log: logs/actions.log)"
 pids+=($!)
 echo "==> starting the Rasa server on :$RASA_PORT (log: logs/rasa.log)"
 .venv/bin/rasa run --model models/assistant.tar.gz --endpoints bot/endpoints.yml \
-  --credentials bot/credentials.yml --port "$RASA_PORT" --enable-api >logs/rasa.log 2>&1 &
+  --credentials bot/credentials.yml --interface "$RASA_INTERFACE" --port "$RASA_PORT" --enable-api >logs/rasa.log 2>&1 &
 pids+=($!)
 .venv/bin/python scripts/wait_ready.py "http://127.0.0.1:$RASA_PORT/status" "http://127.0.0.1:$ACTION_PORT/health" \
   --pids "${pids[@]}"

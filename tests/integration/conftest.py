@@ -122,7 +122,8 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         subprocess.Popen(
             [
                 str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "bot/endpoints.yml",
-                "--credentials", "bot/credentials.yml", "--port", str(rasa_port), "--enable-api",
+                "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1", "--port", str(rasa_port),
+                "--enable-api",
             ],
             cwd=ROOT, env=env, stdout=rasa_log, stderr=subprocess.STDOUT,
         ),
