@@ -48,9 +48,10 @@ test-integration: train install-dev  ## real Rasa server + action server over HT
 lint: install-dev  ## ruff: undefined names, unused imports, likely bugs
 	$(VENV)/ruff check .
 
-bench: train install-dev  ## turn latency/throughput vs stock Rasa, and NLU 5-fold cross-validation (tables)
+bench: train install-dev  ## turn latency vs stock Rasa, NLU 5-fold cross-validation, sentiment quality (tables)
 	$(VENV)/python bench/turn_latency.py
 	$(VENV)/python bench/nlu_cv.py
+	$(VENV)/python bench/sentiment.py
 
 lock:  ## record the exact versions of the working .venv in constraints.txt
 	{ echo "# Exact versions the tests run against (pip freeze of a working .venv)."; \
