@@ -58,6 +58,19 @@ class Settings:
     segments_file: Path = field(default=ROOT / "profiles" / "segments.yml")
     forbidden_words_file: Path = field(default=ROOT / "bot" / "forbidden_words.yml")
     log_level: str = "INFO"
+    # WeChat Official Account channel (bot/connectors/wechat.py, docs/wechat.md); off while the token is empty
+    wechat_token: str | None = None
+    wechat_aes_key: str | None = None  # EncodingAESKey, 43 characters (compatible and safe mode)
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = None
+    wechat_mode: str = "plain"  # plain | compatible | safe (default: compatible when an AES key is set)
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_reply_budget_ms: int = 4500  # answer passively within this, else "success" + customer-service API
+    wechat_max_skew_s: int = 300  # older or newer signed timestamps are refused (403)
+    wechat_max_body_bytes: int = 65536  # larger request bodies are refused (413)
+    wechat_window_hours: int = 48  # customer-service messages allowed this long after the customer's last message
+    wechat_window_messages: int = 5  # ... and at most this many of them
+    wechat_menu_file: Path = field(default=ROOT / "bot" / "connectors" / "wechat_menu.yml")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -76,6 +89,18 @@ class Settings:
             segments_file=Path(env.get("SEGMENTS_FILE") or cls.segments_file),
             forbidden_words_file=Path(env.get("FORBIDDEN_WORDS_FILE") or cls.forbidden_words_file),
             log_level=env.get("LOG_LEVEL") or cls.log_level,
+            wechat_token=env.get("WECHAT_TOKEN") or None,
+            wechat_aes_key=env.get("WECHAT_AES_KEY") or None,
+            wechat_app_id=env.get("WECHAT_APP_ID") or None,
+            wechat_app_secret=env.get("WECHAT_APP_SECRET") or None,
+            wechat_mode=env.get("WECHAT_MODE") or ("compatible" if env.get("WECHAT_AES_KEY") else cls.wechat_mode),
+            wechat_api_base=env.get("WECHAT_API_BASE") or cls.wechat_api_base,
+            wechat_reply_budget_ms=_int(env, "WECHAT_REPLY_BUDGET_MS", 4500),
+            wechat_max_skew_s=_int(env, "WECHAT_MAX_SKEW_S", 300),
+            wechat_max_body_bytes=_int(env, "WECHAT_MAX_BODY_BYTES", 65536),
+            wechat_window_hours=_int(env, "WECHAT_WINDOW_HOURS", 48),
+            wechat_window_messages=_int(env, "WECHAT_WINDOW_MESSAGES", 5),
+            wechat_menu_file=Path(env.get("WECHAT_MENU_FILE") or cls.wechat_menu_file),
         )
         settings.check()
         return settings
@@ -87,6 +112,14 @@ class Settings:
             raise SettingsError(
                 f"SENTIMENT_BACKEND must be 'lexicon' or 'transformers', got {self.sentiment_backend!r}"
             )
+        if self.wechat_mode not in {"plain", "compatible", "safe"}:
+            raise SettingsError(f"WECHAT_MODE must be plain, compatible or safe, got {self.wechat_mode!r}")
+        if self.wechat_mode != "plain" and self.wechat_token and (
+            not self.wechat_aes_key or len(self.wechat_aes_key) != 43 or not self.wechat_app_id
+        ):
+            raise SettingsError("WECHAT_MODE compatible/safe needs WECHAT_AES_KEY (43 characters) and WECHAT_APP_ID")
+        if not 500 <= self.wechat_reply_budget_ms <= 4900:
+            raise SettingsError("WECHAT_REPLY_BUDGET_MS must be between 500 and 4900 (WeChat waits 5 s)")
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,89 @@
+"""Sending to a customer outside a passive reply: the customer-service API, its window, the outbox.
+
+WeChat accepts customer-service messages for 48 hours after the customer's last message, and only
+a few of them (``WECHAT_WINDOW_MESSAGES``, 5 by default) per message the customer sends.
+``ServiceWindow`` tracks both in the shared store, so a message that would be refused is not even
+tried; one refused anyway (45015, 45047) or not sent (API unreachable) goes to the outbox with the
+reason, and the agent sees it there. Used by the channel (slow bot answers, agent lines during a
+handoff, the bot's lines triggered by the desk) and by the desk. No Rasa imports.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from typing import Callable, Protocol
+
+from bot.connectors.wechat_api import WeChatApiError
+from bot.connectors.wechat_outbox import Outbox
+from bot.connectors.wechat_stores import KeyValueStore
+
+logger = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    async def send_text(self, openid: str, text: str) -> None: ...
+
+
+class Delivery(str, enum.Enum):
+    SENT = "sent"
+    HELD = "held"
+
+
+class ServiceWindow:
+    def __init__(
+        self, store: KeyValueStore, *, hours: int = 48, messages: int = 5, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._store = store
+        self._ttl = hours * 3600.0
+        self._limit = messages
+        self._clock = clock
+
+    async def opened(self, openid: str) -> None:
+        """The customer wrote: the window starts again, with a fresh message allowance."""
+        await self._store.set(f"window:{openid}", str(self._clock()), self._ttl)
+        await self._store.delete(f"window-count:{openid}")
+
+    async def take(self, openid: str) -> bool:
+        """Use one message of the allowance; False when the window is closed or used up."""
+        if await self._store.get(f"window:{openid}") is None:
+            return False
+        return await self._store.incr(f"window-count:{openid}", self._ttl) <= self._limit
+
+
+class WeChatDelivery:
+    def __init__(self, sender: Sender, window: ServiceWindow, outbox: Outbox) -> None:
+        self._sender = sender
+        self._window = window
+        self._outbox = outbox
+
+    async def _send(self, openid: str, text: str) -> str | None:
+        """None when sent, else the reason it was not."""
+        if not await self._window.take(openid):
+            return "window_closed"
+        try:
+            await self._sender.send_text(openid, text)
+        except WeChatApiError as exc:
+            return f"errcode_{exc.code}"
+        return None
+
+    async def deliver(self, openid: str, text: str, *, source: str = "bot") -> Delivery:
+        reason = await self._send(openid, text)
+        if reason is None:
+            return Delivery.SENT
+        message_id = await self._outbox.hold(openid=openid, text=text, source=source, reason=reason)
+        logger.warning("wechat message held for the agent (openid=%s, outbox=%s, reason=%s)", openid, message_id, reason)
+        return Delivery.HELD
+
+    async def flush(self, openid: str) -> int:
+        """Send what is held for a customer who just wrote again; returns how many went out."""
+        sent = 0
+        for message in await self._outbox.held(openid):
+            reason = await self._send(openid, message.text)
+            if reason is not None:
+                await self._outbox.still_held(message.id, reason)
+                break
+            await self._outbox.delivered(message.id)
+            sent += 1
+        return sent

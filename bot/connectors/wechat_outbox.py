@@ -1,0 +1,94 @@
+"""Messages WeChat would not take yet: kept in the ``wechat_outbox`` table, never dropped.
+
+A customer-service message can be refused because the customer last wrote more than 48 hours ago
+(errcode 45015), because too many were sent since (45047), or because the API was unreachable. The
+message is kept here with ``status = held`` and the reason; ``held()`` is the list an agent works
+from, and ``WeChatDelivery.flush`` sends a customer's held messages when they write again (which
+reopens the window). No Rasa imports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Integer, String, Text, select, update
+from sqlalchemy.engine import Engine
+
+from common.db import Base, make_engine, make_session_factory
+
+HELD = "held"
+DELIVERED = "delivered"
+
+
+class OutboxMessage(Base):
+    __tablename__ = "wechat_outbox"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    openid = Column(String(64), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    source = Column(String(32), nullable=False)  # bot | agent
+    reason = Column(String(64), nullable=False)  # window_closed | errcode_45015 | errcode_45047 | errcode_-1 ...
+    status = Column(String(16), nullable=False, default=HELD, index=True)
+    attempts = Column(Integer, nullable=False, default=1)
+    created_at = Column(DateTime, nullable=False, default=datetime.utcnow)
+    delivered_at = Column(DateTime, nullable=True)
+
+
+@dataclass(frozen=True)
+class HeldMessage:
+    id: int
+    openid: str
+    text: str
+    source: str
+    reason: str
+    created_at: datetime
+
+
+class Outbox:
+    def __init__(self, engine: Engine) -> None:
+        Base.metadata.create_all(engine, tables=[OutboxMessage.__table__])
+        self._sessions = make_session_factory(engine)
+
+    @classmethod
+    def from_url(cls, database_url: str) -> "Outbox":
+        return cls(make_engine(database_url))
+
+    def _hold(self, openid: str, text: str, source: str, reason: str) -> int:
+        with self._sessions.begin() as s:
+            row = OutboxMessage(openid=openid, text=text, source=source, reason=reason, status=HELD, attempts=1)
+            s.add(row)
+            s.flush()
+            return int(row.id)
+
+    def _held(self, openid: str | None) -> list[HeldMessage]:
+        query = select(OutboxMessage).where(OutboxMessage.status == HELD).order_by(OutboxMessage.id)
+        if openid is not None:
+            query = query.where(OutboxMessage.openid == openid)
+        with self._sessions.begin() as s:
+            return [
+                HeldMessage(r.id, r.openid, r.text, r.source, r.reason, r.created_at) for r in s.scalars(query)
+            ]
+
+    def _mark(self, message_id: int, *, delivered: bool, reason: str | None = None) -> None:
+        values: dict[str, object] = {"attempts": OutboxMessage.attempts + 1}
+        if delivered:
+            values.update(status=DELIVERED, delivered_at=datetime.utcnow())
+        if reason:
+            values["reason"] = reason
+        with self._sessions.begin() as s:
+            s.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+
+    async def hold(self, *, openid: str, text: str, source: str, reason: str) -> int:
+        return await asyncio.to_thread(self._hold, openid, text, source, reason)
+
+    async def held(self, openid: str | None = None) -> list[HeldMessage]:
+        """Messages waiting for the customer's next message or for an agent, oldest first."""
+        return await asyncio.to_thread(self._held, openid)
+
+    async def delivered(self, message_id: int) -> None:
+        await asyncio.to_thread(self._mark, message_id, delivered=True)
+
+    async def still_held(self, message_id: int, reason: str) -> None:
+        await asyncio.to_thread(self._mark, message_id, delivered=False, reason=reason)
