@@ -1,0 +1,89 @@
+"""Fixtures of the WeChat channel tests: the simulator, both store backends, the channel on a port.
+
+Redis is a real ``redis-server`` (``scripts/services.sh redis``) on a free loopback port, started
+once per session; without the binary the Redis tests fail and say how to install it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+import pytest
+
+from bot.connectors.wechat_outbox import Outbox
+from bot.connectors.wechat_stores import KeyValueStore, RedisStore, SQLStore
+from common.db import make_engine
+from tests.wechat_sim.simulator import WeChatSimulator, free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: apt-get install -y redis-server (needed by the WeChat store tests)")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(ROOT / "scripts" / "services.sh"), "redis", str(port)], stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"redis-server did not start: {process.stderr.read() if process.stderr else b''!r}")
+            time.sleep(0.05)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'app.db'}"
+
+
+@pytest.fixture
+def outbox(database_url: str) -> Outbox:
+    return Outbox(make_engine(database_url))
+
+
+@pytest.fixture(params=["sql", "redis"])
+async def store(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[KeyValueStore]:
+    if request.param == "sql":
+        yield SQLStore(make_engine(database_url))
+        return
+    redis_store = RedisStore(request.getfixturevalue("redis_url"), prefix=f"t{time.monotonic_ns()}:")
+    yield redis_store
+    await redis_store.close()
+
+
+@pytest.fixture
+def sql_store(database_url: str) -> SQLStore:
+    return SQLStore(make_engine(database_url))
+
+
+@pytest.fixture(params=["plain", "compatible", "safe"])
+async def sim(request: pytest.FixtureRequest) -> AsyncIterator[WeChatSimulator]:
+    aes_key = None if request.param == "plain" else WeChatSimulator.aes_key_for_tests()
+    simulator = await WeChatSimulator(mode=request.param, aes_key=aes_key).start()
+    yield simulator
+    await simulator.close()
+
+
+@pytest.fixture
+async def plain_sim() -> AsyncIterator[WeChatSimulator]:
+    simulator = await WeChatSimulator().start()
+    yield simulator
+    await simulator.close()

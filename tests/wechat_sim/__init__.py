@@ -1,0 +1,1 @@
+"""A local WeChat server for tests and benchmarks (see simulator.py)."""
