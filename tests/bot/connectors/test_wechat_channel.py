@@ -1,0 +1,203 @@
+"""WeChatInput served by Sanic, driven by the simulator, with a stand-in bot (EchoBot).
+
+The bot here is a fake on purpose: these tests are about the channel's own logic (the 5-second
+rule, retries, dedup, refusals); tests/integration/test_wechat.py goes through the real assistant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import AsyncIterator
+
+import pytest
+
+from bot.connectors.wechat_outbox import Outbox
+from bot.connectors.wechat_stores import KeyValueStore, SQLStore
+from tests.wechat_sim.channel_app import EchoBot, RunningChannel, config_for, serve_channel
+from tests.wechat_sim.simulator import WeChatSimulator, message_xml
+
+
+@pytest.fixture
+async def bot() -> EchoBot:
+    return EchoBot(delay=lambda text: 6.0 if text.startswith("slow") else 0.01)
+
+
+@pytest.fixture
+async def channel(sim: WeChatSimulator, sql_store: SQLStore, outbox: Outbox, bot: EchoBot) -> AsyncIterator[RunningChannel]:
+    running = await serve_channel(config_for(sim), sql_store, outbox, bot)
+    yield running
+    await running.close()
+
+
+@pytest.fixture
+async def plain_channel(
+    plain_sim: WeChatSimulator, sql_store: SQLStore, outbox: Outbox, bot: EchoBot
+) -> AsyncIterator[RunningChannel]:
+    running = await serve_channel(config_for(plain_sim, max_body_bytes=2048), sql_store, outbox, bot)
+    yield running
+    await running.close()
+
+
+async def test_a_fast_bot_answers_passively_in_every_mode(
+    sim: WeChatSimulator, channel: RunningChannel, bot: EchoBot
+) -> None:
+    exchange = await sim.send(channel.url, sim.text("o-alice", "你好"))
+    assert exchange.reply == "echo: 你好"
+    assert len(exchange.attempts) == 1 and exchange.attempts[0].elapsed_s < 1
+    assert bot.senders == ["wechat:o-alice"]
+    assert sim.deliveries == []
+
+
+async def test_a_slow_bot_gets_success_at_once_and_the_answer_through_the_api(
+    sim: WeChatSimulator, channel: RunningChannel, bot: EchoBot
+) -> None:
+    exchange = await sim.send(channel.url, sim.text("o-bob", "slow question"))
+    assert exchange.reply is None
+    assert len(exchange.attempts) == 1 and 4.0 < exchange.attempts[0].elapsed_s < 5.0  # no WeChat retry
+    await channel.drain()
+    assert [(d.openid, d.text) for d in sim.deliveries] == [("o-bob", "echo: slow question")]
+    assert bot.calls["slow question"] == 1
+
+
+async def test_a_retry_while_the_turn_runs_is_attached_not_processed_again(
+    plain_sim: WeChatSimulator, plain_channel: RunningChannel, bot: EchoBot
+) -> None:
+    fields = plain_sim.text("o-carol", "slow twice")
+    query, body = plain_sim.signed(fields)
+    plain_sim._last_inbound["o-carol"] = plain_sim.now()
+    first = asyncio.ensure_future(plain_sim.post(plain_channel.url, query, body))
+    await asyncio.sleep(1)
+    second = await plain_sim.post(plain_channel.url, query, body)  # the identical request, as WeChat retries
+    assert (await first).body == "success" and second.body == "success"
+    await plain_channel.drain()
+    retry_after_deferral = await plain_sim.post(plain_channel.url, query, body)
+    assert retry_after_deferral.body == "success" and retry_after_deferral.elapsed_s < 1
+    assert bot.calls["slow twice"] == 1
+    assert [d.text for d in plain_sim.deliveries] == ["echo: slow twice"]
+
+
+async def test_a_retry_after_a_passive_reply_gets_the_same_reply_without_a_second_turn(
+    plain_sim: WeChatSimulator, plain_channel: RunningChannel, bot: EchoBot
+) -> None:
+    query, body = plain_sim.signed(plain_sim.text("o-dan", "hi"))
+    first = await plain_sim.post(plain_channel.url, query, body)
+    again = await plain_sim.post(plain_channel.url, query, body)
+    assert plain_sim.read_reply(query, first.body) == plain_sim.read_reply(query, again.body) == "echo: hi"
+    assert bot.calls["hi"] == 1
+
+
+async def test_retries_across_two_processes_sharing_redis_run_the_turn_once(
+    plain_sim: WeChatSimulator, redis_url: str, database_url: str, bot: EchoBot
+) -> None:
+    from bot.connectors.wechat_stores import RedisStore
+    from common.db import make_engine
+
+    outbox = Outbox(make_engine(database_url))
+    prefix = f"x{time.monotonic_ns()}:"
+    stores = [RedisStore(redis_url, prefix=prefix), RedisStore(redis_url, prefix=prefix)]
+    a, b = [await serve_channel(config_for(plain_sim), s, outbox, bot) for s in stores]
+    try:
+        query, body = plain_sim.signed(plain_sim.text("o-erin", "hello"))
+        first = await plain_sim.post(a.url, query, body)
+        second = await plain_sim.post(b.url, query, body)
+        assert plain_sim.read_reply(query, first.body) == plain_sim.read_reply(query, second.body) == "echo: hello"
+        assert bot.calls["hello"] == 1
+    finally:
+        for running, store in ((a, stores[0]), (b, stores[1])):
+            await running.close()
+            await store.close()
+
+
+async def test_same_nonce_with_another_body_is_a_replay(
+    plain_sim: WeChatSimulator, plain_channel: RunningChannel, bot: EchoBot
+) -> None:
+    query, body = plain_sim.signed(plain_sim.text("o-fay", "transfer"))
+    assert (await plain_sim.post(plain_channel.url, query, body)).status == 200
+    forged = message_xml(plain_sim.text("o-fay", "something else"))
+    replay = await plain_sim.post(plain_channel.url, query, forged.encode())
+    assert replay.status == 403 and "replayed nonce" in replay.body
+    assert bot.calls["something else"] == 0
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [("bad signature", 403), ("stale", 403), ("malformed", 400), ("oversized", 413), ("empty", 400)],
+)
+async def test_bad_requests_get_a_clear_4xx_and_never_reach_the_bot(
+    plain_sim: WeChatSimulator, plain_channel: RunningChannel, bot: EchoBot, case: str, status: int
+) -> None:
+    fields = plain_sim.text("o-gus", "x" * (5000 if case == "oversized" else 1))
+    query, body = plain_sim.signed(fields, timestamp=int(plain_sim.now()) - 3600 if case == "stale" else None)
+    if case == "bad signature":
+        query["signature"] = "f" * 40
+    elif case == "malformed":
+        body = b"<xml><ToUserName>gh</ToUserName><MsgType>text"
+    elif case == "empty":
+        body = b""
+    attempt = await plain_sim.post(plain_channel.url, query, body)
+    assert attempt.status == status, attempt.body
+    assert attempt.body  # says why
+    assert not bot.calls
+
+
+async def test_url_verification(plain_sim: WeChatSimulator, plain_channel: RunningChannel) -> None:
+    import aiohttp
+
+    query, _ = plain_sim.signed(plain_sim.text("o", "x"))
+    async with aiohttp.ClientSession() as session:
+        async with session.get(plain_channel.url, params={**query, "echostr": "echo-123"}) as r:
+            assert (r.status, await r.text()) == (200, "echo-123")
+        async with session.get(plain_channel.url, params={**query, "signature": "0" * 40, "echostr": "x"}) as r:
+            assert r.status == 403
+
+
+@pytest.mark.parametrize(
+    ("make", "told"),
+    [
+        (lambda s: s.image("o-hal"), "/EXTERNAL_unsupported_message"),
+        (lambda s: s.voice("o-hal"), "/EXTERNAL_unsupported_message"),
+        (lambda s: s._fields("o-hal", "location", Location_X="31.2", MsgId=77), "/EXTERNAL_unsupported_message"),
+        (lambda s: s._fields("o-hal", "hologram", MsgId=78), "/EXTERNAL_unsupported_message"),
+        (lambda s: s.voice("o-hal", "我的订单到哪了"), "我的订单到哪了"),
+        (lambda s: s.event("o-hal", "subscribe"), "/greet"),
+        (lambda s: s.event("o-hal", "CLICK", "ORDER_STATUS"), "/order_status"),
+        (lambda s: s.event("o-hal", "CLICK", "NOT_IN_MENU"), "/EXTERNAL_unsupported_message"),
+    ],
+)
+async def test_what_the_bot_is_told_for_each_kind_of_message(
+    plain_sim: WeChatSimulator, plain_channel: RunningChannel, bot: EchoBot, make, told: str
+) -> None:
+    exchange = await plain_sim.send(plain_channel.url, make(plain_sim))
+    assert exchange.reply == f"echo: {told}"
+    assert list(bot.calls) == [told]
+
+
+@pytest.mark.parametrize("event", ["unsubscribe", "VIEW", "LOCATION", "SCAN"])
+async def test_events_that_need_no_answer_get_success(
+    plain_sim: WeChatSimulator, plain_channel: RunningChannel, bot: EchoBot, event: str
+) -> None:
+    exchange = await plain_sim.send(plain_channel.url, plain_sim.event("o-ida", event, "k"))
+    assert exchange.attempts[0].status == 200 and exchange.reply is None
+    assert not bot.calls
+
+
+async def test_buttons_become_numbered_lines_and_a_number_sends_the_payload(
+    plain_sim: WeChatSimulator, plain_channel: RunningChannel, bot: EchoBot
+) -> None:
+    shown = await plain_sim.send(plain_channel.url, plain_sim.text("o-jo", "buttons please"))
+    assert shown.reply == "Pick one\n\n1. Yes\n2. No"
+    picked = await plain_sim.send(plain_channel.url, plain_sim.text("o-jo", "２"))  # full-width digit
+    assert picked.reply == "echo: /deny"
+    other = await plain_sim.send(plain_channel.url, plain_sim.text("o-jo", "2"))  # buttons are gone now
+    assert other.reply == "echo: 2"
+
+
+async def test_the_unconfigured_channel_answers_503(sql_store: KeyValueStore, outbox: Outbox, bot: EchoBot) -> None:
+    running = await serve_channel(None, sql_store, outbox, bot)
+    try:
+        sim = WeChatSimulator()
+        attempt = await sim.post(running.url, *sim.signed(sim.text("o", "x")))
+        assert attempt.status == 503
+    finally:
+        await running.close()
