@@ -27,6 +27,14 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "assistant.tar.gz"
 VENV_BIN = Path(sys.executable).parent
 START_TIMEOUT = 420
+# the WeChat channel runs in safe (AES) mode against tests/wechat_sim on WECHAT_API_BASE (test_wechat.py)
+WECHAT_ENV = {
+    "WECHAT_TOKEN": "integration-wechat-token",
+    "WECHAT_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "WECHAT_APP_ID": "wx00integration01",
+    "WECHAT_APP_SECRET": "integration-wechat-secret",
+    "WECHAT_MODE": "safe",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,6 +65,7 @@ class Assistant:
     session_factory: sessionmaker
     processes: list[subprocess.Popen]
     log_dir: Path
+    wechat_api_port: int = 0
 
     def say(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         body: dict[str, Any] = {"sender": sender, "message": text}
@@ -99,7 +108,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     engine = make_engine(database_url)
     create_all(engine)
     seed_demo(make_session_factory(engine), salt="integration-salt")
-    rasa_port, action_port = free_port(), free_port()
+    rasa_port, action_port, wechat_api_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -109,6 +118,8 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONWARNINGS": "ignore",
+        **WECHAT_ENV,
+        "WECHAT_API_BASE": f"http://127.0.0.1:{wechat_api_port}",
     }
     logs = ROOT / "results" / "integration"
     logs.mkdir(parents=True, exist_ok=True)
@@ -134,6 +145,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         session_factory=make_session_factory(engine),
         processes=processes,
         log_dir=logs,
+        wechat_api_port=wechat_api_port,
     )
     deadline = time.monotonic() + START_TIMEOUT
     try:

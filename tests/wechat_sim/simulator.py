@@ -99,6 +99,7 @@ class WeChatSimulator:
         token_ttl_s: int = 7200,
         window_hours: int = 48,
         window_messages: int = 5,
+        port: int = 0,
     ) -> None:
         if mode != "plain" and not aes_key:
             raise ValueError("compatible and safe mode need an AES key")
@@ -118,7 +119,7 @@ class WeChatSimulator:
         self._offset = 0.0
         self._msg_ids = iter(range(random.randint(10**15, 10**16), 10**17))
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port
 
     # ------------------------------------------------------------------ clock and knobs
     def now(self) -> float:
@@ -149,7 +150,7 @@ class WeChatSimulator:
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        self.port = free_port()
+        self.port = self.port or free_port()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         return self
 
