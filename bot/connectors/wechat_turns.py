@@ -80,10 +80,11 @@ class TurnRunner:
         self._turns: dict[str, asyncio.Future[str]] = {}
         self._background: set[asyncio.Task[Any]] = set()
 
-    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+    def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def drain(self) -> None:
         """Wait for the answers still on their way through the API (tests, shutdown)."""
@@ -91,7 +92,14 @@ class TurnRunner:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def handle(self, inbound: Inbound, received_at: float) -> str:
-        """The passive reply text for this request ("" means answer "success")."""
+        """The passive reply text for this request ("" means answer "success").
+
+        The work runs in its own task: when WeChat drops the connection (and Sanic cancels the
+        request), the message is still decided and answered, and the retry finds the outcome.
+        """
+        return await asyncio.shield(self._spawn(self._handle(inbound, received_at)))
+
+    async def _handle(self, inbound: Inbound, received_at: float) -> str:
         key = inbound.dedup_key
         deadline = received_at + self._budget
         decided = self._turns.get(key)
@@ -101,13 +109,20 @@ class TurnRunner:
             return await self._earlier_outcome(key, deadline)
         decided = asyncio.get_running_loop().create_future()
         self._turns[key] = decided
+        reply, outcome = "", NOTHING
         try:
-            reply = await self._first(inbound, key, deadline)
-            decided.set_result(reply)
-            return reply
+            reply, outcome = await self._first(inbound, deadline)
         finally:
-            if not decided.done():
-                decided.set_result("")
+            decided.set_result(reply)
+            # the bookkeeping after the decision is off the clock; retries in this process keep
+            # attaching to ``decided`` until the outcome is in the shared store
+            self._spawn(self._settle(key, outcome))
+        return reply
+
+    async def _settle(self, key: str, outcome: str) -> None:
+        try:
+            await self.ledger.settle(key, outcome)
+        finally:
             self._turns.pop(key, None)
 
     async def _earlier_outcome(self, key: str, deadline: float) -> str:
@@ -120,30 +135,34 @@ class TurnRunner:
                 return ""
             await asyncio.sleep(0.05)
 
-    async def _first(self, inbound: Inbound, key: str, deadline: float) -> str:
-        await self._window.opened(inbound.openid)
-        self._spawn(self._delivery.flush(inbound.openid))
+    async def _first(self, inbound: Inbound, deadline: float) -> tuple[str, str]:
+        """(passive reply, outcome to record) for a message seen for the first time."""
+        opening = self._spawn(self._customer_wrote(inbound.openid))
         text = await bot_input(inbound, menu=self._menu, buttons=self.buttons)
         if text is None:
-            await self.ledger.settle(key, NOTHING)
-            return ""
+            return "", NOTHING
         turn = asyncio.ensure_future(self._run_bot(inbound, text))
         try:
             messages = await asyncio.wait_for(asyncio.shield(turn), timeout=max(0.0, deadline - self._clock()))
         except asyncio.TimeoutError:
-            await self.ledger.settle(key, DEFERRED)
-            self._spawn(self._deliver_later(inbound.openid, turn))
-            return ""
+            self._spawn(self._deliver_later(inbound.openid, turn, opening))
+            return "", DEFERRED
         except Exception:
-            logger.exception("wechat turn failed (openid=%s, key=%s)", inbound.openid, key)
-            await self.ledger.settle(key, NOTHING)
-            return ""
+            logger.exception("wechat turn failed (openid=%s)", inbound.openid)
+            return "", NOTHING
         reply, buttons = render(messages)
-        await self.buttons.remember(inbound.openid, buttons)
-        await self.ledger.settle(key, REPLY + reply if reply else NOTHING)
-        return reply
+        self._spawn(self.buttons.remember(inbound.openid, buttons))
+        return reply, (REPLY + reply if reply else NOTHING)
 
-    async def _deliver_later(self, openid: str, turn: asyncio.Future[list[dict[str, Any]]]) -> None:
+    async def _customer_wrote(self, openid: str) -> None:
+        """A message from the customer reopens the service window: send what was held for them."""
+        await self._window.opened(openid)
+        await self._delivery.flush(openid)
+
+    async def _deliver_later(
+        self, openid: str, turn: asyncio.Future[list[dict[str, Any]]], opening: asyncio.Future[Any]
+    ) -> None:
+        await asyncio.gather(opening, return_exceptions=True)  # the window is open before we send
         try:
             messages = await turn
         except Exception:

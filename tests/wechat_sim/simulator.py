@@ -260,14 +260,19 @@ class WeChatSimulator:
         except asyncio.TimeoutError:
             return Attempt(0, "", time.monotonic() - started)
 
-    async def send(self, url: str, fields: dict[str, Any]) -> Exchange:
-        """Post one message as WeChat does: 5-second timeout, the identical request retried."""
+    async def send(self, url: str, fields: dict[str, Any], *, lose_first_after_s: float | None = None) -> Exchange:
+        """Post one message as WeChat does: 5-second timeout, the identical request retried.
+
+        ``lose_first_after_s`` cuts the first try's connection after that long, as a network
+        failure would, so that the retry is what gets an answer.
+        """
         self._last_inbound[str(fields["FromUserName"])] = self.now()
         self._sent_in_window[str(fields["FromUserName"])] = 0
         exchange = Exchange(fields)
         query, body = self.signed(fields)
-        for _ in range(1 + self.retries):
-            attempt = await self.post(url, query, body)
+        for n in range(1 + self.retries):
+            cut = lose_first_after_s if n == 0 else None
+            attempt = await self.post(url, query, body, timeout_s=cut)
             exchange.attempts.append(attempt)
             if attempt.status:
                 if attempt.status == 200:

@@ -77,6 +77,18 @@ async def test_a_retry_while_the_turn_runs_is_attached_not_processed_again(
     assert [d.text for d in plain_sim.deliveries] == ["echo: slow twice"]
 
 
+@pytest.mark.parametrize("text", ["quick", "slow and cut"])
+async def test_a_lost_connection_loses_nothing_the_retry_gets_the_answer_once(
+    plain_sim: WeChatSimulator, plain_channel: RunningChannel, bot: EchoBot, text: str
+) -> None:
+    exchange = await plain_sim.send(plain_channel.url, plain_sim.text("o-kim", text), lose_first_after_s=0.005)
+    assert [a.status for a in exchange.attempts] == [0, 200]
+    await plain_channel.drain()
+    answers = ([exchange.reply] if exchange.reply else []) + [d.text for d in plain_sim.deliveries]
+    assert answers == [f"echo: {text}"]
+    assert bot.calls[text] == 1
+
+
 async def test_a_retry_after_a_passive_reply_gets_the_same_reply_without_a_second_turn(
     plain_sim: WeChatSimulator, plain_channel: RunningChannel, bot: EchoBot
 ) -> None:
