@@ -74,6 +74,8 @@ class WeChatParts:
 
     @classmethod
     def from_settings(cls, config: WeChatConfig) -> "WeChatParts":
+        # the same pieces as wechat_delivery.delivery_from_settings, kept here because the channel
+        # also needs the store (dedup, buttons) and the menu
         settings = get_settings()
         store = make_store(redis_url=settings.redis_url, database_url=settings.database_url)
         return cls(

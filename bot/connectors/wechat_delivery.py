@@ -15,9 +15,10 @@ import logging
 import time
 from typing import Callable, Protocol
 
-from bot.connectors.wechat_api import WeChatApiError
+from bot.connectors.wechat_api import CustomerServiceClient, NoCustomerServiceApi, WeChatApiError, WeChatConfig
 from bot.connectors.wechat_outbox import Outbox
-from bot.connectors.wechat_stores import KeyValueStore
+from bot.connectors.wechat_stores import KeyValueStore, make_store
+from common.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +88,16 @@ class WeChatDelivery:
             await self._outbox.delivered(message.id)
             sent += 1
         return sent
+
+
+def delivery_from_settings(settings: Settings) -> WeChatDelivery | None:
+    """The delivery path as the desk builds it (None while WeChat is not configured)."""
+    config = WeChatConfig.from_settings(settings)
+    if config is None:
+        return None
+    store = make_store(redis_url=settings.redis_url, database_url=settings.database_url)
+    sender: Sender = (
+        CustomerServiceClient(config, store) if config.app_id and config.app_secret else NoCustomerServiceApi()
+    )
+    window = ServiceWindow(store, hours=config.window_hours, messages=config.window_messages)
+    return WeChatDelivery(sender, window, Outbox.from_url(settings.database_url))
