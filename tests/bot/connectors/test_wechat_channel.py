@@ -213,3 +213,19 @@ async def test_the_unconfigured_channel_answers_503(sql_store: KeyValueStore, ou
         assert attempt.status == 503
     finally:
         await running.close()
+
+
+async def test_the_output_channel_speaks_through_the_api_outside_a_turn(
+    plain_sim: WeChatSimulator, plain_channel: RunningChannel
+) -> None:
+    # what Rasa uses for trigger_intent(output_channel="latest"), e.g. the rating request after a handoff
+    plain_sim._last_inbound["o-lee"] = plain_sim.now()
+    await plain_channel.parts.window.opened("o-lee")
+    output = plain_channel.channel.get_output_channel()
+    assert output is not None and output.name() == "wechat"
+    await output.send_response(
+        "wechat:o-lee", {"text": "请为本次服务打分", "buttons": [{"title": "5 分", "payload": "/rate_service"}]}
+    )
+    assert [(d.openid, d.text) for d in plain_sim.deliveries] == [("o-lee", "请为本次服务打分\n\n1. 5 分")]
+    picked = await plain_sim.send(plain_channel.url, plain_sim.text("o-lee", "1"))
+    assert picked.reply == "echo: /rate_service"
