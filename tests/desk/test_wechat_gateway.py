@@ -1,8 +1,9 @@
-"""ChannelGateway: agent lines to WeChat customers through the simulator's customer-service API."""
+"""WeChatGateway: agent lines to WeChat customers through the simulator's customer-service API."""
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from pathlib import Path
+from typing import AsyncIterator
 
 import pytest
 
@@ -11,17 +12,10 @@ from bot.connectors.wechat_delivery import Delivery, ServiceWindow, WeChatDelive
 from bot.connectors.wechat_outbox import Outbox
 from bot.connectors.wechat_stores import SQLStore
 from common.db import make_engine
-from desk.gateway import ChannelGateway, ChannelUnavailable
+from common.settings import Settings
+from desk.wechat_gateway import NotAWeChatConversation, WeChatGateway
 from tests.wechat_sim.channel_app import config_for
 from tests.wechat_sim.simulator import WeChatSimulator
-
-
-class RecordingTranscript:
-    def __init__(self) -> None:
-        self.appended: list[tuple[str, list[dict[str, Any]]]] = []
-
-    async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
-        self.appended.append((conversation_id, events))
 
 
 @pytest.fixture
@@ -31,15 +25,11 @@ async def sim() -> AsyncIterator[WeChatSimulator]:
     await simulator.close()
 
 
-async def test_agent_lines_go_out_through_the_api_or_wait_in_the_outbox(sim: WeChatSimulator, tmp_path) -> None:
+async def test_agent_lines_go_out_through_the_api_or_wait_in_the_outbox(sim: WeChatSimulator, tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
     store, outbox = SQLStore(engine), Outbox(engine)
     window = ServiceWindow(store)
-    transcript = RecordingTranscript()
-    gateway = ChannelGateway(
-        transcript=transcript,
-        wechat=WeChatDelivery(CustomerServiceClient(config_for(sim), store), window, outbox),
-    )
+    gateway = WeChatGateway(WeChatDelivery(CustomerServiceClient(config_for(sim), store), window, outbox))
     sim._last_inbound["o-1"] = sim.now()
     await window.opened("o-1")  # the customer wrote recently
 
@@ -48,9 +38,9 @@ async def test_agent_lines_go_out_through_the_api_or_wait_in_the_outbox(sim: WeC
 
     assert [(d.openid, d.text) for d in sim.deliveries] == [("o-1", "您好，我是客服小王")]
     assert [(m.openid, m.source, m.reason) for m in await outbox.held()] == [("o-2", "agent", "window_closed")]
-    assert [events[0]["metadata"] for _, events in transcript.appended] == [
-        {"agent_id": "A1", "delivery": "sent"},
-        {"agent_id": "A1", "delivery": "held"},
-    ]
-    with pytest.raises(ChannelUnavailable):
-        await gateway.send("demo-vip-zh", "hi", agent_id="A1")
+    with pytest.raises(NotAWeChatConversation):
+        await gateway.send("demo-vip-zh", "hi")
+
+
+def test_no_gateway_while_wechat_is_not_configured() -> None:
+    assert WeChatGateway.from_settings(Settings.from_env({})) is None
