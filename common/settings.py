@@ -71,6 +71,15 @@ class Settings:
     wechat_window_hours: int = 48  # customer-service messages allowed this long after the customer's last message
     wechat_window_messages: int = 5  # ... and at most this many of them
     wechat_menu_file: Path = field(default=ROOT / "bot" / "connectors" / "wechat_menu.yml")
+    # agent console (desk/console): where it listens, the Rasa server it talks to, sessions, live updates
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str | None = None
+    console_host: str = "127.0.0.1"
+    console_port: int = 8000
+    console_session_hours: int = 8
+    console_secure_cookies: bool = False  # Secure cookies (HTTPS only); on by default in production
+    console_queue_poll_ms: int = 500  # how often the console looks for handoffs queued by the action server
+    console_transcript_poll_ms: int = 2000  # for channels the console does not carry itself (WeChat, REST)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -101,6 +110,14 @@ class Settings:
             wechat_window_hours=_int(env, "WECHAT_WINDOW_HOURS", 48),
             wechat_window_messages=_int(env, "WECHAT_WINDOW_MESSAGES", 5),
             wechat_menu_file=Path(env.get("WECHAT_MENU_FILE") or cls.wechat_menu_file),
+            rasa_url=env.get("RASA_URL") or f"http://127.0.0.1:{_int(env, 'RASA_PORT', 5005)}",
+            rasa_token=env.get("RASA_TOKEN") or None,
+            console_host=env.get("CONSOLE_HOST") or cls.console_host,
+            console_port=_int(env, "CONSOLE_PORT", 8000),
+            console_session_hours=_int(env, "CONSOLE_SESSION_HOURS", 8),
+            console_secure_cookies=_bool(env, "CONSOLE_SECURE_COOKIES", env.get("ENVIRONMENT") == "production"),
+            console_queue_poll_ms=_int(env, "CONSOLE_QUEUE_POLL_MS", 500),
+            console_transcript_poll_ms=_int(env, "CONSOLE_TRANSCRIPT_POLL_MS", 2000),
         )
         settings.check()
         return settings

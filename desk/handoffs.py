@@ -234,6 +234,23 @@ class HandoffQueue:
             ).all()
             return [_view(h) for h in rows]
 
+    def open_handoffs(self) -> list[HandoffView]:
+        """Queued and assigned handoffs, queue order (the console's live view)."""
+        with unit_of_work(self._session_factory) as session:
+            rows = session.scalars(
+                select(Handoff)
+                .where(Handoff.status.in_(OPEN_STATUSES))
+                .order_by(Handoff.priority, Handoff.created_at, Handoff.id)
+            ).all()
+            return [_view(h) for h in rows]
+
+    def get(self, handoff_id: int) -> HandoffView:
+        with unit_of_work(self._session_factory) as session:
+            row = session.get(Handoff, handoff_id)
+            if row is None:
+                raise HandoffNotFound(f"no handoff {handoff_id}")
+            return _view(row)
+
     def for_conversation(self, conversation_id: str) -> list[HandoffView]:
         with unit_of_work(self._session_factory) as session:
             rows = session.scalars(

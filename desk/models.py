@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -164,4 +165,47 @@ class Feedback(Base):
     followup_ticket_id = Column(Integer, nullable=True)
     # the same rating delivered twice (a retried request) is stored once
     idempotency_key = Column(String(200), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=_now)
+
+
+class AgentRole(str, enum.Enum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class Agent(Base):
+    """A person who works in the console: an agent claims handoffs, a supervisor also reviews."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(100), nullable=False)
+    role = Column(String(16), nullable=False, default=AgentRole.AGENT.value)
+    password_hash = Column(String(255), nullable=False)  # scrypt, per-user salt (desk.passwords)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=_now)
+
+
+class AgentSession(Base):
+    """A signed-in browser: only a hash of the cookie's token is kept, with the session's CSRF token."""
+
+    __tablename__ = "agent_sessions"
+
+    token_hash = Column(String(64), primary_key=True)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=_now)
+    expires_at = Column(DateTime, nullable=False, index=True)
+
+
+class HandoffNote(Base):
+    """An agent's private note on a handoff: stored for colleagues, never sent to the customer."""
+
+    __tablename__ = "handoff_notes"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True)
+    agent_id = Column(String(64), nullable=False)
+    text = Column(Text, nullable=False)
     created_at = Column(DateTime, nullable=False, default=_now)

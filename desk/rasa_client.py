@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -30,6 +31,29 @@ class RasaClient:
                     return await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RasaUnavailable(f"{path}: {exc}") from exc
+
+    async def _get(self, path: str, **params: str) -> Any:
+        try:
+            async with aiohttp.ClientSession(timeout=self._timeout) as session:
+                async with session.get(f"{self._base}{path}", params={**self._params, **params}) as response:
+                    if response.status >= 400:
+                        raise RasaUnavailable(f"{path}: HTTP {response.status}: {(await response.text())[:300]}")
+                    return await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RasaUnavailable(f"{path}: {exc}") from exc
+
+    async def tracker(self, conversation_id: str) -> dict[str, Any]:
+        """The conversation's tracker with every event since it began (the transcript's source)."""
+        return dict(await self._get(f"/conversations/{quote(conversation_id, safe='')}/tracker", include_events="ALL") or {})
+
+    async def send_message(
+        self, conversation_id: str, text: str, *, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """A customer's line through the REST channel; returns the bot's replies (none while paused)."""
+        body: dict[str, Any] = {"sender": conversation_id, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        return list(await self._post("/webhooks/rest/webhook", body) or [])
 
     async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
         """Append events to a conversation's tracker (e.g. ``resume``, slot resets, an agent's line)."""

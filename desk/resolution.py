@@ -34,3 +34,10 @@ async def resolve_and_resume(
     )
     messages = await rasa.trigger_intent(handoff.conversation_id, RESOLVED_INTENT)
     return handoff, messages
+
+
+async def hand_back_to_bot(queue: HandoffQueue, rasa: RasaClient, handoff_id: int) -> HandoffView:
+    """End the handoff without asking for a rating: the bot listens again from the customer's next line."""
+    handoff = await asyncio.to_thread(queue.resolve, handoff_id)
+    await rasa.append_events(handoff.conversation_id, [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
+    return handoff

@@ -1,0 +1,160 @@
+"""AgentStore: console users (agents and supervisors) and their signed-in sessions.
+
+A session is a random token in an HttpOnly cookie; the database keeps only its SHA-256, the agent,
+the expiry and the session's CSRF token (checked on every state-changing request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from desk._unit import unit_of_work
+from desk.errors import DeskError
+from desk.models import Agent, AgentRole, AgentSession
+from desk.passwords import burn_time, hash_password, verify_password
+
+
+class AgentExists(DeskError):
+    pass
+
+
+@dataclass(frozen=True)
+class AgentView:
+    id: int
+    username: str
+    display_name: str
+    role: str
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == AgentRole.SUPERVISOR.value
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    agent: AgentView
+    csrf_token: str
+    expires_at: datetime
+
+
+def _view(agent: Agent) -> AgentView:
+    return AgentView(id=agent.id, username=agent.username, display_name=agent.display_name, role=agent.role)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class AgentStore:
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        *,
+        session_ttl: timedelta = timedelta(hours=8),
+        clock: Callable[[], datetime] = datetime.utcnow,
+    ) -> None:
+        self._session_factory = session_factory
+        self._ttl = session_ttl
+        self._clock = clock
+
+    def add(self, *, username: str, password: str, role: AgentRole | str, display_name: str | None = None) -> AgentView:
+        role = AgentRole(role).value
+        password_hash = hash_password(password)
+        try:
+            with unit_of_work(self._session_factory) as session:
+                agent = Agent(
+                    username=username.strip(),
+                    display_name=(display_name or username).strip(),
+                    role=role,
+                    password_hash=password_hash,
+                    active=True,
+                    created_at=self._clock(),
+                )
+                session.add(agent)
+                session.flush()
+                return _view(agent)
+        except IntegrityError as exc:
+            raise AgentExists(f"user {username!r} exists") from exc
+
+    def set_password(self, username: str, password: str) -> None:
+        password_hash = hash_password(password)
+        with unit_of_work(self._session_factory) as session:
+            agent = session.scalars(select(Agent).where(Agent.username == username)).first()
+            if agent is None:
+                raise LookupError(username)
+            agent.password_hash = password_hash
+            session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id))
+
+    def deactivate(self, username: str) -> None:
+        with unit_of_work(self._session_factory) as session:
+            agent = session.scalars(select(Agent).where(Agent.username == username)).first()
+            if agent is None:
+                raise LookupError(username)
+            agent.active = False
+            session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id))
+
+    def all(self) -> list[AgentView]:
+        with unit_of_work(self._session_factory) as session:
+            return [_view(a) for a in session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.id))]
+
+    def get(self, username: str) -> AgentView | None:
+        with unit_of_work(self._session_factory) as session:
+            agent = session.scalars(select(Agent).where(Agent.username == username)).first()
+            return _view(agent) if agent else None
+
+    def authenticate(self, username: str, password: str) -> AgentView | None:
+        with unit_of_work(self._session_factory) as session:
+            agent = session.scalars(
+                select(Agent).where(Agent.username == username.strip(), Agent.active.is_(True))
+            ).first()
+            stored = agent.password_hash if agent else None
+            view = _view(agent) if agent else None
+        if stored is None:
+            burn_time(password)
+            return None
+        return view if verify_password(password, stored) else None
+
+    def start_session(self, agent_id: int) -> tuple[str, SignedIn]:
+        """A new session; returns the cookie token (shown once, never stored) and the session."""
+        token = secrets.token_urlsafe(32)
+        now = self._clock()
+        with unit_of_work(self._session_factory) as session:
+            session.execute(delete(AgentSession).where(AgentSession.expires_at < now))
+            agent = session.get(Agent, agent_id)
+            if agent is None or not agent.active:
+                raise LookupError(agent_id)
+            row = AgentSession(
+                token_hash=_token_hash(token),
+                agent_id=agent_id,
+                csrf_token=secrets.token_urlsafe(32),
+                created_at=now,
+                expires_at=now + self._ttl,
+            )
+            session.add(row)
+            return token, SignedIn(agent=_view(agent), csrf_token=row.csrf_token, expires_at=row.expires_at)
+
+    def signed_in(self, token: str | None) -> SignedIn | None:
+        if not token:
+            return None
+        with unit_of_work(self._session_factory) as session:
+            row = session.get(AgentSession, _token_hash(token))
+            if row is None or row.expires_at <= self._clock():
+                return None
+            agent = session.get(Agent, row.agent_id)
+            if agent is None or not agent.active:
+                return None
+            return SignedIn(agent=_view(agent), csrf_token=row.csrf_token, expires_at=row.expires_at)
+
+    def end_session(self, token: str | None) -> None:
+        if not token:
+            return
+        with unit_of_work(self._session_factory) as session:
+            session.execute(delete(AgentSession).where(AgentSession.token_hash == _token_hash(token)))

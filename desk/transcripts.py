@@ -1,0 +1,60 @@
+"""Transcript lines for display, read from a Rasa tracker's events (the one complete record).
+
+``read_events`` is pure: customer lines (``user``), bot lines and agent lines (``bot`` events whose
+metadata says ``sent_by: agent``, appended by the console), with personal data masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from common.masking import mask_text
+
+AGENT_SENT = "agent"
+TEXT_MAX = 4000
+
+
+@dataclass(frozen=True)
+class Message:
+    sender: str  # customer | bot | agent
+    text: str
+    timestamp: float
+    agent_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"from": self.sender, "text": self.text, "timestamp": self.timestamp, "agent": self.agent_id}
+
+
+def agent_event(text: str, *, agent_id: str, timestamp: float | None = None) -> dict[str, Any]:
+    """The tracker event for an agent's line: a ``bot`` event marked as agent-sent."""
+    event: dict[str, Any] = {
+        "event": "bot",
+        "text": text,
+        "data": {},
+        "metadata": {"sent_by": AGENT_SENT, "agent_id": agent_id},
+    }
+    if timestamp is not None:
+        event["timestamp"] = timestamp
+    return event
+
+
+def read_events(events: Iterable[dict[str, Any]], *, after: float | None = None) -> list[Message]:
+    lines: list[Message] = []
+    for event in events:
+        kind = event.get("event")
+        text = event.get("text")
+        if kind not in ("user", "bot") or not text:
+            continue
+        timestamp = float(event.get("timestamp") or 0.0)
+        if after is not None and timestamp <= after:
+            continue
+        metadata = event.get("metadata") or {}
+        if kind == "user":
+            sender, agent_id = "customer", None
+        elif metadata.get("sent_by") == AGENT_SENT:
+            sender, agent_id = "agent", str(metadata.get("agent_id") or "") or None
+        else:
+            sender, agent_id = "bot", None
+        lines.append(Message(sender=sender, text=mask_text(str(text))[:TEXT_MAX], timestamp=timestamp, agent_id=agent_id))
+    return lines
