@@ -1,0 +1,92 @@
+"""The agent console: FastAPI app factory.
+
+``create_app()`` builds everything from ``common.settings`` (or what a test passes in); importing
+this module connects to nothing. ``python -m desk.console`` serves it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from pathlib import Path
+from typing import AsyncIterator, Callable, Mapping
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import sessionmaker
+
+from common.db import create_all, make_engine, make_session_factory
+from common.settings import Settings, get_settings
+from desk.console.pages import make_environment, render
+from desk.console.routes import auth, chat, handoffs, queue, supervisor
+from desk.console.services import Services
+from desk.gateway import ChannelGateway
+from desk.live import Broker
+from desk.rasa_client import RasaClient
+
+STATIC = Path(__file__).with_name("static")
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/supervisor/api/")) and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    session_factory: sessionmaker | None = None,
+    rasa: RasaClient | None = None,
+    broker: Broker | None = None,
+    gateways: Mapping[str, ChannelGateway] | None = None,
+    clock: Callable[[], datetime] = datetime.utcnow,
+    watch_queue: bool = True,
+) -> FastAPI:
+    settings = settings or get_settings()
+    if session_factory is None:
+        engine = make_engine(settings.database_url)
+        create_all(engine)
+        session_factory = make_session_factory(engine)
+    services = Services.build(
+        settings, session_factory, rasa=rasa, broker=broker, gateways=gateways, clock=clock
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(services.watcher.run()) if watch_queue else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(title="Agent console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.services = services
+    app.state.templates = make_environment()
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        # a browser asking for a page gets the sign-in page (401) or a readable refusal (403)
+        if exc.status_code == 401 and _wants_html(request):
+            return render(request, "login.html", status_code=401, next_url=request.url.path, error=None)
+        if exc.status_code == 403 and _wants_html(request):
+            return render(request, "forbidden.html", status_code=403)
+        if request.url.path.startswith(("/api/", "/supervisor/api/")):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return await http_exception_handler(request, exc)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for module in (auth, queue, handoffs, supervisor, chat):
+        for router in module.routers():
+            app.include_router(router)
+    return app

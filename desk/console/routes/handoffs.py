@@ -1,0 +1,289 @@
+"""One handoff: the warm-handoff card page, its live transcript, chat, notes and the ways to end it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, AsyncIterator
+
+from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+
+from desk.agents import SignedIn
+from desk.console.canned import canned_for
+from desk.console.card import build_card
+from desk.console.deps import AGENT_ONLY, CurrentAgent, ServicesDep, T
+from desk.console.pages import render, sse
+from desk.console.services import Services
+from desk.errors import HandoffNotFound, InvalidTransition
+from desk.gateway import ChannelUnavailable, OutboundMessage
+from desk.live import QUEUE, conversation_topic
+from desk.models import HandoffStatus, TicketTopic
+from desk.rasa_client import RasaUnavailable
+from desk.resolution import hand_back_to_bot, resolve_and_resume
+from desk.schemas import HandoffView
+from desk.transcripts import Message, agent_event, read_events
+
+logger = logging.getLogger(__name__)
+router = APIRouter(dependencies=AGENT_ONLY)
+MESSAGE_MAX = 2000
+TICKET_TOPICS = (TicketTopic.REFUND, TicketTopic.ORDER, TicketTopic.ADDRESS, TicketTopic.COMPLAINT, TicketTopic.OTHER)
+
+
+def routers() -> list[APIRouter]:
+    return [router]
+
+
+async def _handoff(services: Services, handoff_id: int) -> HandoffView:
+    try:
+        return await asyncio.to_thread(services.queue.get, handoff_id)
+    except HandoffNotFound as exc:
+        raise HTTPException(status_code=404, detail="no such handoff") from exc
+
+
+def _holds(who: SignedIn, handoff: HandoffView) -> bool:
+    return handoff.status == HandoffStatus.ASSIGNED.value and (
+        handoff.agent_id == who.agent.username or who.agent.is_supervisor
+    )
+
+
+async def _held(services: Services, who: SignedIn, handoff_id: int) -> HandoffView:
+    """The handoff, if this agent (or a supervisor) has it now; 403 for anyone else, 409 when it is over."""
+    handoff = await _handoff(services, handoff_id)
+    if handoff.status != HandoffStatus.ASSIGNED.value:
+        raise HTTPException(status_code=409, detail=f"handoff is {handoff.status}")
+    if not _holds(who, handoff):
+        raise HTTPException(status_code=403, detail="another agent has this conversation")
+    return handoff
+
+
+async def _transcript(services: Services, conversation_id: str, after: float | None = None) -> list[Message] | None:
+    try:
+        tracker = await services.rasa.tracker(conversation_id)
+    except RasaUnavailable:
+        logger.warning("transcript unavailable (conversation=%s)", conversation_id)
+        return None
+    return read_events(tracker.get("events") or [], after=after)
+
+
+async def _changed(services: Services, handoff: HandoffView) -> None:
+    await services.broker.publish(conversation_topic(handoff.conversation_id), {"type": "handoff", "id": handoff.id})
+    await services.broker.publish(QUEUE, {"type": "queue"})
+
+
+@router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
+async def card_page(handoff_id: int, request: Request, services: ServicesDep, who: CurrentAgent, t: T) -> HTMLResponse:
+    handoff = await _handoff(services, handoff_id)
+    card = build_card(handoff, now=services.clock())
+    transcript = await _transcript(services, handoff.conversation_id)
+    notes = await asyncio.to_thread(services.notes.for_handoff, handoff_id)
+    return render(
+        request,
+        "handoff.html",
+        card=card,
+        handoff=handoff,
+        transcript=transcript,
+        cursor=transcript[-1].timestamp if transcript else 0.0,
+        notes=notes,
+        canned=canned_for(t.language),
+        holds=_holds(who, handoff),
+        topics=[topic.value for topic in TICKET_TOPICS],
+    )
+
+
+@router.get("/api/handoffs/{handoff_id}")
+async def card_json(handoff_id: int, services: ServicesDep) -> dict[str, Any]:
+    handoff = await _handoff(services, handoff_id)
+    card = build_card(handoff, now=services.clock())
+    return {
+        "id": handoff.id,
+        "conversation_id": handoff.conversation_id,
+        "status": handoff.status,
+        "agent_id": handoff.agent_id,
+        "reason": handoff.reason,
+        "priority": handoff.priority,
+        "summary": handoff.summary,
+        "profile": card.profile,
+        "sentiment": {"history": list(card.sentiment_history), "trend": card.trend, "emotion": card.emotion},
+        "recent_tickets": list(card.recent_tickets),
+        "repeat_contacts": card.repeat_contacts,
+        "waiting_s": card.waiting_s,
+    }
+
+
+@router.get("/api/handoffs/{handoff_id}/messages")
+async def messages(handoff_id: int, services: ServicesDep, after: float | None = None) -> dict[str, Any]:
+    handoff = await _handoff(services, handoff_id)
+    lines = await _transcript(services, handoff.conversation_id, after)
+    if lines is None:
+        raise HTTPException(status_code=503, detail="transcript unavailable")
+    return {"messages": [m.as_dict() for m in lines]}
+
+
+async def transcript_events(
+    request: Request, services: Services, handoff: HandoffView, after: float
+) -> AsyncIterator[str]:
+    """New transcript lines as they are stored: on every notification about the conversation (the
+    console's own chat), and every poll interval for channels that reach Rasa directly."""
+    cursor = after
+    poll_s = services.settings.console_transcript_poll_ms / 1000
+    async with services.broker.subscribe(conversation_topic(handoff.conversation_id)) as subscription:
+        yield "retry: 1000\n\n"
+        note: dict[str, Any] | None = {"type": "transcript"}
+        while True:
+            if await request.is_disconnected():
+                return
+            lines = await _transcript(services, handoff.conversation_id, cursor)
+            for line in lines or []:
+                cursor = max(cursor, line.timestamp)
+                yield sse("message", line.as_dict())
+            if note is not None and note.get("type") == "handoff":
+                current = await _handoff(services, handoff.id)
+                yield sse("handoff", {"id": current.id, "status": current.status, "agent_id": current.agent_id})
+            if not lines:
+                yield ": tick\n\n"
+            note = await subscription.next(timeout=poll_s)
+
+
+@router.get("/api/handoffs/{handoff_id}/stream")
+async def transcript_stream(
+    handoff_id: int, request: Request, services: ServicesDep, after: float = 0.0
+) -> StreamingResponse:
+    handoff = await _handoff(services, handoff_id)
+    return StreamingResponse(
+        transcript_events(request, services, handoff, after),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post("/api/handoffs/{handoff_id}/messages")
+async def send(
+    handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T, text: str = Body(..., embed=True)
+) -> dict[str, Any]:
+    """The agent's line: into the tracker (agent-sent bot event), then to the customer's channel."""
+    text = text.strip()
+    if not text or len(text) > MESSAGE_MAX:
+        raise HTTPException(status_code=422, detail=f"a message has 1 to {MESSAGE_MAX} characters")
+    handoff = await _held(services, who, handoff_id)
+    try:
+        await services.rasa.append_events(handoff.conversation_id, [agent_event(text, agent_id=who.agent.username)])
+    except RasaUnavailable as exc:
+        logger.error("agent line not stored (conversation=%s): %s", handoff.conversation_id, exc)
+        raise HTTPException(status_code=503, detail="the assistant is unavailable; the line was not sent") from exc
+    try:
+        delivered = await services.gateways.send(
+            handoff.channel,
+            handoff.conversation_id,
+            OutboundMessage(text=text, sender="agent", agent_id=who.agent.username,
+                            agent_name=who.agent.display_name),
+        )
+    except ChannelUnavailable:
+        logger.warning("agent line kept, not delivered (conversation=%s channel=%s)", handoff.conversation_id,
+                       handoff.channel)
+        delivered = False
+    await services.broker.publish(conversation_topic(handoff.conversation_id), {"type": "transcript"})
+    return {"stored": True, "delivered": delivered, "notice": None if delivered else t("not_delivered")}
+
+
+@router.get("/api/handoffs/{handoff_id}/notes")
+async def list_notes(handoff_id: int, services: ServicesDep) -> dict[str, Any]:
+    await _handoff(services, handoff_id)
+    notes = await asyncio.to_thread(services.notes.for_handoff, handoff_id)
+    return {"notes": [{"id": n.id, "agent": n.agent_id, "text": n.text, "created_at": n.created_at.isoformat()}
+                      for n in notes]}
+
+
+@router.post("/api/handoffs/{handoff_id}/notes")
+async def add_note(
+    handoff_id: int, services: ServicesDep, who: CurrentAgent, text: str = Body(..., embed=True)
+) -> dict[str, Any]:
+    if not text.strip():
+        raise HTTPException(status_code=422, detail="an empty note")
+    try:
+        note = await asyncio.to_thread(services.notes.add, handoff_id=handoff_id, agent_id=who.agent.username,
+                                       text=text)
+    except HandoffNotFound as exc:
+        raise HTTPException(status_code=404, detail="no such handoff") from exc
+    return {"id": note.id, "agent": note.agent_id, "text": note.text, "created_at": note.created_at.isoformat()}
+
+
+async def _deliver_bot(services: Services, handoff: HandoffView, messages: list[dict[str, Any]]) -> bool:
+    if not services.gateways.carries_bot_lines(handoff.channel):
+        return True  # the channel's output inside Rasa (WeChat) has sent them
+    try:
+        for message in messages:
+            await services.gateways.send(handoff.channel, handoff.conversation_id, OutboundMessage.from_rasa(message))
+    except ChannelUnavailable:
+        return False
+    return True
+
+
+@router.post("/api/handoffs/{handoff_id}/resolve")
+async def resolve(handoff_id: int, services: ServicesDep, who: CurrentAgent) -> dict[str, Any]:
+    """Resolved: the bot resumes and asks the customer for a rating in their channel."""
+    await _held(services, who, handoff_id)
+    try:
+        handoff, bot_messages = await resolve_and_resume(services.queue, services.rasa, handoff_id)
+    except InvalidTransition as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    except RasaUnavailable as exc:
+        logger.error("handoff %s resolved but the bot did not resume: %s", handoff_id, exc)
+        raise HTTPException(status_code=502, detail="resolved; the assistant could not be resumed") from exc
+    delivered = await _deliver_bot(services, handoff, bot_messages)
+    await _changed(services, handoff)
+    return {"id": handoff.id, "status": handoff.status, "bot_messages": len(bot_messages), "delivered": delivered}
+
+
+@router.post("/api/handoffs/{handoff_id}/back-to-bot")
+async def back_to_bot(handoff_id: int, services: ServicesDep, who: CurrentAgent) -> dict[str, Any]:
+    await _held(services, who, handoff_id)
+    try:
+        handoff = await hand_back_to_bot(services.queue, services.rasa, handoff_id)
+    except InvalidTransition as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    except RasaUnavailable as exc:
+        raise HTTPException(status_code=502, detail="handed back; the assistant could not be resumed") from exc
+    await _changed(services, handoff)
+    return {"id": handoff.id, "status": handoff.status}
+
+
+@router.post("/api/handoffs/{handoff_id}/requeue")
+async def requeue(handoff_id: int, services: ServicesDep, who: CurrentAgent) -> dict[str, Any]:
+    await _held(services, who, handoff_id)
+    try:
+        handoff = await asyncio.to_thread(services.queue.transition, handoff_id, HandoffStatus.QUEUED)
+    except InvalidTransition as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    await _changed(services, handoff)
+    return {"id": handoff.id, "status": handoff.status}
+
+
+@router.post("/api/handoffs/{handoff_id}/tickets")
+async def open_ticket(
+    handoff_id: int,
+    services: ServicesDep,
+    who: CurrentAgent,
+    t: T,
+    topic: str = Body(...),
+    subject: str = Body(...),
+) -> dict[str, Any]:
+    handoff = await _held(services, who, handoff_id)
+    if topic not in {tp.value for tp in TICKET_TOPICS} or not subject.strip():
+        raise HTTPException(status_code=422, detail="a topic and a subject are needed")
+    record = await asyncio.to_thread(
+        services.tickets.record_contact,
+        customer_id=handoff.customer_id,
+        conversation_id=handoff.conversation_id,
+        channel=handoff.channel,
+        topic=topic,
+        order_id=(handoff.package.get("summary_facts") or {}).get("order_id"),
+        subject=subject.strip(),
+    )
+    return {"ticket_id": record.ticket.id, "created": record.created, "notice": t("ticket_opened", id=record.ticket.id)}
+
+
+@router.get("/api/canned")
+async def canned(t: T) -> dict[str, Any]:
+    return {"language": t.language, "replies": [{"id": c.id, "title": c.title, "text": c.text}
+                                                for c in canned_for(t.language)]}

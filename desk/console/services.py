@@ -1,0 +1,62 @@
+"""What the console's routes use, built once per app by ``create_app`` (nothing at import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Mapping
+
+from sqlalchemy.orm import sessionmaker
+
+from common.settings import Settings
+from desk.agents import AgentStore
+from desk.console.watch import QueueWatcher
+from desk.gateway import ChannelGateway, GatewayRouter
+from desk.handoffs import HandoffQueue
+from desk.live import Broker, InProcessBroker
+from desk.notes import NoteStore
+from desk.rasa_client import RasaClient
+from desk.tickets import TicketStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    agents: AgentStore
+    queue: HandoffQueue
+    notes: NoteStore
+    tickets: TicketStore
+    rasa: RasaClient
+    broker: Broker
+    gateways: GatewayRouter
+    watcher: QueueWatcher
+    clock: Callable[[], datetime]
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        session_factory: sessionmaker,
+        *,
+        rasa: RasaClient | None = None,
+        broker: Broker | None = None,
+        gateways: Mapping[str, ChannelGateway] | None = None,
+        clock: Callable[[], datetime] = datetime.utcnow,
+    ) -> "Services":
+        broker = broker or InProcessBroker()
+        queue = HandoffQueue(session_factory, clock=clock)
+        return cls(
+            settings=settings,
+            agents=AgentStore(
+                session_factory, session_ttl=timedelta(hours=settings.console_session_hours), clock=clock
+            ),
+            queue=queue,
+            notes=NoteStore(session_factory, clock=clock),
+            tickets=TicketStore(session_factory, window_days=settings.repeat_contact_window_days, clock=clock),
+            rasa=rasa or RasaClient(settings.rasa_url, token=settings.rasa_token),
+            broker=broker,
+            gateways=GatewayRouter.with_web(broker, gateways) if gateways is not None
+            else GatewayRouter.from_settings(settings, broker),
+            watcher=QueueWatcher(queue, broker, interval_s=settings.console_queue_poll_ms / 1000),
+            clock=clock,
+        )

@@ -1,0 +1,104 @@
+"""Console users from the command line.
+
+    python -m desk.console.users add <username> --role agent|supervisor [--name "显示名"]   (asks for the password)
+    python -m desk.console.users passwd <username>
+    python -m desk.console.users deactivate <username>
+    python -m desk.console.users list
+    python -m desk.console.users seed-demo        (development only: the users in DEMO_USERS)
+
+The password is read from the terminal, or from standard input with ``--password-stdin``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Sequence
+
+from sqlalchemy.orm import sessionmaker
+
+from common.db import create_all, make_engine, make_session_factory
+from common.settings import get_settings
+from desk.agents import AgentExists, AgentStore
+from desk.models import AgentRole
+from desk.passwords import WeakPassword
+
+# Development only (refused when ENVIRONMENT=production); documented in desk/console/README.md.
+DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
+    ("agent1", "agent1-demo-pass", AgentRole.AGENT.value, "小李 (agent1)"),
+    ("agent2", "agent2-demo-pass", AgentRole.AGENT.value, "Sam (agent2)"),
+    ("supervisor", "supervisor-demo-pass", AgentRole.SUPERVISOR.value, "王主管 (supervisor)"),
+)
+
+
+def seed_demo_users(session_factory: sessionmaker) -> list[str]:
+    """Create the demo users that do not exist yet; returns the usernames created."""
+    store = AgentStore(session_factory)
+    created = []
+    for username, password, role, name in DEMO_USERS:
+        if store.get(username) is None:
+            store.add(username=username, password=password, role=role, display_name=name)
+            created.append(username)
+    return created
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("the passwords differ")
+    return first
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m desk.console.users", description="console users")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add")
+    add.add_argument("username")
+    add.add_argument("--role", choices=[r.value for r in AgentRole], default=AgentRole.AGENT.value)
+    add.add_argument("--name")
+    add.add_argument("--password-stdin", action="store_true")
+    passwd = sub.add_parser("passwd")
+    passwd.add_argument("username")
+    passwd.add_argument("--password-stdin", action="store_true")
+    sub.add_parser("deactivate").add_argument("username")
+    sub.add_parser("list")
+    sub.add_parser("seed-demo")
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    create_all(engine)
+    factory = make_session_factory(engine)
+    store = AgentStore(factory)
+    try:
+        if args.command == "add":
+            agent = store.add(username=args.username, password=_password(args), role=args.role, display_name=args.name)
+            print(f"added {agent.username} ({agent.role})")
+        elif args.command == "passwd":
+            store.set_password(args.username, _password(args))
+            print(f"password changed for {args.username}; their sessions were ended")
+        elif args.command == "deactivate":
+            store.deactivate(args.username)
+            print(f"deactivated {args.username}")
+        elif args.command == "list":
+            for agent in store.all():
+                print(f"{agent.username}\t{agent.role}\t{agent.display_name}")
+        elif args.command == "seed-demo":
+            if settings.environment == "production":
+                print("demo users are for development only", file=sys.stderr)
+                return 2
+            created = seed_demo_users(factory)
+            print("created: " + (", ".join(created) if created else "nothing (they exist)"))
+    except (AgentExists, WeakPassword, LookupError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
