@@ -1,0 +1,139 @@
+"""The console over the seeded in-memory database, with a fake Rasa server (recorded calls) and
+signed-in test clients. The browser test (test_browser.py) uses the real servers instead."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import sessionmaker
+
+from common.settings import Settings
+from desk.agents import AgentStore
+from desk.console.app import create_app
+from desk.handoffs import HandoffQueue
+from desk.models import AgentRole
+
+PASSWORD = "correct horse battery"
+RATING_QUESTION = {
+    "text": "请为本次服务打分（1-5）",
+    "buttons": [{"title": str(n), "payload": f'/rate_service{{"rating":{n}}}'} for n in range(1, 6)],
+}
+
+
+class FakeRasa:
+    """Stands in for desk.rasa_client.RasaClient: keeps each conversation's events, records calls."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.appended: list[tuple[str, list[dict[str, Any]]]] = []
+        self.triggered: list[tuple[str, str]] = []
+        self.sent: list[tuple[str, str]] = []
+        self.replies: list[dict[str, Any]] = []
+
+    def log(self, conversation_id: str, event: dict[str, Any]) -> None:
+        self.events.setdefault(conversation_id, []).append({"timestamp": time.time(), **event})
+
+    async def tracker(self, conversation_id: str) -> dict[str, Any]:
+        return {"sender_id": conversation_id, "events": list(self.events.get(conversation_id, []))}
+
+    async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        self.appended.append((conversation_id, events))
+        for event in events:
+            self.log(conversation_id, event)
+        return {}
+
+    async def trigger_intent(self, conversation_id: str, intent: str, *, output_channel: str = "latest") -> list[dict[str, Any]]:
+        self.triggered.append((conversation_id, intent))
+        self.log(conversation_id, {"event": "bot", "text": RATING_QUESTION["text"]})
+        return [RATING_QUESTION]
+
+    async def send_message(self, conversation_id: str, text: str, *, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.sent.append((conversation_id, text))
+        self.log(conversation_id, {"event": "user", "text": text})
+        for reply in self.replies:
+            self.log(conversation_id, {"event": "bot", "text": reply.get("text")})
+        return list(self.replies)
+
+
+@dataclass
+class Console:
+    app: FastAPI
+    rasa: FakeRasa
+    queue: HandoffQueue
+    agents: AgentStore
+    session_factory: sessionmaker
+
+    def client(self, username: str | None = None) -> TestClient:
+        """A test client, signed in as ``username`` when given (its CSRF token in ``client.csrf``)."""
+        client = TestClient(self.app, headers={"Accept": "application/json"})
+        client.csrf = ""  # type: ignore[attr-defined]
+        if username:
+            sign_in(client, username)
+        return client
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    page = client.get("/login", headers={"Accept": "text/html"})
+    token = re.search(r'name="csrf_token" value="([^"]*)"', page.text).group(1)
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    home = client.get("/", headers={"Accept": "text/html"})
+    client.csrf = re.search(r'name="csrf-token" content="([^"]+)"', home.text).group(1)  # type: ignore[attr-defined]
+
+
+def enqueue(queue: HandoffQueue, conversation_id: str = "web-c0000001", **overrides: Any) -> int:
+    fields: dict[str, Any] = dict(
+        conversation_id=conversation_id, customer_id="C000001", channel="rest", language="zh", reason="refund",
+        priority=4, summary="陈*（VIP）因「退款/退货」转人工。", package=make_package(),
+    )
+    fields.update(overrides)
+    return queue.enqueue(**fields).id
+
+
+def make_package(**overrides: Any) -> dict[str, Any]:
+    package: dict[str, Any] = {
+        "reason": "refund",
+        "summary_facts": {"reason": "refund", "order_id": "E20261101001", "repeat_contacts": 3, "intents": []},
+        "profile": {"name": "陈*", "tier": "vip", "segment": "important_value", "lifecycle": "active",
+                    "elderly": False, "language": "zh", "phone_masked": "138****1234", "personalization": True},
+        "sentiment": {"history": [0.1, -0.2, -0.6], "trend": "worsening", "latest": "negative",
+                      "emotion": "anxiety", "tone": "empathetic"},
+        "recent_tickets": [{"id": 7, "topic": "refund", "order_id": "E20261101001", "subject": "退款未到账",
+                            "status": "open", "priority": "medium"}],
+        "last_messages": [{"from": "customer", "text": "我要退款", "timestamp": 1.0}],
+    }
+    package.update(overrides)
+    return package
+
+
+@pytest.fixture
+def console_factory(seeded: sessionmaker, clock: Callable[..., Any]) -> Callable[..., Console]:
+    def make(session_factory: sessionmaker | None = None, **kwargs: Any) -> Console:
+        factory = session_factory or seeded
+        rasa = FakeRasa()
+        settings = Settings(console_session_hours=8, console_queue_poll_ms=50, console_transcript_poll_ms=50)
+        now = kwargs.pop("clock", clock)
+        app = create_app(settings, session_factory=factory, rasa=rasa, gateways={}, clock=now,
+                         watch_queue=kwargs.pop("watch_queue", False), **kwargs)  # type: ignore[arg-type]
+        agents = AgentStore(factory, clock=now)
+        for username, role in (("agent1", AgentRole.AGENT), ("agent2", AgentRole.AGENT),
+                               ("boss", AgentRole.SUPERVISOR)):
+            if agents.get(username) is None:
+                agents.add(username=username, password=PASSWORD, role=role, display_name=username.title())
+        return Console(app=app, rasa=rasa, queue=HandoffQueue(factory, clock=now), agents=agents,
+                       session_factory=factory)
+
+    return make
+
+
+@pytest.fixture
+def console(console_factory: Callable[..., Console]) -> Iterator[Console]:
+    yield console_factory()

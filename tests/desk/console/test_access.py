@@ -1,0 +1,80 @@
+"""Every page and API route refuses a request without the right role (checked over the app's routes)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+
+from tests.desk.console.conftest import Console, enqueue
+
+# what customers and signed-out agents may reach; everything else needs a signed-in agent
+PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("GET", "/lang/{code}"), ("GET", "/chat/test")}
+SUPERVISOR_PREFIX = "/supervisor"
+
+
+def _routes(console: Console) -> list[tuple[str, str]]:
+    return sorted(
+        (method, route.path)
+        for route in console.app.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    )
+
+
+def _url(path: str, handoff_id: int) -> str:
+    return re.sub(r"\{handoff_id\}", str(handoff_id), path).replace("{code}", "en")
+
+
+def test_the_route_list_is_what_this_test_knows(console: Console) -> None:
+    routes = _routes(console)
+    assert len(routes) >= 20 and set(PUBLIC) <= set(routes)
+    assert any(path.startswith(SUPERVISOR_PREFIX) for _, path in routes)
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_signed_out_requests_are_refused_everywhere(console: Console, accept: str) -> None:
+    handoff_id = enqueue(console.queue)
+    client = console.client()
+    for method, path in _routes(console):
+        if (method, path) in PUBLIC:
+            continue
+        response = client.request(method, _url(path, handoff_id), headers={"Accept": accept}, json={})
+        assert response.status_code == 401, (method, path, response.status_code)
+
+
+def test_agents_are_refused_supervisor_routes(console: Console) -> None:
+    agent, boss = console.client("agent1"), console.client("boss")
+    supervisor_routes = [(m, p) for m, p in _routes(console) if p.startswith(SUPERVISOR_PREFIX)]
+    assert supervisor_routes
+    for method, path in supervisor_routes:
+        refused = agent.request(method, path, headers={"X-CSRF-Token": agent.csrf, "Accept": "text/html"})
+        assert refused.status_code == 403, (method, path)
+        allowed = boss.request(method, path, headers={"X-CSRF-Token": boss.csrf})
+        assert allowed.status_code == 200, (method, path)
+
+
+def test_every_state_change_needs_the_csrf_token(console: Console) -> None:
+    handoff_id = enqueue(console.queue)
+    client = console.client("boss")
+    for method, path in _routes(console):
+        if method != "POST" or (method, path) in PUBLIC:
+            continue
+        response = client.request(method, _url(path, handoff_id), json={"text": "x", "topic": "other", "subject": "s"})
+        assert response.status_code == 403, (method, path, response.status_code)
+
+
+def test_only_the_agent_holding_a_conversation_may_act_on_it(console: Console) -> None:
+    handoff_id = enqueue(console.queue)
+    holder, other = console.client("agent1"), console.client("agent2")
+    assert holder.post(f"/api/handoffs/{handoff_id}/claim", headers={"X-CSRF-Token": holder.csrf}).status_code == 200
+    for action, body in [("messages", {"text": "hi"}), ("resolve", None), ("back-to-bot", None), ("requeue", None),
+                         ("tickets", {"topic": "refund", "subject": "s"})]:
+        response = other.post(f"/api/handoffs/{handoff_id}/{action}", json=body, headers={"X-CSRF-Token": other.csrf})
+        assert response.status_code == 403, action
+    # a supervisor may step in
+    boss = console.client("boss")
+    reply = boss.post(f"/api/handoffs/{handoff_id}/messages", json={"text": "主管为您处理"},
+                      headers={"X-CSRF-Token": boss.csrf})
+    assert reply.status_code == 200

@@ -1,0 +1,148 @@
+"""One handoff over HTTP: the card, escaping, chat into the tracker and the channel, notes, endings."""
+
+from __future__ import annotations
+
+import asyncio
+
+from desk.live import customer_topic
+from tests.desk.console.conftest import RATING_QUESTION, Console, enqueue, make_package
+
+XSS = "<script>alert('x')</script>"
+
+
+def _claimed(console: Console, **overrides) -> tuple[int, object]:  # type: ignore[no-untyped-def]
+    handoff_id = enqueue(console.queue, **overrides)
+    client = console.client("agent1")
+    assert client.post(f"/api/handoffs/{handoff_id}/claim", headers={"X-CSRF-Token": client.csrf}).status_code == 200
+    return handoff_id, client
+
+
+def test_the_card_shows_the_warm_handoff_package(console: Console) -> None:
+    handoff_id, client = _claimed(console)
+    console.rasa.log("web-c0000001", {"event": "user", "text": "我要退款，电话13812345678"})
+    page = client.get(f"/handoffs/{handoff_id}", headers={"Accept": "text/html"}).text
+    for expected in ("退款/退货", "陈*（VIP）", "VIP", "重要价值客户", "138****1234", "近30天第3次联系此问题",
+                     "退款未到账", "<svg", "变差", "焦虑"):
+        assert expected in page, expected
+    assert "13812345678" not in page and "138****5678" in page  # transcript lines are masked
+    card = client.get(f"/api/handoffs/{handoff_id}").json()
+    assert card["profile"]["tier"] == "vip" and card["sentiment"]["history"] == [0.1, -0.2, -0.6]
+    assert card["repeat_contacts"] == 3 and card["recent_tickets"][0]["id"] == 7
+
+
+def test_english_interface_by_browser_and_by_switch(console: Console) -> None:
+    handoff_id, client = _claimed(console, language="en")
+    english = client.get(f"/handoffs/{handoff_id}", headers={"Accept": "text/html", "Accept-Language": "en-GB,en;q=0.9"})
+    assert "Contact #3 about this issue in 30 days" in english.text and "important value" in english.text
+    client.get("/lang/zh", follow_redirects=False)
+    chinese = client.get(f"/handoffs/{handoff_id}", headers={"Accept": "text/html", "Accept-Language": "en"})
+    assert "近30天第3次联系此问题" in chinese.text
+
+
+def test_user_text_is_escaped_everywhere_on_the_page(console: Console) -> None:
+    handoff_id, client = _claimed(
+        console, summary=f"summary {XSS}",
+        package=make_package(profile={"name": XSS, "tier": XSS}, recent_tickets=[{"id": 1, "topic": XSS,
+                                                                                   "subject": XSS, "status": "open"}]),
+    )
+    console.rasa.log("web-c0000001", {"event": "user", "text": XSS})
+    client.post(f"/api/handoffs/{handoff_id}/notes", json={"text": XSS}, headers={"X-CSRF-Token": client.csrf})
+    page = client.get(f"/handoffs/{handoff_id}", headers={"Accept": "text/html"}).text
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
+
+
+def test_an_agent_line_goes_into_the_tracker_and_to_the_customer(console: Console) -> None:
+    handoff_id, client = _claimed(console)
+
+    async def send_while_listening() -> dict:  # type: ignore[type-arg]
+        async with console.app.state.services.broker.subscribe(customer_topic("web-c0000001")) as subscription:
+            response = await asyncio.to_thread(
+                client.post, f"/api/handoffs/{handoff_id}/messages", json={"text": "您好，我来帮您处理退款"},
+                headers={"X-CSRF-Token": client.csrf},
+            )
+            assert response.json()["delivered"] is True
+            return await subscription.next(timeout=2)  # type: ignore[return-value]
+
+    pushed = asyncio.run(send_while_listening())
+    assert pushed is not None and (pushed["from"], pushed["text"]) == ("agent", "您好，我来帮您处理退款")
+    [(conversation, [event])] = console.rasa.appended
+    assert conversation == "web-c0000001"
+    assert event["event"] == "bot" and event["text"] == "您好，我来帮您处理退款"
+    assert event["metadata"] == {"sent_by": "agent", "agent_id": "agent1"}
+    lines = client.get(f"/api/handoffs/{handoff_id}/messages").json()["messages"]
+    assert lines[-1]["from"] == "agent" and lines[-1]["agent"] == "agent1"
+
+
+def test_an_agent_line_on_a_channel_without_a_gateway_is_kept(console: Console) -> None:
+    handoff_id, client = _claimed(console, conversation_id="wechat:o-test-0001", channel="wechat")
+    response = client.post(f"/api/handoffs/{handoff_id}/messages", json={"text": "您好"},
+                           headers={"X-CSRF-Token": client.csrf})
+    assert response.status_code == 200 and response.json()["delivered"] is False and response.json()["notice"]
+    assert console.rasa.appended  # in the transcript all the same
+
+
+def test_notes_are_stored_and_never_sent(console: Console) -> None:
+    handoff_id, client = _claimed(console)
+    response = client.post(f"/api/handoffs/{handoff_id}/notes", json={"text": "客户电话 13812345678，已核实"},
+                           headers={"X-CSRF-Token": client.csrf})
+    assert response.status_code == 200 and "138****5678" in response.json()["text"]
+    assert [n["agent"] for n in client.get(f"/api/handoffs/{handoff_id}/notes").json()["notes"]] == ["agent1"]
+    assert console.rasa.appended == [] and console.rasa.sent == []
+
+
+def test_resolve_resumes_the_bot_and_the_rating_question_reaches_the_customer(console: Console) -> None:
+    handoff_id, client = _claimed(console)
+
+    async def resolve_while_listening() -> dict:  # type: ignore[type-arg]
+        async with console.app.state.services.broker.subscribe(customer_topic("web-c0000001")) as subscription:
+            response = await asyncio.to_thread(
+                client.post, f"/api/handoffs/{handoff_id}/resolve", headers={"X-CSRF-Token": client.csrf}
+            )
+            assert response.json()["status"] == "resolved"
+            return await subscription.next(timeout=2)  # type: ignore[return-value]
+
+    pushed = asyncio.run(resolve_while_listening())
+    assert pushed["from"] == "bot" and pushed["buttons"] == RATING_QUESTION["buttons"]
+    appended = [e["event"] for _, events in console.rasa.appended for e in events]
+    assert appended[:2] == ["resume", "action"]
+    assert console.rasa.triggered == [("web-c0000001", "EXTERNAL_conversation_resolved")]
+    assert console.queue.get(handoff_id).status == "resolved"
+    again = client.post(f"/api/handoffs/{handoff_id}/resolve", headers={"X-CSRF-Token": client.csrf})
+    assert again.status_code == 409
+
+
+def test_back_to_bot_resumes_without_asking_for_a_rating(console: Console) -> None:
+    handoff_id, client = _claimed(console)
+    response = client.post(f"/api/handoffs/{handoff_id}/back-to-bot", headers={"X-CSRF-Token": client.csrf})
+    assert response.json()["status"] == "resolved"
+    assert [e["event"] for _, events in console.rasa.appended for e in events] == ["resume", "action"]
+    assert console.rasa.triggered == []
+
+
+def test_requeue_puts_it_back_for_another_agent(console: Console) -> None:
+    handoff_id, client = _claimed(console)
+    assert client.post(f"/api/handoffs/{handoff_id}/requeue", headers={"X-CSRF-Token": client.csrf}).json() == {
+        "id": handoff_id, "status": "queued"}
+    other = console.client("agent2")
+    assert other.post(f"/api/handoffs/{handoff_id}/claim", headers={"X-CSRF-Token": other.csrf}).status_code == 200
+
+
+def test_open_a_ticket_from_the_conversation(console: Console) -> None:
+    handoff_id, client = _claimed(console)
+    response = client.post(f"/api/handoffs/{handoff_id}/tickets", json={"topic": "complaint", "subject": "包装破损"},
+                           headers={"X-CSRF-Token": client.csrf})
+    body = response.json()
+    assert response.status_code == 200 and body["created"] is True and str(body["ticket_id"]) in body["notice"]
+    bad = client.post(f"/api/handoffs/{handoff_id}/tickets", json={"topic": "nonsense", "subject": "x"},
+                      headers={"X-CSRF-Token": client.csrf})
+    assert bad.status_code == 422
+
+
+def test_empty_and_oversized_lines_are_refused(console: Console) -> None:
+    handoff_id, client = _claimed(console)
+    for text in ("   ", "长" * 2001):
+        response = client.post(f"/api/handoffs/{handoff_id}/messages", json={"text": text},
+                               headers={"X-CSRF-Token": client.csrf})
+        assert response.status_code == 422
+    assert console.rasa.appended == []
