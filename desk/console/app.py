@@ -74,7 +74,7 @@ def create_app(
     async def _http_error(request: Request, exc: HTTPException) -> Response:
         # a browser asking for a page gets the sign-in page (401) or a readable refusal (403)
         if exc.status_code == 401 and _wants_html(request):
-            return render(request, "login.html", status_code=401, next_url=request.url.path, error=None)
+            return auth.login_page_response(request, status_code=401, next_url=request.url.path)
         if exc.status_code == 403 and _wants_html(request):
             return render(request, "forbidden.html", status_code=403)
         if request.url.path.startswith(("/api/", "/supervisor/api/")):

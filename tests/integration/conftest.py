@@ -100,7 +100,27 @@ class Assistant:
 
 
 @pytest.fixture(scope="session")
-def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+def assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    return shared_assistant(request, tmp_path_factory)
+
+
+def shared_assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    """The one server pair of this pytest session, started on first use and stopped at the end.
+
+    Tests outside this folder (the console's browser test) reach it through this function; it is
+    kept on the pytest session because this conftest may be imported twice (as ``conftest`` and as
+    ``tests.integration.conftest``), and a second pair of servers costs a minute and 1.2 GB.
+    """
+    bot = getattr(request.session, "_shared_assistant", None)
+    if bot is None:
+        servers = _servers(tmp_path_factory)
+        bot = next(servers)
+        request.session._shared_assistant = bot  # type: ignore[attr-defined]
+        request.config.add_cleanup(lambda: next(servers, None))
+    return bot
+
+
+def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run scripts/train.sh (make train) first")
     work = tmp_path_factory.mktemp("assistant")

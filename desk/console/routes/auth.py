@@ -30,10 +30,13 @@ def _safe_next(url: str | None) -> str:
     return url
 
 
-def _login_page(request: Request, *, status_code: int = 200, error: str | None = None, next_url: str = "/") -> Response:
+def login_page_response(
+    request: Request, *, status_code: int = 200, error: str | None = None, next_url: str = "/"
+) -> Response:
+    """The sign-in form, with a fresh token for the form (double-submit cookie against login CSRF)."""
     token = secrets.token_urlsafe(24)
     response = render(
-        request, "login.html", status_code=status_code, error=error, next_url=next_url, login_csrf=token
+        request, "login.html", status_code=status_code, error=error, next_url=_safe_next(next_url), login_csrf=token
     )
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", path="/login",
                         secure=request.app.state.services.settings.console_secure_cookies)
@@ -42,7 +45,7 @@ def _login_page(request: Request, *, status_code: int = 200, error: str | None =
 
 @public.get("/login")
 async def login_page(request: Request, next: str = "/") -> Response:
-    return _login_page(request, next_url=_safe_next(next))
+    return login_page_response(request, next_url=_safe_next(next))
 
 
 @public.post("/login")
@@ -56,10 +59,10 @@ async def login(
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
     if not expected or not hmac.compare_digest(expected, csrf_token):
-        return _login_page(request, status_code=403, error="bad_login", next_url=_safe_next(next))
+        return login_page_response(request, status_code=403, error="bad_login", next_url=_safe_next(next))
     agent = await asyncio.to_thread(services.agents.authenticate, username, password)
     if agent is None:
-        return _login_page(request, status_code=401, error="bad_login", next_url=_safe_next(next))
+        return login_page_response(request, status_code=401, error="bad_login", next_url=_safe_next(next))
     token, session = await asyncio.to_thread(services.agents.start_session, agent.id)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(

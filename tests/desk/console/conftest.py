@@ -137,3 +137,7 @@ def console_factory(seeded: sessionmaker, clock: Callable[..., Any]) -> Callable
 @pytest.fixture
 def console(console_factory: Callable[..., Console]) -> Iterator[Console]:
     yield console_factory()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives Debian's Chromium through Playwright (needs the real servers)")
