@@ -80,6 +80,8 @@ class Settings:
     console_secure_cookies: bool = False  # Secure cookies (HTTPS only); on by default in production
     console_queue_poll_ms: int = 500  # how often the console looks for handoffs queued by the action server
     console_transcript_poll_ms: int = 2000  # for channels the console does not carry itself (WeChat, REST)
+    # web chat widget (widget/, served by the console): HMAC-SHA256 key of the shop's signed customer tokens
+    widget_token_secret: str = "dev-only-widget-secret"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -118,6 +120,7 @@ class Settings:
             console_secure_cookies=_bool(env, "CONSOLE_SECURE_COOKIES", env.get("ENVIRONMENT") == "production"),
             console_queue_poll_ms=_int(env, "CONSOLE_QUEUE_POLL_MS", 500),
             console_transcript_poll_ms=_int(env, "CONSOLE_TRANSCRIPT_POLL_MS", 2000),
+            widget_token_secret=env.get("WIDGET_TOKEN_SECRET") or cls.widget_token_secret,
         )
         settings.check()
         return settings
@@ -125,6 +128,8 @@ class Settings:
     def check(self) -> None:
         if self.environment == "production" and self.pii_hash_salt == "dev-only-salt":
             raise SettingsError("PII_HASH_SALT must be set to a secret value in production")
+        if self.environment == "production" and self.widget_token_secret == "dev-only-widget-secret":
+            raise SettingsError("WIDGET_TOKEN_SECRET must be set to a secret value in production")
         if self.sentiment_backend not in {"lexicon", "transformers"}:
             raise SettingsError(
                 f"SENTIMENT_BACKEND must be 'lexicon' or 'transformers', got {self.sentiment_backend!r}"

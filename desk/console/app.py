@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from common.db import create_all, make_engine, make_session_factory
 from common.settings import Settings, get_settings
 from desk.console.pages import make_environment, render
-from desk.console.routes import auth, chat, handoffs, queue, supervisor
+from desk.console.routes import auth, chat, handoffs, queue, supervisor, widget
 from desk.console.services import Services
 from desk.gateway import ChannelGateway
 from desk.live import Broker
@@ -86,7 +86,7 @@ def create_app(
         return {"status": "ok"}
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (auth, queue, handoffs, supervisor, chat):
+    for module in (auth, queue, handoffs, supervisor, chat, widget):
         for router in module.routers():
             app.include_router(router)
     return app

@@ -1,0 +1,297 @@
+"""The embeddable web chat widget: its files, its WebSocket, and a demo shop page.
+
+* ``GET /widget/widget.js``, ``/widget/strings.json`` … : the files in ``widget/`` (plain JS, no build
+  step), with ``Cache-Control`` and an ETag (304 on ``If-None-Match``).
+* ``WS /widget/ws``: one socket per open widget. Protocol (JSON frames):
+
+  - widget → server, first frame: ``{"type": "hello", "token": str|null, "guest": str|null}``.
+    A genuine token (``desk.widget_tokens``) makes the conversation the signed-in customer's own
+    (``web-<customer_id>``, the web identity every customer has in ``profiles``); otherwise it is a
+    guest conversation (``wg-`` + 32 hex digits, kept by the widget in localStorage; a new one is made
+    when missing). A token that does not verify → guest, plus ``{"type": "notice", "code": "token_invalid"}``.
+  - server → widget: ``{"type": "welcome", "identity": "customer"|"guest", "guest": id|null}``, then
+    ``{"type": "history", "messages": [{"from", "text", "timestamp"}...], "buttons": [...]}`` (the
+    transcript from the Rasa tracker, ``desk.transcripts``; buttons of the last bot line).
+  - widget → server: ``{"type": "message", "id": "<idempotency key>", "text": "..."}``. A key seen
+    before is acknowledged and not processed again, so a resend after a reconnect is harmless.
+  - server → widget: ``{"type": "ack", "id", "duplicate"}``; ``{"type": "error", "code", "id"}``
+    (``too_long``, ``unavailable``, ``bad_request``); and, for every window of the conversation,
+    ``{"type": "typing", "on": bool}`` and ``{"type": "message", "from": "bot"|"agent"|"customer", ...}``.
+
+  The server never renders text into HTML; the widget shows every line with ``textContent``.
+* ``GET /demo/shop``: a demo shop page with the widget (development only: it signs tokens for anyone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import secrets
+import time
+from collections import OrderedDict
+from functools import lru_cache
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from common.settings import ROOT
+from desk.console.i18n import pick_language
+from desk.gateway import OutboundMessage
+from desk.live import conversation_topic, customer_topic
+from desk.rasa_client import RasaUnavailable
+from desk.transcripts import AGENT_SENT, read_events
+from desk.widget_tokens import sign_token, verify_token
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+WIDGET_DIR = ROOT / "widget"
+STRINGS_FILE = WIDGET_DIR / "strings.json"
+FILE_RE = re.compile(r"^[a-z0-9_-]+\.(js|json|css|svg)$")
+MEDIA_TYPES = {"js": "text/javascript; charset=utf-8", "json": "application/json", "css": "text/css",
+               "svg": "image/svg+xml"}
+CACHE_CONTROL = "public, max-age=3600"
+GUEST_RE = re.compile(r"^wg-[0-9a-f]{32}$")
+MESSAGE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+TEXT_MAX = 2000  # characters of one customer line
+FRAME_MAX = 16_384  # bytes of one incoming frame
+HELLO_TIMEOUT_S = 10.0
+HISTORY_MAX = 200
+SEEN_MAX = 20_000
+DEMO_CUSTOMERS = ("C000001", "C000002", "C000003", "C000004")
+
+
+def routers() -> list[APIRouter]:
+    return [router]
+
+
+def customer_conversation(customer_id: str) -> str:
+    """A signed-in customer's web conversation: their ``web`` channel identity (``profiles.seed``)."""
+    return f"web-{customer_id}"
+
+
+def new_guest_id() -> str:
+    return "wg-" + secrets.token_hex(16)
+
+
+@lru_cache(maxsize=1)
+def strings() -> dict[str, dict[str, str]]:
+    """The widget's zh/en interface wording (``widget/strings.json``)."""
+    return json.loads(STRINGS_FILE.read_text(encoding="utf-8"))
+
+
+class SeenMessages:
+    """Idempotency keys of recent customer lines, per conversation (bounded; this process only)."""
+
+    def __init__(self, limit: int = SEEN_MAX) -> None:
+        self._keys: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._limit = limit
+
+    def first_time(self, conversation_id: str, message_id: str) -> bool:
+        key = (conversation_id, message_id)
+        if key in self._keys:
+            return False
+        self._keys[key] = None
+        while len(self._keys) > self._limit:
+            self._keys.popitem(last=False)
+        return True
+
+    def forget(self, conversation_id: str, message_id: str) -> None:
+        """Not processed after all (the assistant was unreachable): a resend may go through."""
+        self._keys.pop((conversation_id, message_id), None)
+
+
+def _seen(app: Any) -> SeenMessages:
+    seen = getattr(app.state, "widget_seen", None)
+    if seen is None:
+        seen = app.state.widget_seen = SeenMessages()
+    return seen
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+@router.get("/widget/{name}", include_in_schema=False)
+async def widget_file(name: str, request: Request) -> Response:
+    path = WIDGET_DIR / name
+    if not FILE_RE.match(name) or not path.is_file():
+        raise HTTPException(status_code=404)
+    stat = path.stat()
+    etag = '"' + hashlib.sha256(f"{name}:{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest()[:20] + '"'
+    headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag, "Access-Control-Allow-Origin": "*",
+               "X-Content-Type-Options": "nosniff"}
+    if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return FileResponse(path, media_type=MEDIA_TYPES[name.rsplit(".", 1)[1]], headers=headers)
+
+
+# --- the socket ----------------------------------------------------------------------------------
+
+
+def _titled(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A quick reply is stored as its payload (``/rate_service{...}``); show the button's title instead."""
+    titles: dict[str, str] = {}
+    out: list[dict[str, Any]] = []
+    for event in events:
+        buttons = (event.get("data") or {}).get("buttons") or [] if event.get("event") == "bot" else []
+        if buttons:
+            titles = {str(b.get("payload")): str(b.get("title")) for b in buttons}
+        elif event.get("event") == "user":
+            text, offered, titles = str(event.get("text") or ""), titles, {}
+            if text.startswith("/"):
+                if text not in offered:
+                    continue  # an intent triggered by a channel, not typed by the customer
+                event = {**event, "text": offered[text]}
+        out.append(event)
+    return out
+
+
+async def _history(services: Any, conversation_id: str) -> dict[str, Any]:
+    try:
+        tracker = await services.rasa.tracker(conversation_id)
+    except RasaUnavailable as exc:
+        logger.warning("no history for the widget (conversation=%s): %s", conversation_id, exc)
+        return {"type": "history", "messages": [], "buttons": [], "complete": False}
+    events = _titled(list(tracker.get("events") or []))
+    lines = [m.as_dict() for m in read_events(events)][-HISTORY_MAX:]
+    buttons: list[dict[str, str]] = []
+    for event in reversed(events):  # quick replies still open: those of the last line, if the bot's
+        if event.get("event") in ("user", "bot") and event.get("text"):
+            metadata = event.get("metadata") or {}
+            if event.get("event") == "bot" and metadata.get("sent_by") != AGENT_SENT:
+                message = {"buttons": (event.get("data") or {}).get("buttons") or []}
+                buttons = list(OutboundMessage.from_rasa(message).buttons)
+            break
+    for line in lines:
+        line.pop("agent", None)  # agents' user names stay inside the desk
+    return {"type": "history", "messages": lines, "buttons": buttons, "complete": True}
+
+
+async def _hello(websocket: WebSocket, secret: str) -> tuple[str, bool, str | None, bool] | None:
+    """(conversation id, signed in, guest id, token refused) from the widget's first frame."""
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT_S)
+        hello = json.loads(raw) if len(raw) <= FRAME_MAX else None
+    except (asyncio.TimeoutError, ValueError):
+        return None
+    if not isinstance(hello, dict) or hello.get("type") != "hello":
+        return None
+    token = hello.get("token")
+    check = verify_token(token if isinstance(token, str) else None, secret)
+    if check.customer_id is not None:
+        return customer_conversation(check.customer_id), True, None, False
+    guest = hello.get("guest")
+    guest = guest if isinstance(guest, str) and GUEST_RE.match(guest) else new_guest_id()
+    return guest, False, guest, bool(token)
+
+
+@router.websocket("/widget/ws")
+async def widget_socket(websocket: WebSocket) -> None:
+    services = websocket.app.state.services
+    await websocket.accept()
+    hello = await _hello(websocket, services.settings.widget_token_secret)
+    if hello is None:
+        await websocket.close(code=1008)
+        return
+    conversation_id, signed_in, guest, refused = hello
+    seen = _seen(websocket.app)
+    topic = customer_topic(conversation_id)
+    async with services.broker.subscribe(topic) as subscription:
+        await websocket.send_json({"type": "welcome", "identity": "customer" if signed_in else "guest", "guest": guest})
+        if refused:
+            await websocket.send_json({"type": "notice", "code": "token_invalid"})
+        await websocket.send_json(await _history(services, conversation_id))
+
+        async def push() -> None:
+            while True:
+                message = await subscription.next()
+                if message is not None:
+                    await websocket.send_json(message)
+
+        pusher = asyncio.create_task(push())
+        metadata: dict[str, Any] = {"channel": "web", "signed_in": signed_in}
+        if signed_in:
+            metadata["customer_id"] = conversation_id.removeprefix("web-")
+        try:
+            while True:
+                raw = await websocket.receive_text()
+                reply = await _customer_line(services, seen, conversation_id, topic, raw, metadata)
+                if reply is not None:
+                    await websocket.send_json(reply)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pusher
+
+
+async def _customer_line(
+    services: Any, seen: SeenMessages, conversation_id: str, topic: str, raw: str, metadata: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Forward one customer line to Rasa (once per idempotency key); the answer for this socket."""
+    if len(raw.encode()) > FRAME_MAX:
+        return {"type": "error", "code": "too_long", "id": None}  # not even parsed
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {"type": "error", "code": "bad_request", "id": None}
+    if not isinstance(data, dict) or data.get("type") != "message":
+        return None if isinstance(data, dict) and data.get("type") == "ping" else {
+            "type": "error", "code": "bad_request", "id": None}
+    message_id = data.get("id")
+    if not isinstance(message_id, str) or not MESSAGE_ID_RE.match(message_id):
+        return {"type": "error", "code": "bad_request", "id": None}
+    text = data.get("text")
+    if isinstance(text, str) and len(text) > TEXT_MAX:
+        return {"type": "error", "code": "too_long", "id": message_id}
+    text = text.strip() if isinstance(text, str) else ""
+    if not text:
+        return {"type": "error", "code": "bad_request", "id": message_id}
+    if not seen.first_time(conversation_id, message_id):
+        return {"type": "ack", "id": message_id, "duplicate": True}
+    # every window of this conversation shows the line and the typing indicator
+    await services.broker.publish(topic, {"type": "message", "from": "customer", "text": text, "id": message_id,
+                                          "buttons": []})
+    await services.broker.publish(topic, {"type": "typing", "on": True})
+    try:
+        replies = await services.rasa.send_message(conversation_id, text, metadata={**metadata, "message_id": message_id})
+    except RasaUnavailable:
+        logger.error("widget line not delivered to Rasa (conversation=%s)", conversation_id)
+        seen.forget(conversation_id, message_id)
+        await services.broker.publish(topic, {"type": "typing", "on": False})
+        return {"type": "error", "code": "unavailable", "id": message_id}
+    for reply in replies:
+        await services.gateways.send("web", conversation_id, OutboundMessage.from_rasa(reply))
+    await services.broker.publish(topic, {"type": "typing", "on": False})
+    await services.broker.publish(conversation_topic(conversation_id), {"type": "transcript"})
+    services.watcher.poke()  # this line may have queued a handoff
+    return {"type": "ack", "id": message_id, "duplicate": False}
+
+
+# --- the demo shop -------------------------------------------------------------------------------
+
+
+@router.get("/demo/shop", response_class=HTMLResponse, include_in_schema=False)
+async def demo_shop(request: Request, customer: str = "C000001", lang: str | None = None) -> HTMLResponse:
+    """A shop page with the widget; ``?customer=C000003`` signs in another demo customer, ``guest``
+    chats as a guest, ``expired`` passes an expired token (the widget says so and goes on as a guest)."""
+    settings = request.app.state.services.settings
+    if settings.environment == "production":
+        raise HTTPException(status_code=404)
+    language = pick_language(lang, request.headers.get("accept-language"))
+    token = None
+    if customer == "expired":
+        token = sign_token("C000001", int(time.time()) - 3600, settings.widget_token_secret)
+    elif customer in DEMO_CUSTOMERS:
+        token = sign_token(customer, int(time.time()) + 3600, settings.widget_token_secret)
+    html = request.app.state.templates.get_template("demo_shop.html").render(
+        lang=language, lang_forced=lang in ("zh", "en"), s=strings()[language], token=token, customer=customer if token and customer in
+        DEMO_CUSTOMERS else None, customers=DEMO_CUSTOMERS,
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
