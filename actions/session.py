@@ -15,6 +15,7 @@ from actions import names, providers
 from actions.context import channel_of, external_id_of
 from common.db import StoreUnavailable
 from desk.conversations import ConversationLog
+from desk.experiment import assign_arm, experiment_from
 from profiles.schemas import CustomerProfile
 from profiles.store import ProfileStore
 
@@ -66,6 +67,8 @@ class ActionSessionStart(Action):
                 channel=channel,
                 customer_id=profile.customer_id,
                 language=profile.language,
+                segment=profile.segment,
+                arm=assign_arm(tracker.sender_id, experiment_from(providers.settings().tone_experiment)),
             )
         except StoreUnavailable:
             logger.exception("conversation log unavailable (conversation=%s)", tracker.sender_id)

@@ -21,6 +21,8 @@ from actions.context import latest_intent, latest_text
 from actions.sentiment import SentimentAnalyzer, SentimentResult
 from actions.sentiment.language import detect_language
 from actions.sentiment.tone import choose_tone, push_history, trend
+from desk.conversations import ConversationLog
+from desk.experiment import assign_arm, experiment_from
 from desk.feedback import parse_rating
 
 logger = logging.getLogger(__name__)
@@ -32,8 +34,11 @@ _OFFER_ANSWERS = {names.AFFIRM, names.DENY, names.REQUEST_HUMAN}
 class ActionValidateSlotMappings(Action):
     """Read how the customer feels this turn so the reply takes the right tone."""
 
-    def __init__(self, analyzer: SentimentAnalyzer | None = None) -> None:
+    def __init__(
+        self, analyzer: SentimentAnalyzer | None = None, conversations: ConversationLog | None = None
+    ) -> None:
         self._analyzer = analyzer
+        self._conversations = conversations
 
     def name(self) -> str:
         return names.ACTION_VALIDATE_SLOT_MAPPINGS
@@ -54,6 +59,8 @@ class ActionValidateSlotMappings(Action):
             logger.exception("sentiment analyzer failed (conversation=%s)", tracker.sender_id)
             result = SentimentResult.neutral()
 
+        # the conversation's arm in the tone-strategy A/B test (pure: conversation id + settings)
+        arm = assign_arm(tracker.sender_id, experiment_from(providers.settings().tone_experiment))
         history = push_history(tracker.get_slot(names.SENTIMENT_HISTORY), result.score)
         current_trend = trend(history)
         language = detect_language(text, fallback=tracker.get_slot(names.LANGUAGE) or "zh")
@@ -65,7 +72,9 @@ class ActionValidateSlotMappings(Action):
             elderly=bool(tracker.get_slot(names.ELDERLY)),
             personalized=tracker.get_slot(names.PERSONALIZED) is not False,
             intensity=tracker.get_slot(names.PERSONALIZATION_INTENSITY) or "medium",
+            strategy=arm,
         )
+        await self._note(tracker.sender_id, result.score, tone.value, arm)
         values = {
             names.LANGUAGE: language,
             names.SENTIMENT: result.label,
@@ -78,6 +87,20 @@ class ActionValidateSlotMappings(Action):
         # only what changed: every event is stored and replayed, so unchanged slots cost every turn
         changed = [SlotSet(k, v) for k, v in values.items() if tracker.get_slot(k) != v]
         return [*changed, *self._unprompted_rating(tracker, intent, text), *self._bookkeeping(tracker, intent)]
+
+    async def _note(self, conversation_id: str, score: float, tone: str, arm: str) -> None:
+        """Sentiment and tone for the dashboards (ConversationLog); never costs the customer a reply."""
+        conversations = self._conversations
+        if conversations is None and self._analyzer is None:  # the action server: the shared store
+            conversations = providers.conversation_log()
+        if conversations is None:
+            return
+        try:
+            await asyncio.to_thread(
+                conversations.note_signals, conversation_id=conversation_id, score=score, tone=tone, arm=arm
+            )
+        except Exception:
+            logger.exception("conversation signals not stored (conversation=%s)", conversation_id)
 
     @staticmethod
     def _unprompted_rating(tracker: Tracker, intent: str | None, text: str) -> list[EventType]:

@@ -80,6 +80,15 @@ class Settings:
     console_secure_cookies: bool = False  # Secure cookies (HTTPS only); on by default in production
     console_queue_poll_ms: int = 500  # how often the console looks for handoffs queued by the action server
     console_transcript_poll_ms: int = 2000  # for channels the console does not carry itself (WeChat, REST)
+    # supervisor review (issue 5): sealed raw phone / ID number for audited reveals (profiles.vault)
+    pii_vault_key: str = "dev-only-vault-key"
+    # queued handoffs nobody claims within this many minutes time out (callback/ticket offered); 0 = never
+    handoff_timeout_minutes: int = 5
+    # a queued customer silent this long has left: abandoned; 0 = never
+    handoff_abandon_minutes: int = 15
+    queue_sweep_s: int = 30  # how often the console looks for timed-out and abandoned handoffs
+    # A/B test of tone strategies: "name:arm1,arm2" (empty = off, everyone adaptive); desk.experiment
+    tone_experiment: str = ""  # e.g. "tone-2026:adaptive,neutral"
     # web chat widget (widget/, served by the console): HMAC-SHA256 key of the shop's signed customer tokens
     widget_token_secret: str = "dev-only-widget-secret"
 
@@ -120,6 +129,11 @@ class Settings:
             console_secure_cookies=_bool(env, "CONSOLE_SECURE_COOKIES", env.get("ENVIRONMENT") == "production"),
             console_queue_poll_ms=_int(env, "CONSOLE_QUEUE_POLL_MS", 500),
             console_transcript_poll_ms=_int(env, "CONSOLE_TRANSCRIPT_POLL_MS", 2000),
+            pii_vault_key=env.get("PII_VAULT_KEY") or cls.pii_vault_key,
+            handoff_timeout_minutes=_int(env, "HANDOFF_TIMEOUT_MINUTES", 5),
+            handoff_abandon_minutes=_int(env, "HANDOFF_ABANDON_MINUTES", 15),
+            queue_sweep_s=_int(env, "QUEUE_SWEEP_S", 30),
+            tone_experiment=env.get("TONE_EXPERIMENT", cls.tone_experiment),
             widget_token_secret=env.get("WIDGET_TOKEN_SECRET") or cls.widget_token_secret,
         )
         settings.check()
@@ -128,6 +142,8 @@ class Settings:
     def check(self) -> None:
         if self.environment == "production" and self.pii_hash_salt == "dev-only-salt":
             raise SettingsError("PII_HASH_SALT must be set to a secret value in production")
+        if self.environment == "production" and self.pii_vault_key == "dev-only-vault-key":
+            raise SettingsError("PII_VAULT_KEY must be set to a secret value in production")
         if self.environment == "production" and self.widget_token_secret == "dev-only-widget-secret":
             raise SettingsError("WIDGET_TOKEN_SECRET must be set to a secret value in production")
         if self.sentiment_backend not in {"lexicon", "transformers"}:

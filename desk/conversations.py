@@ -1,4 +1,5 @@
-"""ConversationLog: the desk's row per Rasa conversation (channel, customer, language, status)."""
+"""ConversationLog: the desk's row per Rasa conversation (channel, customer, language, status), and
+its signals for the dashboards (segment, A/B arm, tone, sentiment at the start and now)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Callable
 from sqlalchemy.orm import sessionmaker
 
 from desk._unit import unit_of_work
-from desk.models import Conversation, ConversationStatus
+from desk.models import Conversation, ConversationSignals, ConversationStatus
 
 
 class ConversationLog:
@@ -17,7 +18,14 @@ class ConversationLog:
         self._clock = clock
 
     def touch(
-        self, *, conversation_id: str, channel: str, customer_id: str | None, language: str | None
+        self,
+        *,
+        conversation_id: str,
+        channel: str,
+        customer_id: str | None,
+        language: str | None,
+        segment: str | None = None,
+        arm: str | None = None,
     ) -> None:
         """Create the row on a conversation's first session, refresh it on later ones."""
         now = self._clock()
@@ -40,3 +48,29 @@ class ConversationLog:
                 row.customer_id = customer_id or row.customer_id
                 row.language = language or row.language
                 row.updated_at = now
+            if segment is not None or arm is not None:
+                signals = session.get(ConversationSignals, conversation_id)
+                if signals is None:
+                    signals = ConversationSignals(conversation_id=conversation_id, updated_at=now)
+                    session.add(signals)
+                signals.segment = segment or signals.segment
+                signals.arm = arm or signals.arm
+                signals.updated_at = now
+
+    def note_signals(
+        self, *, conversation_id: str, score: float | None, tone: str | None, arm: str | None = None
+    ) -> None:
+        """One scored customer line: the first score is kept as the start, the latest as the end."""
+        now = self._clock()
+        with unit_of_work(self._session_factory) as session:
+            signals = session.get(ConversationSignals, conversation_id)
+            if signals is None:
+                signals = ConversationSignals(conversation_id=conversation_id, updated_at=now)
+                session.add(signals)
+            if score is not None:
+                if signals.sentiment_start is None:
+                    signals.sentiment_start = float(score)
+                signals.sentiment_end = float(score)
+            signals.tone = tone or signals.tone
+            signals.arm = arm or signals.arm
+            signals.updated_at = now

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -209,3 +210,74 @@ class HandoffNote(Base):
     agent_id = Column(String(64), nullable=False)
     text = Column(Text, nullable=False)
     created_at = Column(DateTime, nullable=False, default=_now)
+
+
+# --- supervisor review, dashboards, experiments (issue 5) ---------------------------------------
+
+
+class ConversationSignals(Base):
+    """What the dashboards slice by and compare, per conversation: written by the action server
+    (segment and A/B arm at session start, sentiment and tone every turn) through ``ConversationLog``."""
+
+    __tablename__ = "conversation_signals"
+
+    conversation_id = Column(String(128), primary_key=True)
+    segment = Column(String(24), nullable=True)
+    arm = Column(String(24), nullable=True)  # tone-strategy experiment arm (desk.experiment)
+    tone = Column(String(16), nullable=True)  # latest tone
+    sentiment_start = Column(Float, nullable=True)  # score of the first scored customer line
+    sentiment_end = Column(Float, nullable=True)  # score of the latest one
+    updated_at = Column(DateTime, nullable=False, default=_now, onupdate=_now)
+
+
+class HandoffResponse(Base):
+    """The first line an agent sent on a handoff (human first-response time = this - created_at)."""
+
+    __tablename__ = "handoff_responses"
+
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True)
+    agent_id = Column(String(64), nullable=False)
+    first_response_at = Column(DateTime, nullable=False)
+
+
+class TranscriptReview(Base):
+    """A supervisor's QA score (1–5 on each criterion) and notes on a conversation."""
+
+    __tablename__ = "transcript_reviews"
+    __table_args__ = tuple(
+        CheckConstraint(f"{c} BETWEEN 1 AND 5", name=f"ck_review_{c}") for c in ("accuracy", "empathy", "resolution")
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    reviewer = Column(String(64), nullable=False)
+    accuracy = Column(Integer, nullable=False)
+    empathy = Column(Integer, nullable=False)
+    resolution = Column(Integer, nullable=False)
+    notes = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=_now)
+
+
+class FollowupClosure(Base):
+    """How a supervisor closed a low-CSAT follow-up (the ticket's status moves to closed)."""
+
+    __tablename__ = "followup_closures"
+
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    closed_by = Column(String(64), nullable=False)
+    note = Column(Text, nullable=False)
+    closed_at = Column(DateTime, nullable=False, default=_now)
+
+
+class PiiReveal(Base):
+    """Append-only audit log: every reveal of a masked personal field by a supervisor."""
+
+    __tablename__ = "pii_reveals"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    supervisor = Column(String(64), nullable=False, index=True)
+    customer_id = Column(String(16), nullable=False, index=True)
+    field = Column(String(16), nullable=False)  # phone | id_number | name
+    reason = Column(Text, nullable=False)
+    conversation_id = Column(String(128), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=_now, index=True)

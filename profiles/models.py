@@ -148,8 +148,24 @@ class ConsentChange(Base):
     created_at = Column(DateTime, nullable=False, default=_now)
 
 
+class CustomerVault(Base):
+    """Raw phone and ID number, sealed (Fernet, key from ``PII_VAULT_KEY``; ``profiles.vault``).
+
+    Kept apart from ``customers`` so lookups never touch it: only a supervisor's audited reveal in the
+    console opens it. The name is not sealed: ``customers.name`` already holds it (masked on display).
+    """
+
+    __tablename__ = "customer_vault"
+
+    customer_id = Column(String(16), ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
+    phone_sealed = Column(String(255), nullable=True)
+    id_number_sealed = Column(String(255), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=_now)
+
+
 __all__ = [
     "Channel",
+    "CustomerVault",
     "ChannelIdentity",
     "Consent",
     "ConsentChange",

@@ -37,7 +37,8 @@ from sqlalchemy.orm import sessionmaker
 
 from common.masking import hash_contact, mask_email, mask_id_number, mask_phone
 from desk.models import Ticket, TicketContact
-from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, Order
+from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, CustomerVault, Order
+from profiles.vault import DEV_VAULT_KEY, seal
 
 __all__ = ["DEMO_CAST", "DEMO_CHANNELS", "SEED", "SeedSummary", "seed_demo"]
 
@@ -164,10 +165,12 @@ def _id_check_digit(first17: str) -> str:
 class _Generator:
     """Builds ORM objects for one seeding run; ``rng`` draws happen in a fixed order."""
 
-    def __init__(self, today: date, salt: str) -> None:
+    def __init__(self, today: date, salt: str, vault_key: str = DEV_VAULT_KEY) -> None:
         self.rng = random.Random(SEED)
         self.today = today
         self.salt = salt
+        self.vault_key = vault_key
+        self.vault: list[CustomerVault] = []
         self.seq: dict[date, int] = {}
         self.openids: set[str] = set()
         self.phones: set[str] = set()
@@ -268,6 +271,9 @@ class _Generator:
             created_at=_at(registered_at, 9),
         )
         self.customers.append(customer)
+        # the raw values, sealed, for a supervisor's audited reveal (profiles.vault)
+        self.vault.append(CustomerVault(customer_id=customer_id, phone_sealed=seal(phone, self.vault_key),
+                                        id_number_sealed=seal(id_number, self.vault_key)))
         self.identities.append(ChannelIdentity(channel="web", external_id=f"web-{customer_id}", customer_id=customer_id,
                                                created_at=_at(registered_at, 9)))
         self.identities.append(ChannelIdentity(channel="wechat", external_id=self.openid(), customer_id=customer_id,
@@ -536,7 +542,9 @@ class _Generator:
                             priority="medium", channel=channel, contacts=[opened])
 
 
-def seed_demo(session_factory: sessionmaker, *, today: date | None = None, salt: str) -> SeedSummary:
+def seed_demo(
+    session_factory: sessionmaker, *, today: date | None = None, salt: str, vault_key: str = DEV_VAULT_KEY
+) -> SeedSummary:
     """Seed the demo cast and ~220 synthetic customers once; a no-op when any customer exists."""
     today = today or date.today()
     with session_factory.begin() as s:
@@ -544,7 +552,7 @@ def seed_demo(session_factory: sessionmaker, *, today: date | None = None, salt:
     if existing:
         return SeedSummary(seeded=False, customers=existing, demo_cast=dict(DEMO_CAST))
 
-    gen = _Generator(today, salt)
+    gen = _Generator(today, salt, vault_key)
     gen.demo_cast()
     gen.crowd(RANDOM_CUSTOMERS)
     contacts_total = 0
@@ -553,6 +561,7 @@ def seed_demo(session_factory: sessionmaker, *, today: date | None = None, salt:
             s.add_all(gen.customers)
             s.flush()
             s.add_all(gen.identities)
+            s.add_all(gen.vault)
             s.add_all(gen.consents)
             s.add_all(gen.consent_changes)
             s.add_all(gen.orders)

@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     engine = make_engine(settings.database_url)
     try:
         create_all(engine)
-        summary = seed_demo(make_session_factory(engine), today=args.today, salt=settings.pii_hash_salt)
+        summary = seed_demo(make_session_factory(engine), today=args.today, salt=settings.pii_hash_salt,
+                            vault_key=settings.pii_vault_key)
     finally:
         engine.dispose()
 

@@ -70,8 +70,13 @@ def choose_tone(
     elderly: bool,
     personalized: bool,
     intensity: str = "medium",
+    strategy: str = "adaptive",
 ) -> Tone:
     """How the bot should sound for this turn.
+
+    ``strategy`` is the conversation's arm in the tone A/B test (``desk.experiment``): ``adaptive``
+    (the policy below) or ``neutral`` (the control arm: always neutral, except the elder-friendly
+    tone, which is an accessibility choice and stays on in both arms).
 
     Feelings come first: anger, anxiety, negative polarity or a worsening trend get the
     empathetic tone whoever the customer is. Profile-based tones (elder-friendly, concise for
@@ -79,6 +84,8 @@ def choose_tone(
     consent to personalisation (PIPL); without it the bot is neutral. At the customer's ``low``
     personalisation intensity only the elder-friendly tone (an accessibility choice) remains.
     """
+    if strategy == "neutral":
+        return Tone.ELDER_FRIENDLY if personalized and elderly else Tone.NEUTRAL
     if emotion in (ANGER, ANXIETY) or sentiment == NEGATIVE or Trend(trend) is Trend.WORSENING:
         return Tone.EMPATHETIC
     if not personalized:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from common.db import create_all, make_engine, make_session_factory
 from common.settings import Settings, get_settings
 from desk.console.pages import make_environment, render
-from desk.console.routes import auth, chat, handoffs, queue, supervisor, widget
+from desk.console.routes import auth, chat, handoffs, queue, review, supervisor, widget
 from desk.console.services import Services
 from desk.gateway import ChannelGateway
 from desk.live import Broker
@@ -58,13 +58,15 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(services.watcher.run()) if watch_queue else None
+        sweeper = asyncio.create_task(services.timeouts.run()) if watch_queue and services.timeouts else None
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for running in (task, sweeper):
+                if running is not None:
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running
 
     app = FastAPI(title="Agent console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
@@ -86,7 +88,7 @@ def create_app(
         return {"status": "ok"}
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (auth, queue, handoffs, supervisor, chat, widget):
+    for module in (auth, queue, handoffs, supervisor, review, chat, widget):
         for router in module.routers():
             app.include_router(router)
     return app

@@ -10,13 +10,16 @@ from sqlalchemy.orm import sessionmaker
 
 from common.settings import Settings
 from desk.agents import AgentStore
+from desk.console.timeouts import QueueTimeouts
 from desk.console.watch import QueueWatcher
 from desk.gateway import ChannelGateway, GatewayRouter
 from desk.handoffs import HandoffQueue
 from desk.live import Broker, InProcessBroker
 from desk.notes import NoteStore
 from desk.rasa_client import RasaClient
+from desk.review import ReviewStore
 from desk.tickets import TicketStore
+from profiles.vault import PiiVault
 
 
 @dataclass
@@ -31,6 +34,8 @@ class Services:
     gateways: GatewayRouter
     watcher: QueueWatcher
     clock: Callable[[], datetime]
+    review: ReviewStore | None = None  # supervisor review and dashboards (issue 5)
+    timeouts: QueueTimeouts | None = None  # queued handoffs nobody took: timed out / abandoned
 
     @classmethod
     def build(
@@ -45,7 +50,7 @@ class Services:
     ) -> "Services":
         broker = broker or InProcessBroker()
         queue = HandoffQueue(session_factory, clock=clock)
-        return cls(
+        services = cls(
             settings=settings,
             agents=AgentStore(
                 session_factory, session_ttl=timedelta(hours=settings.console_session_hours), clock=clock
@@ -60,3 +65,12 @@ class Services:
             watcher=QueueWatcher(queue, broker, interval_s=settings.console_queue_poll_ms / 1000),
             clock=clock,
         )
+        services.review = ReviewStore(
+            session_factory, vault=PiiVault(session_factory, secret=settings.pii_vault_key), clock=clock
+        )
+        services.timeouts = QueueTimeouts(
+            queue, services.rasa, services.tickets, broker, services.gateways,
+            timeout_minutes=settings.handoff_timeout_minutes, abandon_minutes=settings.handoff_abandon_minutes,
+            interval_s=settings.queue_sweep_s, clock=clock,
+        )
+        return services

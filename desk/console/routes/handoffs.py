@@ -171,6 +171,8 @@ async def send(
     except RasaUnavailable as exc:
         logger.error("agent line not stored (conversation=%s): %s", handoff.conversation_id, exc)
         raise HTTPException(status_code=503, detail="the assistant is unavailable; the line was not sent") from exc
+    if services.review is not None:  # human first-response time (dashboards)
+        await asyncio.to_thread(services.review.note_first_response, handoff.id, who.agent.username)
     try:
         delivered = await services.gateways.send(
             handoff.channel,

@@ -1,0 +1,387 @@
+"""Supervisor review (supervisors only; agents get 403 everywhere here): transcript search and view, QA
+scores, low-CSAT follow-ups, the audited reveal of masked personal data, the audit log, the satisfaction
+dashboard, and a CSV export of every list (formula-safe cells, ``desk.csv_export``)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from common.db import StoreUnavailable
+from desk import metrics
+from desk.console.dashboard_charts import bar_chart, interval_chart, line_chart
+from desk.console.deps import SUPERVISOR_ONLY, CurrentAgent, ServicesDep, T
+from desk.console.pages import render
+from desk.console.services import Services
+from desk.csv_export import to_csv
+from desk.experiment import STRATEGIES, experiment_from
+from desk.metrics import ConversationRecord, Filters, sentiment_label
+from desk.models import HandoffReason
+from desk.rasa_client import RasaUnavailable
+from desk.review import CRITERIA, ReviewError, ReviewStore, TranscriptQuery
+from desk.transcripts import read_events
+from profiles.vault import FIELDS, VaultError
+
+router = APIRouter(prefix="/supervisor", dependencies=SUPERVISOR_ONLY)
+WORDING = Path(__file__).resolve().parent.parent / "review_i18n.yml"
+CHANNELS = ("web", "wechat", "rest")
+LANGUAGES = ("zh", "en")
+SENTIMENTS = ("negative", "neutral", "positive")
+SEGMENTS = ("important_value", "potential", "at_risk", "new", "regular", "guest")
+TONES = ("neutral", "empathetic", "concise", "warm", "elder_friendly")
+
+
+def routers() -> list[APIRouter]:
+    return [router]
+
+
+@lru_cache(maxsize=1)
+def _wording() -> dict[str, dict[str, str]]:
+    return yaml.safe_load(WORDING.read_text(encoding="utf-8"))
+
+
+class Words:
+    def __init__(self, language: str) -> None:
+        self._w = _wording().get(language) or _wording()["en"]
+
+    def __call__(self, key: str, **values: Any) -> str:
+        text = self._w.get(key) or _wording()["en"].get(key) or key
+        return text.format(**values) if values else text
+
+
+def _store(services: Services) -> ReviewStore:
+    if services.review is None:
+        raise HTTPException(status_code=503, detail="review unavailable")
+    return services.review
+
+
+def _day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise HTTPException(status_code=422, detail=f"not a date: {raw!r}") from None
+
+
+def _choice(raw: str | None, allowed: tuple[str, ...] | None = None) -> str | None:
+    if not raw:
+        return None
+    if allowed is not None and raw not in allowed:
+        raise HTTPException(status_code=422, detail=f"unknown value {raw!r}")
+    return raw
+
+
+def _query(request: Request) -> TranscriptQuery:
+    q = request.query_params
+    csat = q.get("csat") or None
+    if csat is not None and csat not in {"1", "2", "3", "4", "5"}:
+        raise HTTPException(status_code=422, detail="csat is 1 to 5")
+    return TranscriptQuery(
+        date_from=_day(q.get("date_from")), date_to=_day(q.get("date_to")),
+        channel=_choice(q.get("channel")), language=_choice(q.get("language")),
+        reason=_choice(q.get("reason")), sentiment=_choice(q.get("sentiment"), SENTIMENTS),
+        csat=int(csat) if csat else None, segment=_choice(q.get("segment")), agent=_choice(q.get("agent")),
+        tone=_choice(q.get("tone")), arm=_choice(q.get("arm")),
+    )
+
+
+def _filters(request: Request) -> Filters:
+    q = request.query_params
+    return Filters(
+        segment=_choice(q.get("segment")), channel=_choice(q.get("channel")), language=_choice(q.get("language")),
+        tone=_choice(q.get("tone")), arm=_choice(q.get("arm")),
+        date_from=_day(q.get("date_from")), date_to=_day(q.get("date_to")),
+    )
+
+
+async def _payload(request: Request) -> dict[str, Any]:
+    if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
+    try:
+        data = await request.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _wants_page(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "") and "application/json" not in request.headers.get(
+        "accept", ""
+    )
+
+
+def _row(r: ConversationRecord) -> dict[str, Any]:
+    return {
+        "conversation_id": r.id, "started_at": r.started_at.isoformat(), "customer_id": r.customer_id,
+        "status": r.status, "channel": r.channel, "language": r.language, "segment": r.segment, "tone": r.tone,
+        "arm": r.arm, "handoff_reason": r.handoff_reason, "agent": r.agent_id, "csat": r.rating,
+        "sentiment_start": r.sentiment_start, "sentiment_end": r.sentiment_end,
+        "sentiment": sentiment_label(r.sentiment_end),
+    }
+
+
+def _csv_response(name: str, header: list[str], rows: list[list[Any]]) -> Response:
+    stamp = datetime.utcnow().strftime("%Y%m%d-%H%M%S")
+    return Response(
+        to_csv(header, rows), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.csv"', "Cache-Control": "no-store"},
+    )
+
+
+def _options(records: list[ConversationRecord]) -> dict[str, Any]:
+    return {
+        "channels": sorted({*CHANNELS, *(r.channel for r in records if r.channel)}),
+        "languages": LANGUAGES,
+        "reasons": ["none", *(r.value for r in HandoffReason)],
+        "sentiments": SENTIMENTS,
+        "segments": sorted({*SEGMENTS, *(r.segment for r in records if r.segment)}),
+        "agents": sorted({r.agent_id for r in records if r.agent_id}),
+        "tones": TONES,
+        "arms": sorted({*STRATEGIES, *(r.arm for r in records if r.arm)}),
+    }
+
+
+# ------------------------------------------------------------------------------------ transcripts
+
+
+@router.get("/transcripts", response_class=HTMLResponse)
+async def transcripts_page(request: Request, services: ServicesDep, t: T) -> HTMLResponse:
+    query = _query(request)
+    records = await asyncio.to_thread(_store(services).records)
+    rows = [r for r in records if query.matches(r)]
+    return render(request, "review_transcripts.html", w=Words(t.language), rows=rows, q=request.query_params,
+                  options=_options(records), csv_url=f"/supervisor/transcripts.csv?{request.url.query}")
+
+
+@router.get("/api/transcripts")
+async def transcripts_json(request: Request, services: ServicesDep) -> dict[str, Any]:
+    rows = await asyncio.to_thread(_store(services).search, _query(request))
+    return {"count": len(rows), "transcripts": [_row(r) for r in rows]}
+
+
+@router.get("/transcripts.csv")
+async def transcripts_csv(request: Request, services: ServicesDep) -> Response:
+    rows = [_row(r) for r in await asyncio.to_thread(_store(services).search, _query(request))]
+    header = list(_row(ConversationRecord(id="", started_at=datetime.utcnow())).keys())
+    return _csv_response("transcripts", header, [[r[h] for h in header] for r in rows])
+
+
+async def _transcript_detail(services: Services, conversation_id: str) -> dict[str, Any]:
+    store = _store(services)
+    record = await asyncio.to_thread(store.record, conversation_id)
+    if record is None:
+        raise HTTPException(status_code=404, detail="no such conversation")
+    try:
+        tracker = await services.rasa.tracker(conversation_id)
+        lines = read_events(tracker.get("events") or [])
+    except RasaUnavailable:
+        lines = None
+    reviews = await asyncio.to_thread(store.reviews_for, conversation_id)
+    masked = await asyncio.to_thread(store.masked_fields, record.customer_id)
+    return {"record": record, "lines": lines, "reviews": reviews, "masked": masked}
+
+
+@router.get("/transcripts/{conversation_id}", response_class=HTMLResponse)
+async def transcript_page(conversation_id: str, request: Request, services: ServicesDep, t: T) -> HTMLResponse:
+    detail = await _transcript_detail(services, conversation_id)
+    return render(request, "review_transcript.html", w=Words(t.language), criteria=CRITERIA, fields=FIELDS,
+                  **detail)
+
+
+@router.get("/api/transcripts/{conversation_id}")
+async def transcript_json(conversation_id: str, services: ServicesDep) -> dict[str, Any]:
+    detail = await _transcript_detail(services, conversation_id)
+    return {
+        **_row(detail["record"]),
+        "messages": [m.as_dict() for m in detail["lines"]] if detail["lines"] is not None else None,
+        "reviews": [{**r.__dict__, "created_at": r.created_at.isoformat()} for r in detail["reviews"]],
+        "masked": detail["masked"],
+    }
+
+
+@router.post("/api/transcripts/{conversation_id}/reviews")
+async def add_review(conversation_id: str, request: Request, services: ServicesDep, who: CurrentAgent) -> Any:
+    data = await _payload(request)
+    try:
+        scores = {c: int(data.get(c)) for c in CRITERIA}  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise HTTPException(status_code=422, detail="each criterion needs a score from 1 to 5") from None
+    try:
+        review = await asyncio.to_thread(_store(services).add_review, conversation_id=conversation_id,
+                                         reviewer=who.agent.username, scores=scores, notes=data.get("notes"))
+    except ReviewError as exc:
+        raise HTTPException(status_code=404 if "no such" in str(exc) else 422, detail=str(exc)) from exc
+    if _wants_page(request):
+        return RedirectResponse(f"/supervisor/transcripts/{conversation_id}#qa", status_code=303)
+    return {**review.__dict__, "created_at": review.created_at.isoformat()}
+
+
+# ------------------------------------------------------------------------------------ reveal + audit
+
+
+@router.post("/api/reveal")
+async def reveal(request: Request, services: ServicesDep, who: CurrentAgent) -> dict[str, Any]:
+    """One field of one customer, in clear, for this supervisor; the audit row is written first."""
+    data = await _payload(request)
+    field = str(data.get("field") or "")
+    if field not in FIELDS:
+        raise HTTPException(status_code=422, detail=f"field is one of {', '.join(FIELDS)}")
+    try:
+        value = await asyncio.to_thread(
+            _store(services).reveal, supervisor=who.agent.username, customer_id=str(data.get("customer_id") or ""),
+            field=field, reason=str(data.get("reason") or ""), conversation_id=data.get("conversation_id") or None,
+        )
+    except ReviewError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    except VaultError as exc:
+        raise HTTPException(status_code=404, detail=f"not available: {exc}") from exc
+    return {"field": field, "value": value}
+
+
+def _audit_args(request: Request) -> dict[str, str | None]:
+    q = request.query_params
+    return {"supervisor": q.get("supervisor") or None, "customer_id": q.get("customer_id") or None,
+            "field": _choice(q.get("field"), FIELDS)}
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit_page(request: Request, services: ServicesDep, t: T) -> HTMLResponse:
+    rows = await asyncio.to_thread(lambda: _store(services).audit_log(**_audit_args(request)))
+    return render(request, "review_audit.html", w=Words(t.language), rows=rows, q=request.query_params,
+                  fields=FIELDS, csv_url=f"/supervisor/audit.csv?{request.url.query}")
+
+
+@router.get("/api/audit")
+async def audit_json(request: Request, services: ServicesDep) -> dict[str, Any]:
+    rows = await asyncio.to_thread(lambda: _store(services).audit_log(**_audit_args(request)))
+    return {"count": len(rows), "reveals": [{**r.__dict__, "created_at": r.created_at.isoformat()} for r in rows]}
+
+
+@router.get("/audit.csv")
+async def audit_csv(request: Request, services: ServicesDep) -> Response:
+    rows = await asyncio.to_thread(lambda: _store(services).audit_log(**_audit_args(request)))
+    header = ["id", "created_at", "supervisor", "customer_id", "field", "reason", "conversation_id"]
+    return _csv_response("audit", header, [[getattr(r, h) for h in header] for r in rows])
+
+
+# ------------------------------------------------------------------------------------ follow-ups
+
+
+async def _followups(request: Request, services: Services) -> list[Any]:
+    open_only = request.query_params.get("open") in {"1", "true", "yes"}
+    rows = await asyncio.to_thread(lambda: _store(services).followups(open_only=open_only))
+    if request.query_params.get("overdue") in {"1", "true", "yes"}:
+        rows = [r for r in rows if r.overdue]
+    return rows
+
+
+@router.get("/followups", response_class=HTMLResponse)
+async def followups_page(request: Request, services: ServicesDep, t: T) -> HTMLResponse:
+    rows = await _followups(request, services)
+    return render(request, "review_followups.html", w=Words(t.language), rows=rows, q=request.query_params,
+                  csv_url=f"/supervisor/followups.csv?{request.url.query}")
+
+
+@router.get("/api/followups")
+async def followups_json(request: Request, services: ServicesDep) -> dict[str, Any]:
+    rows = await _followups(request, services)
+    return {"count": len(rows), "followups": [
+        {**r.__dict__, **{k: (getattr(r, k).isoformat() if getattr(r, k) else None)
+                          for k in ("created_at", "due_at", "closed_at")}} for r in rows]}
+
+
+@router.get("/followups.csv")
+async def followups_csv(request: Request, services: ServicesDep) -> Response:
+    rows = await _followups(request, services)
+    header = ["ticket_id", "conversation_id", "customer_id", "rating", "comment", "created_at", "due_at", "status",
+              "overdue", "closed_by", "note", "closed_at"]
+    return _csv_response("followups", header, [[getattr(r, h) for h in header] for r in rows])
+
+
+@router.post("/api/followups/{ticket_id}/close")
+async def close_followup(ticket_id: int, request: Request, services: ServicesDep, who: CurrentAgent) -> Any:
+    data = await _payload(request)
+    try:
+        row = await asyncio.to_thread(_store(services).close_followup, ticket_id, supervisor=who.agent.username,
+                                      note=str(data.get("note") or ""))
+    except ReviewError as exc:
+        raise HTTPException(status_code=404 if "no such" in str(exc) else 422, detail=str(exc)) from exc
+    if _wants_page(request):
+        return RedirectResponse("/supervisor/followups", status_code=303)
+    return {"ticket_id": row.ticket_id, "status": row.status, "closed_by": row.closed_by}
+
+
+# ------------------------------------------------------------------------------------ dashboard
+
+
+def _arms(services: Services, records: list[ConversationRecord]) -> list[str]:
+    try:
+        experiment = experiment_from(services.settings.tone_experiment)
+    except ValueError:
+        experiment = None
+    arms = list(experiment.arms) if experiment else []
+    return arms + sorted({r.arm for r in records if r.arm and r.arm not in arms})
+
+
+async def _dashboard(request: Request, services: Services) -> tuple[metrics.Dashboard, list[ConversationRecord]]:
+    try:
+        records = await asyncio.to_thread(_store(services).records)
+    except StoreUnavailable as exc:
+        raise HTTPException(status_code=503, detail="database unavailable") from exc
+    chosen = metrics.select(records, _filters(request))
+    return metrics.dashboard(chosen, _arms(services, records)), records
+
+
+def _interval(ci: metrics.Interval | None) -> dict[str, float] | None:
+    return None if ci is None else {"estimate": ci.estimate, "low": ci.low, "high": ci.high, "n": ci.n}
+
+
+@router.get("/api/dashboard")
+async def dashboard_json(request: Request, services: ServicesDep) -> dict[str, Any]:
+    d, _ = await _dashboard(request, services)
+    return {
+        "conversations": d.conversations, "ratings": d.ratings, "csat_average": d.csat_average,
+        "satisfied": d.satisfied, "response_rate": d.response_rate, "containment": d.containment,
+        "handoff_rate": d.handoff_rate, "handoff_rate_by_reason": d.handoff_rate_by_reason,
+        "first_response_median_s": d.first_response_median_s, "first_response_p90_s": d.first_response_p90_s,
+        "sentiment_start": d.sentiment_start, "sentiment_end": d.sentiment_end,
+        "csat_by_day": [{"day": x.day.isoformat(), "ratings": x.ratings, "average": x.average,
+                         "satisfied": x.satisfied} for x in d.csat_by_day],
+        "arms": [{"arm": a.arm, "conversations": a.conversations, "ratings": a.ratings,
+                  "csat_average": a.csat_average, "satisfied": _interval(a.satisfied),
+                  "containment": _interval(a.containment)} for a in d.arms],
+        "arm_difference": {"satisfied": _interval(d.arm_difference_satisfied),
+                           "containment": _interval(d.arm_difference_containment)},
+    }
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+async def dashboard_page(request: Request, services: ServicesDep, t: T) -> HTMLResponse:
+    d, records = await _dashboard(request, services)
+    w = Words(t.language)
+    charts = {
+        "csat": line_chart([(x.day.isoformat(), x.average) for x in d.csat_by_day], low=1, high=5,
+                           title=w("csat_over_time"), testid="chart-csat"),
+        "satisfied": line_chart([(x.day.isoformat(), x.satisfied) for x in d.csat_by_day], low=0, high=1,
+                                title=w("satisfied"), testid="chart-satisfied"),
+        "reasons": bar_chart([(t.label("reason", k), v) for k, v in d.handoff_rate_by_reason.items()],
+                             maximum=max([*d.handoff_rate_by_reason.values(), 0.01]), title=w("handoff_by_reason"),
+                             testid="chart-reasons"),
+        "rates": bar_chart([(w("response_rate"), d.response_rate or 0), (w("containment"), d.containment or 0),
+                            (w("handoff_rate"), d.handoff_rate or 0), (w("satisfied"), d.satisfied or 0)],
+                           maximum=1, title=w("dashboard"), testid="chart-rates"),
+        "sentiment": bar_chart([(w("start"), d.sentiment_start or 0.0), (w("end"), d.sentiment_end or 0.0)],
+                               maximum=1, percent=False, title=w("sentiment_start_end"), testid="chart-sentiment"),
+        "arms_satisfied": interval_chart([(a.arm, a.satisfied) for a in d.arms], title=w("satisfied"),
+                                         testid="chart-arms-satisfied"),
+        "arms_containment": interval_chart([(a.arm, a.containment) for a in d.arms], title=w("containment"),
+                                           testid="chart-arms-containment"),
+    }
+    return render(request, "review_dashboard.html", w=w, d=d, charts=charts, q=request.query_params,
+                  options=_options(records))

@@ -1,0 +1,156 @@
+"""QueueTimeouts: a periodic task in the console process that ends queued handoffs nobody took.
+
+* Abandoned: the customer has said nothing for ``HANDOFF_ABANDON_MINUTES`` while queued (they left), or
+  ``customer_left`` was called (the widget was closed). The bot is resumed silently.
+* Timed out: no agent claimed within ``HANDOFF_TIMEOUT_MINUTES``. A callback ticket is saved, the bot is
+  resumed and ``EXTERNAL_handoff_timed_out`` is triggered, so the bot tells the customer politely (response
+  ``utter_handoff_timed_out``) in their channel.
+
+Both go through ``HandoffQueue.transition`` (one conditional update), so a claim that lands at the same
+moment wins or loses cleanly: a handoff an agent has claimed is never timed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from common.db import StoreUnavailable
+from desk.errors import InvalidTransition
+from desk.gateway import ChannelUnavailable, GatewayRouter, OutboundMessage
+from desk.handoffs import HandoffQueue
+from desk.live import QUEUE, Broker, conversation_topic
+from desk.models import HandoffStatus, TicketTopic
+from desk.rasa_client import RasaClient, RasaUnavailable
+from desk.schemas import HandoffView
+from desk.tickets import TicketStore
+
+logger = logging.getLogger(__name__)
+TIMED_OUT_INTENT = "EXTERNAL_handoff_timed_out"
+RESUME = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+
+
+class QueueTimeouts:
+    def __init__(
+        self,
+        queue: HandoffQueue,
+        rasa: RasaClient,
+        tickets: TicketStore,
+        broker: Broker,
+        gateways: GatewayRouter,
+        *,
+        timeout_minutes: int,
+        abandon_minutes: int,
+        interval_s: float = 30.0,
+        clock: Callable[[], datetime] = datetime.utcnow,
+    ) -> None:
+        self._queue = queue
+        self._rasa = rasa
+        self._tickets = tickets
+        self._broker = broker
+        self._gateways = gateways
+        self._timeout = timedelta(minutes=timeout_minutes) if timeout_minutes > 0 else None
+        self._abandon = timedelta(minutes=abandon_minutes) if abandon_minutes > 0 else None
+        self._interval = interval_s
+        self._clock = clock
+
+    async def _last_customer_line(self, handoff: HandoffView) -> datetime:
+        try:
+            tracker = await self._rasa.tracker(handoff.conversation_id)
+        except RasaUnavailable:
+            return self._clock()  # unknown: never call a customer gone on a guess
+        stamps = [float(e.get("timestamp") or 0) for e in tracker.get("events") or [] if e.get("event") == "user"]
+        last = datetime.utcfromtimestamp(max(stamps)) if stamps else handoff.created_at
+        return max(last, handoff.created_at)
+
+    async def sweep(self) -> dict[str, list[int]]:
+        """One look at the queue; returns the ids it abandoned and timed out."""
+        done: dict[str, list[int]] = {"abandoned": [], "timed_out": []}
+        try:
+            queued = await asyncio.to_thread(self._queue.queued)
+        except StoreUnavailable:
+            logger.warning("queue timeouts: database unavailable")
+            return done
+        now = self._clock()
+        for handoff in queued:
+            waited = now - handoff.created_at
+            if self._abandon is not None and waited >= self._abandon:
+                if now - await self._last_customer_line(handoff) >= self._abandon:
+                    if await self.abandon(handoff):
+                        done["abandoned"].append(handoff.id)
+                    continue
+            if self._timeout is not None and waited >= self._timeout:
+                if await self.time_out(handoff):
+                    done["timed_out"].append(handoff.id)
+        return done
+
+    async def customer_left(self, conversation_id: str) -> bool:
+        """The customer closed the chat while queued: abandoned (for the widget's close event)."""
+        handoff = await asyncio.to_thread(self._queue.open_for, conversation_id)
+        if handoff is None or handoff.status != HandoffStatus.QUEUED.value:
+            return False
+        return await self.abandon(handoff)
+
+    async def abandon(self, handoff: HandoffView) -> bool:
+        if not await self._move(handoff, HandoffStatus.ABANDONED):
+            return False
+        try:  # a customer who comes back talks to the bot again
+            await self._rasa.append_events(handoff.conversation_id, RESUME)
+        except RasaUnavailable as exc:
+            logger.warning("abandoned handoff %s: the bot was not resumed: %s", handoff.id, exc)
+        await self._changed(handoff)
+        return True
+
+    async def time_out(self, handoff: HandoffView) -> bool:
+        if not await self._move(handoff, HandoffStatus.TIMED_OUT):
+            return False
+        try:
+            await asyncio.to_thread(
+                self._tickets.record_contact,
+                customer_id=handoff.customer_id,
+                conversation_id=handoff.conversation_id,
+                channel=handoff.channel,
+                topic=TicketTopic.OTHER.value,
+                order_id=(handoff.package.get("summary_facts") or {}).get("order_id"),
+                subject=f"callback: {handoff.summary}"[:300],
+            )
+        except Exception:  # the customer is still told; the supervisor sees the timed-out handoff
+            logger.exception("timed-out handoff %s: the callback ticket was not saved", handoff.id)
+        try:
+            await self._rasa.append_events(handoff.conversation_id, RESUME)
+            messages = await self._rasa.trigger_intent(handoff.conversation_id, TIMED_OUT_INTENT)
+            await self._deliver(handoff, messages)
+        except RasaUnavailable as exc:
+            logger.error("timed-out handoff %s: the customer was not told: %s", handoff.id, exc)
+        await self._changed(handoff)
+        return True
+
+    async def _move(self, handoff: HandoffView, wanted: HandoffStatus) -> bool:
+        try:
+            await asyncio.to_thread(self._queue.transition, handoff.id, wanted)
+        except InvalidTransition:  # claimed (or ended) a moment ago: leave it
+            return False
+        return True
+
+    async def _deliver(self, handoff: HandoffView, messages: list[dict[str, Any]]) -> None:
+        if not self._gateways.carries_bot_lines(handoff.channel):
+            return  # the channel's output inside Rasa has sent them
+        try:
+            for message in messages:
+                await self._gateways.send(handoff.channel, handoff.conversation_id, OutboundMessage.from_rasa(message))
+        except ChannelUnavailable:
+            logger.warning("timed-out handoff %s: the notice was kept, not delivered", handoff.id)
+
+    async def _changed(self, handoff: HandoffView) -> None:
+        await self._broker.publish(conversation_topic(handoff.conversation_id), {"type": "handoff", "id": handoff.id})
+        await self._broker.publish(QUEUE, {"type": "queue"})
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:  # one bad sweep must not end the task
+                logger.exception("queue timeouts: sweep failed")
+            await asyncio.sleep(self._interval)
