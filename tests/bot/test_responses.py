@@ -177,3 +177,14 @@ def test_placeholders_consistent(name):
     for i, variant in enumerate(variants[1:], start=1):
         got = _placeholders(variant)
         assert got == reference, f"{name}: variant {i} uses {sorted(got)}, variant 0 uses {sorted(reference)}"
+
+
+WIDGET_STRINGS = ROOT / "widget" / "strings.json"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_widget_interface_has_no_forbidden_words(language, forbidden):
+    """The web chat widget's own wording (widget/strings.json) follows the same rule as the responses."""
+    catalogue = yaml.safe_load(WIDGET_STRINGS.read_text(encoding="utf-8"))  # JSON is YAML
+    hits = {key: find_forbidden(text, forbidden) for key, text in catalogue[language].items()}
+    assert not {k: v for k, v in hits.items() if v}, f"widget/strings.json ({language}) uses forbidden words: {hits}"
