@@ -1,0 +1,218 @@
+"""Supervisor review over the seeded database: search and filters, transcript view, QA scores, follow-ups,
+the audited reveal, the dashboard's figures, CSV exports, and the queue-timeout sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from desk.conversations import ConversationLog
+from desk.feedback import FeedbackLog
+from desk.handoffs import HandoffQueue
+from desk.models import Handoff, PiiReveal, Ticket
+from tests.conftest import NOON
+from tests.desk.console.conftest import Console, enqueue
+
+VIP = "C000001"  # 陈静 in the demo seed
+
+
+def _post(client, url: str, body: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    return client.post(url, json=body or {}, headers={"X-CSRF-Token": client.csrf})
+
+
+def _seed_conversations(console: Console, clock: Callable[[], datetime]) -> None:
+    """Three conversations: a VIP refund handed off and answered (rated 2), an English bot-only one
+    (rated 5), a WeChat one without a rating."""
+    log = ConversationLog(console.session_factory, clock=clock)
+    log.touch(conversation_id="web-vip00001", channel="rest", customer_id=VIP, language="zh",
+              segment="important_value", arm="adaptive")
+    log.note_signals(conversation_id="web-vip00001", score=-0.2, tone="empathetic")
+    log.note_signals(conversation_id="web-vip00001", score=-0.8, tone="empathetic")
+    log.touch(conversation_id="web-en000001", channel="web", customer_id="C000004", language="en", segment="new",
+              arm="neutral")
+    log.note_signals(conversation_id="web-en000001", score=0.6, tone="neutral")
+    log.touch(conversation_id="wx-00000001", channel="wechat", customer_id=None, language="zh", segment="guest",
+              arm="neutral")
+    feedback = FeedbackLog(console.session_factory, clock=clock)
+    feedback.record(conversation_id="web-vip00001", customer_id=VIP, channel="rest", language="zh", tone="empathetic",
+                    rating=2, comment="=HYPERLINK(\"http://evil\") 太慢", idempotency_key="k1")
+    feedback.record(conversation_id="web-en000001", customer_id="C000004", channel="web", language="en",
+                    tone="neutral", rating=5, comment=None, idempotency_key="k2")
+
+
+@pytest.fixture
+def review(console_factory: Callable[..., Console], clock: Callable[[], datetime]) -> Console:
+    console = console_factory()
+    _seed_conversations(console, clock)
+    handoff_id = enqueue(console.queue, conversation_id="web-vip00001")
+    agent = console.client("agent1")
+    assert _post(agent, f"/api/handoffs/{handoff_id}/claim").status_code == 200
+    assert _post(agent, f"/api/handoffs/{handoff_id}/messages", {"text": "您好"}).status_code == 200
+    console.rasa.log("web-vip00001", {"event": "user", "text": "我的手机是13812345678"})
+    return console
+
+
+def test_transcripts_are_found_by_each_filter(review: Console) -> None:
+    boss = review.client("boss")
+
+    def ids(**params: str) -> list[str]:
+        response = boss.get("/supervisor/api/transcripts", params=params)
+        assert response.status_code == 200, response.text
+        return sorted(r["conversation_id"] for r in response.json()["transcripts"])
+
+    every = ["web-en000001", "web-vip00001", "wx-00000001"]
+    assert ids() == every
+    assert ids(reason="refund") == ["web-vip00001"] and ids(reason="none") == ["web-en000001", "wx-00000001"]
+    assert ids(csat="2") == ["web-vip00001"] and ids(csat="5") == ["web-en000001"]
+    assert ids(channel="wechat") == ["wx-00000001"] and ids(language="en") == ["web-en000001"]
+    assert ids(sentiment="negative") == ["web-vip00001"] and ids(sentiment="positive") == ["web-en000001"]
+    assert ids(segment="important_value") == ["web-vip00001"] and ids(agent="agent1") == ["web-vip00001"]
+    assert ids(date_from="2026-11-20", date_to="2026-11-20") == every and ids(date_to="2026-11-19") == []
+    assert ids(arm="neutral") == ["web-en000001", "wx-00000001"] and ids(tone="empathetic") == ["web-vip00001"]
+    assert boss.get("/supervisor/api/transcripts", params={"csat": "9"}).status_code == 422
+    page = boss.get("/supervisor/transcripts", params={"reason": "refund"}, headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "web-vip00001" in page.text and "wx-00000001" not in page.text
+
+
+def test_transcript_view_masks_and_qa_scores_are_stored(review: Console) -> None:
+    boss = review.client("boss")
+    detail = boss.get("/supervisor/api/transcripts/web-vip00001").json()
+    assert detail["masked"]["phone"].count("*") == 4 and detail["masked"]["name"] == "陈*"
+    texts = [m["text"] for m in detail["messages"]]
+    assert "您好" in texts and "我的手机是138****5678" in texts  # transcripts stay masked
+    page = boss.get("/supervisor/transcripts/web-vip00001", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "13812345678" not in page.text and "陈静" not in page.text
+    stored = _post(boss, "/supervisor/api/transcripts/web-vip00001/reviews",
+                   {"accuracy": 4, "empathy": 5, "resolution": 3, "notes": "<script>alert(1)</script> ok"})
+    assert stored.status_code == 200 and stored.json()["reviewer"] == "boss"
+    assert _post(boss, "/supervisor/api/transcripts/web-vip00001/reviews",
+                 {"accuracy": 6, "empathy": 5, "resolution": 3}).status_code == 422
+    assert _post(boss, "/supervisor/api/transcripts/nope-0000001/reviews",
+                 {"accuracy": 4, "empathy": 5, "resolution": 3}).status_code == 404
+    reviews = boss.get("/supervisor/api/transcripts/web-vip00001").json()["reviews"]
+    assert [(r["accuracy"], r["empathy"], r["resolution"]) for r in reviews] == [(4, 5, 3)]
+    page = boss.get("/supervisor/transcripts/web-vip00001", headers={"Accept": "text/html"})
+    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;" in page.text
+
+
+def test_a_reveal_shows_one_raw_field_and_is_audited(review: Console) -> None:
+    boss, agent = review.client("boss"), review.client("agent1")
+    body = {"customer_id": VIP, "field": "phone", "reason": "回电核实退款", "conversation_id": "web-vip00001"}
+    assert _post(agent, "/supervisor/api/reveal", body).status_code == 403
+    assert _post(boss, "/supervisor/api/reveal", {**body, "reason": ""}).status_code == 422
+    assert _post(boss, "/supervisor/api/reveal", {**body, "field": "email"}).status_code == 422
+    phone = _post(boss, "/supervisor/api/reveal", body)
+    assert phone.status_code == 200
+    value = phone.json()["value"]
+    masked = boss.get("/supervisor/api/transcripts/web-vip00001").json()["masked"]["phone"]
+    assert value.isdigit() and len(value) == 11 and value[:3] == masked[:3] and value[-4:] == masked[-4:]
+    assert _post(boss, "/supervisor/api/reveal", {**body, "field": "name"}).json()["value"] == "陈静"
+    id_number = _post(boss, "/supervisor/api/reveal", {**body, "field": "id_number"}).json()["value"]
+    assert len(id_number) == 18
+    with review.session_factory() as session:
+        rows = session.scalars(select(PiiReveal).order_by(PiiReveal.id)).all()
+    assert [(r.supervisor, r.customer_id, r.field, r.reason) for r in rows] == [
+        ("boss", VIP, "phone", "回电核实退款"), ("boss", VIP, "name", "回电核实退款"),
+        ("boss", VIP, "id_number", "回电核实退款")]
+    audit = boss.get("/supervisor/api/audit", params={"field": "phone"}).json()
+    assert audit["count"] == 1 and audit["reveals"][0]["conversation_id"] == "web-vip00001"
+    page = boss.get("/supervisor/audit", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "回电核实退款" in page.text and value not in page.text
+    assert agent.get("/supervisor/audit", headers={"Accept": "text/html"}).status_code == 403
+
+
+def test_low_csat_followups_are_listed_with_due_time_and_closed_with_a_note(
+    review: Console, console_factory: Callable[..., Console]
+) -> None:
+    boss = review.client("boss")
+    rows = boss.get("/supervisor/api/followups").json()["followups"]
+    assert len(rows) == 1 and rows[0]["rating"] == 2 and rows[0]["overdue"] is False
+    assert rows[0]["due_at"] == (NOON + timedelta(hours=24)).isoformat()
+    later = console_factory(review.session_factory, clock=lambda: NOON + timedelta(hours=25))
+    late_boss = later.client("boss")
+    assert late_boss.get("/supervisor/api/followups").json()["followups"][0]["overdue"] is True
+    page = late_boss.get("/supervisor/followups", headers={"Accept": "text/html"})
+    assert 'class="overdue"' in page.text and 'data-testid="overdue"' in page.text
+    ticket_id = rows[0]["ticket_id"]
+    # (signing in a day later ends the sessions that expired meanwhile: the later console's client acts)
+    assert _post(late_boss, f"/supervisor/api/followups/{ticket_id}/close", {"note": ""}).status_code == 422
+    closed = _post(late_boss, f"/supervisor/api/followups/{ticket_id}/close", {"note": "已致电道歉并补偿"})
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert _post(late_boss, f"/supervisor/api/followups/{ticket_id}/close", {"note": "again"}).status_code == 422
+    after = late_boss.get("/supervisor/api/followups").json()["followups"][0]
+    assert after["overdue"] is False and after["closed_by"] == "boss" and after["note"] == "已致电道歉并补偿"
+    assert late_boss.get("/supervisor/api/followups", params={"open": "1"}).json()["count"] == 0
+
+
+def test_dashboard_figures_on_the_seeded_conversations(review: Console) -> None:
+    boss = review.client("boss")
+    d = boss.get("/supervisor/api/dashboard").json()
+    # 3 conversations; ratings 2 and 5; one handed off (refund) and answered at once (the clock stands still)
+    assert d["conversations"] == 3 and d["ratings"] == 2 and d["csat_average"] == 3.5
+    assert d["satisfied"] == 0.5 and d["response_rate"] == pytest.approx(2 / 3)
+    assert d["containment"] == pytest.approx(2 / 3) and d["handoff_rate_by_reason"] == {"refund": pytest.approx(1 / 3)}
+    assert d["first_response_median_s"] == 0 and d["first_response_p90_s"] == 0
+    assert d["sentiment_start"] == pytest.approx((-0.2 + 0.6) / 2) and d["sentiment_end"] == pytest.approx(-0.1)
+    assert {a["arm"] for a in d["arms"]} == {"adaptive", "neutral"}
+    vip = boss.get("/supervisor/api/dashboard", params={"segment": "important_value"}).json()
+    assert vip["conversations"] == 1 and vip["csat_average"] == 2
+    assert boss.get("/supervisor/api/dashboard", params={"language": "en", "tone": "neutral"}).json()["csat_average"] == 5
+    page = boss.get("/supervisor/dashboard", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and page.text.count("<svg") >= 5 and "cdn" not in page.text.lower()
+    assert 'data-testid="kpi-csat">3.50<' in page.text
+
+
+def test_csv_exports_are_filtered_and_formula_safe(review: Console) -> None:
+    boss = review.client("boss")
+    _post(boss, "/supervisor/api/reveal", {"customer_id": VIP, "field": "phone", "reason": "=1+1 check"})
+    for url, params in [("/supervisor/transcripts.csv", {"csat": "2"}), ("/supervisor/followups.csv", {}),
+                        ("/supervisor/audit.csv", {"field": "phone"})]:
+        response = boss.get(url, params=params)
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+        assert "attachment" in response.headers["content-disposition"]
+        rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
+        assert len(rows) == 2, (url, rows)
+        assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row), rows
+    followup = list(csv.reader(io.StringIO(boss.get("/supervisor/followups.csv").text.lstrip("\ufeff"))))
+    assert followup[1][followup[0].index("comment")].startswith("'=HYPERLINK")
+    assert review.client("agent1").get("/supervisor/transcripts.csv").status_code == 403
+
+
+def _epoch(moment: datetime) -> float:
+    return float(calendar.timegm(moment.timetuple()))
+
+
+def test_unclaimed_handoffs_time_out_and_silent_customers_are_abandoned(
+    console_factory: Callable[..., Console], seeded: sessionmaker
+) -> None:
+    def queue_at(minutes: int) -> HandoffQueue:
+        return HandoffQueue(seeded, clock=lambda: NOON - timedelta(minutes=minutes))
+
+    timed = enqueue(queue_at(6), conversation_id="web-wait0001")  # 6 min > the 5 min timeout
+    gone = enqueue(queue_at(20), conversation_id="web-gone0001", priority=3)  # silent for 20 min > 15
+    fresh = enqueue(queue_at(1), conversation_id="web-new00001")
+    console = console_factory(seeded, clock=lambda: NOON)
+    console.rasa.events["web-gone0001"] = [
+        {"event": "user", "text": "转人工", "timestamp": _epoch(NOON - timedelta(minutes=20))}]
+    console.rasa.events["web-wait0001"] = [
+        {"event": "user", "text": "还要多久", "timestamp": _epoch(NOON - timedelta(minutes=1))}]
+    done = asyncio.run(console.app.state.services.timeouts.sweep())
+    assert done == {"abandoned": [gone], "timed_out": [timed]}
+    with console.session_factory() as session:
+        status = {h.id: h.status for h in session.scalars(select(Handoff)).all()}
+        callbacks = session.scalars(select(Ticket).where(Ticket.conversation_id == "web-wait0001")).all()
+    assert status[timed] == "timed_out" and status[gone] == "abandoned" and status[fresh] == "queued"
+    assert len(callbacks) == 1 and callbacks[0].subject.startswith("callback")
+    assert console.rasa.triggered == [("web-wait0001", "EXTERNAL_handoff_timed_out")]
+    resumed = [c for c, events in console.rasa.appended if {"event": "resume"} in events]
+    assert sorted(resumed) == ["web-gone0001", "web-wait0001"]
+    # nothing left to do: a second sweep changes nothing
+    assert asyncio.run(console.app.state.services.timeouts.sweep()) == {"abandoned": [], "timed_out": []}
