@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean
+.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean sentiment-model
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -52,6 +52,11 @@ bench: train install-dev  ## turn latency vs stock Rasa, NLU 5-fold cross-valida
 	$(VENV)/python bench/turn_latency.py
 	$(VENV)/python bench/nlu_cv.py
 	$(VENV)/python bench/sentiment.py
+
+sentiment-model: install  ## rebuild the shipped sentiment model, n-gram model and fusion from ../shared/datasets (~25 min)
+	$(VENV)/python -m sentiment_training.train --out actions/sentiment/model
+	$(VENV)/python -m sentiment_training.ngram
+	$(VENV)/python -m sentiment_training.fuse
 
 lock:  ## record the exact versions of the working .venv in constraints.txt
 	{ echo "# Exact versions the tests run against (pip freeze of a working .venv)."; \

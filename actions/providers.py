@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 
 from actions.sentiment import SentimentAnalyzer
 from common.db import create_all, make_engine, make_session_factory
-from common.settings import Settings, SettingsError, get_settings
+from common.settings import Settings, get_settings
 from desk.conversations import ConversationLog
 from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
@@ -65,9 +65,16 @@ def conversation_log() -> ConversationLog:
 
 @lru_cache(maxsize=1)
 def sentiment_analyzer() -> SentimentAnalyzer:
-    backend = settings().sentiment_backend
-    if backend == "lexicon":
-        from actions.sentiment.lexicon import LexiconAnalyzer
+    """The configured analyzer (the model runs in the Rasa server's NLU pipeline; the batch
+    command and the benchmark build the same one here)."""
+    from actions.sentiment.factory import build_analyzer
 
-        return LexiconAnalyzer()
-    raise SettingsError(f"unknown SENTIMENT_BACKEND {backend!r}; available: lexicon")
+    return build_analyzer(settings())
+
+
+@lru_cache(maxsize=1)
+def fallback_analyzer() -> SentimentAnalyzer:
+    """For a message that reached the action server without the NLU component's reading."""
+    from actions.sentiment.lexicon import LexiconAnalyzer
+
+    return LexiconAnalyzer()

@@ -52,12 +52,7 @@ class ActionValidateSlotMappings(Action):
             # a button payload or an event from the desk carries no feelings to read
             return self._bookkeeping(tracker, intent)
 
-        analyzer = self._analyzer or providers.sentiment_analyzer()
-        try:
-            result: SentimentResult = await asyncio.to_thread(analyzer.analyze, text)
-        except Exception:  # the analyzer must never cost the customer a reply
-            logger.exception("sentiment analyzer failed (conversation=%s)", tracker.sender_id)
-            result = SentimentResult.neutral()
+        result = await self._sentiment(tracker, text)
 
         # the conversation's arm in the tone-strategy A/B test (pure: conversation id + settings)
         arm = assign_arm(tracker.sender_id, experiment_from(providers.settings().tone_experiment))
@@ -101,6 +96,18 @@ class ActionValidateSlotMappings(Action):
             )
         except Exception:
             logger.exception("conversation signals not stored (conversation=%s)", conversation_id)
+
+    async def _sentiment(self, tracker: Tracker, text: str) -> SentimentResult:
+        """The NLU pipeline's reading (``bot/components/sentiment.py``), else the fallback analyzer."""
+        reading = SentimentResult.from_dict((tracker.latest_message or {}).get("sentiment"))
+        if reading is not None:
+            return reading
+        analyzer = self._analyzer or providers.fallback_analyzer()
+        try:
+            return await asyncio.to_thread(analyzer.analyze, text)
+        except Exception:  # the analyzer must never cost the customer a reply
+            logger.exception("sentiment analyzer failed (conversation=%s)", tracker.sender_id)
+            return SentimentResult.neutral()
 
     @staticmethod
     def _unprompted_rating(tracker: Tracker, intent: str | None, text: str) -> list[EventType]:

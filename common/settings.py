@@ -49,8 +49,11 @@ class Settings:
     pii_hash_salt: str = "dev-only-salt"
     environment: str = "development"
     seed_demo_data: bool = True
-    sentiment_backend: str = "lexicon"
-    sentiment_model: str = str(ROOT / "models" / "sentiment")
+    # "transformers": the model in SENTIMENT_MODEL (a directory or a Hugging Face hub id) with the
+    # lexicon's cues on top; "lexicon": cue lists only (no model, no TensorFlow in the action server)
+    sentiment_backend: str = "transformers"
+    sentiment_model: str = str(ROOT / "actions" / "sentiment" / "model")
+    sentiment_max_tokens: int = 128
     handoff_wait_minutes_per_position: int = 3
     repeat_contact_window_days: int = 30
     low_csat_threshold: int = 2
@@ -102,6 +105,7 @@ class Settings:
             seed_demo_data=_bool(env, "SEED_DEMO_DATA", True),
             sentiment_backend=env.get("SENTIMENT_BACKEND") or cls.sentiment_backend,
             sentiment_model=env.get("SENTIMENT_MODEL") or cls.sentiment_model,
+            sentiment_max_tokens=_int(env, "SENTIMENT_MAX_TOKENS", 128),
             handoff_wait_minutes_per_position=_int(env, "HANDOFF_WAIT_MINUTES_PER_POSITION", 3),
             repeat_contact_window_days=_int(env, "REPEAT_CONTACT_WINDOW_DAYS", 30),
             low_csat_threshold=_int(env, "LOW_CSAT_THRESHOLD", 2),

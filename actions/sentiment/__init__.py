@@ -1,15 +1,16 @@
 """Sentiment and emotion of one customer message, behind one small interface.
 
-``SentimentAnalyzer`` is what the actions depend on. ``LexiconAnalyzer`` (zh+en cue lists in
-``lexicon.yml``) is the default that works everywhere; a ``transformers`` model plugs in through
-the same protocol (``SENTIMENT_BACKEND=transformers``). Analyzers never raise on odd input: empty,
+``SentimentAnalyzer`` is what the actions depend on. The default (``SENTIMENT_BACKEND=transformers``)
+is ``ensemble.EnsembleAnalyzer``: the shipped ``transformers`` model (``transformer.py``,
+``model/``) with the cue lists of ``lexicon.yml`` on top. ``LexiconAnalyzer`` alone is the
+light fallback (``SENTIMENT_BACKEND=lexicon``). Analyzers never raise on odd input: empty,
 very long, emoji-only or mixed-script text yields a neutral result.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, Sequence
 
 NEGATIVE = "negative"
 NEUTRAL = "neutral"
@@ -39,6 +40,22 @@ class SentimentResult:
         strongest = max(self.emotions.items(), key=lambda kv: kv[1], default=(NO_EMOTION, 0.0))
         return strongest[0] if strongest[1] >= EMOTION_THRESHOLD else NO_EMOTION
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "score": self.score, "confidence": self.confidence,
+                "emotions": dict(self.emotions), "emotion": self.emotion}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "SentimentResult | None":
+        """A result carried in parse data; ``None`` when absent or malformed."""
+        try:
+            if not isinstance(data, dict) or data.get("label") not in (NEGATIVE, NEUTRAL, POSITIVE):
+                return None
+            emotions = {str(k): min(1.0, max(0.0, float(v))) for k, v in (data.get("emotions") or {}).items()}
+            return cls(label=data["label"], score=max(-1.0, min(1.0, float(data["score"]))),
+                       confidence=max(0.0, min(1.0, float(data.get("confidence", 1.0)))), emotions=emotions)
+        except (TypeError, ValueError, KeyError):
+            return None
+
     @classmethod
     def neutral(cls) -> "SentimentResult":
         return cls(label=NEUTRAL, score=0.0, confidence=1.0, emotions={ANGER: 0.0, ANXIETY: 0.0})
@@ -50,3 +67,6 @@ EMOTION_THRESHOLD = 0.5
 class SentimentAnalyzer(Protocol):
     def analyze(self, text: str) -> SentimentResult:
         """Return the sentiment of ``text``; never raise."""
+
+    def analyze_many(self, texts: Sequence[str], batch_size: int = 32) -> list[SentimentResult]:
+        """Results in input order (batched where the analyzer can); never raise."""

@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 
@@ -83,6 +83,9 @@ class LexiconAnalyzer:
             return True
         words = re.findall(r"[a-z']+", text[max(0, position - 16) : position])[-2:]
         return any(w in self._lexicon.negation.get("en", []) or w.endswith("n't") for w in words)
+
+    def analyze_many(self, texts: Sequence[str], batch_size: int = 32) -> list[SentimentResult]:
+        return [self.analyze(text) for text in texts]
 
     def analyze(self, text: str) -> SentimentResult:
         try:

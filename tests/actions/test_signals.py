@@ -198,3 +198,24 @@ async def test_unprompted_rating_is_taken_from_the_text(tracker_factory, dispatc
         tracker.active_loop = {"name": loop}
     events = await ActionValidateSlotMappings(analyzer=LEXICON).run(dispatcher, tracker, domain)
     assert builders.slot_events(events).get(names.FEEDBACK_RATING) == expected
+
+
+async def test_the_nlu_pipelines_reading_is_used_when_present(tracker_factory, dispatcher, domain):
+    """The Rasa server's sentiment component puts its reading in the parse data."""
+    tracker = tracker_factory(text="呵呵，又让我等", intent="complain")
+    tracker.latest_message["sentiment"] = SentimentResult(
+        label="negative", score=-0.7, confidence=0.9, emotions={"anger": 0.8, "anxiety": 0.1}).as_dict()
+    fallback = FakeAnalyzer(SentimentResult.neutral())
+    events = await ActionValidateSlotMappings(analyzer=fallback).run(dispatcher, tracker, domain)
+    slots = builders.slot_events(events)
+    assert slots[names.EMOTION] == "anger" and slots[names.SENTIMENT_SCORE] == -0.7
+    assert slots[names.TONE] == "empathetic"
+
+
+@pytest.mark.parametrize("carried", [None, {}, {"label": "furious"}, {"label": "negative", "score": "x"}, "negative"])
+async def test_a_missing_or_malformed_reading_falls_back_to_the_analyzer(tracker_factory, dispatcher, domain, carried):
+    tracker = tracker_factory(text="急死了，三天了还没到", intent="order_status")
+    if carried is not None:
+        tracker.latest_message["sentiment"] = carried
+    slots = builders.slot_events(await ActionValidateSlotMappings(analyzer=LEXICON).run(dispatcher, tracker, domain))
+    assert slots[names.EMOTION] == "anxiety"

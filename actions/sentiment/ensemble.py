@@ -1,0 +1,112 @@
+"""The analyzer the bot uses: the transformer, a character n-gram model and the lexicon's cues.
+
+- Polarity: the transformer's negative-vs-positive and neutral margins and the n-gram model's
+  log-odds are weighed by a small logistic fusion fitted per language on the data sets'
+  validation splits (``fusion.json``, made by ``sentiment_training.fuse``). The transformer
+  decides how likely a message is to be neutral; the fusion decides negative vs positive.
+- Emotions: the transformer reads indirect feelings ("呵呵，又是这样", "great, just great"); the
+  lexicon is precise on explicit cue phrases ("急死了", "this is ridiculous") that a support team
+  lists and wants honoured. Each emotion is the stronger of the two, and a neutral message with a
+  routing emotion is read as negative.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from actions.sentiment import EMOTION_THRESHOLD, NEGATIVE, NEUTRAL, POSITIVE, SentimentAnalyzer, SentimentResult
+from actions.sentiment.language import detect_language
+from actions.sentiment.transformer import Reading, TransformerAnalyzer, to_result
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FUSION = Path(__file__).with_name("fusion.json")
+_EPS = 1e-6
+
+
+def features(reading: Reading, ngram_logit: float) -> list[float]:
+    """[transformer negative-vs-positive log-odds, transformer neutral margin, n-gram log-odds]."""
+    p = reading.polarity
+    neg, pos, neu = p.get(NEGATIVE, 0.0), p.get(POSITIVE, 0.0), p.get(NEUTRAL, 0.0)
+    return [math.log(neg + _EPS) - math.log(pos + _EPS), math.log(neu + _EPS) - math.log(max(neg, pos) + _EPS),
+            float(ngram_logit)]
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """Per-language logistic weights: P(negative | not neutral) from ``features``."""
+
+    weights: dict[str, tuple[tuple[float, ...], float]]
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_FUSION) -> "Fusion":
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return cls({lang: (tuple(w["coef"]), float(w["bias"])) for lang, w in raw["languages"].items()})
+
+    def negative_probability(self, language: str, x: Sequence[float]) -> float:
+        coef, bias = self.weights.get(language) or self.weights["zh"]
+        z = bias + sum(c * v for c, v in zip(coef, x))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def combine(model: SentimentResult, cues: SentimentResult) -> SentimentResult:
+    """Each emotion is the stronger reading; a neutral message with a routing emotion is negative.
+
+    The lexicon's polarity is not used: on the validation splits it only cost accuracy.
+    """
+    emotions = {k: max(model.emotions.get(k, 0.0), cues.emotions.get(k, 0.0))
+                for k in {*model.emotions, *cues.emotions}}
+    label, score, confidence = model.label, model.score, model.confidence
+    strongest = max(emotions.values(), default=0.0)
+    if strongest >= EMOTION_THRESHOLD and label == NEUTRAL:
+        label, score, confidence = NEGATIVE, min(score, -strongest), strongest
+    return SentimentResult(label=label, score=round(score, 3), confidence=round(confidence, 3),
+                           emotions={k: round(v, 3) for k, v in sorted(emotions.items())})
+
+
+class EnsembleAnalyzer:
+    def __init__(self, model: TransformerAnalyzer, cues: SentimentAnalyzer, ngram=None,
+                 fusion: Fusion | None = None) -> None:
+        self.model, self.cues, self.ngram, self.fusion = model, cues, ngram, fusion
+
+    def analyze(self, text: str) -> SentimentResult:
+        return self.analyze_many([text])[0]
+
+    def analyze_many(self, texts: Sequence[str], batch_size: int = 32) -> list[SentimentResult]:
+        readings = self.model.readings(texts, batch_size)
+        ngram = self._ngram_logits(texts, readings)
+        out = []
+        for text, reading, logit in zip(texts, readings, ngram):
+            if reading is None:
+                model = SentimentResult.neutral()
+            elif logit is None or self.fusion is None:
+                model = to_result(reading)
+            else:
+                model = to_result(self._fused(text, reading, logit))
+            out.append(combine(model, self.cues.analyze(text)))
+        return out
+
+    def _ngram_logits(self, texts: Sequence[str], readings: list[Reading | None]) -> list[float | None]:
+        wanted = [i for i, r in enumerate(readings) if r is not None]
+        logits: list[float | None] = [None] * len(texts)
+        if self.ngram is None or not wanted:
+            return logits
+        try:
+            for i, value in zip(wanted, self.ngram.negative_logit([texts[i] for i in wanted])):
+                logits[i] = float(value)
+        except Exception:  # the transformer alone still answers
+            logger.exception("n-gram polarity failed on %d message(s)", len(wanted))
+        return logits
+
+    def _fused(self, text: str, reading: Reading, ngram_logit: float) -> Reading:
+        assert self.fusion is not None
+        neutral = reading.polarity.get(NEUTRAL, 0.0)
+        p_negative = self.fusion.negative_probability(detect_language(text, fallback="zh"),
+                                                      features(reading, ngram_logit))
+        polarity = {NEGATIVE: (1 - neutral) * p_negative, NEUTRAL: neutral, POSITIVE: (1 - neutral) * (1 - p_negative)}
+        return Reading(polarity, reading.emotions)

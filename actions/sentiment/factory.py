@@ -1,0 +1,28 @@
+"""Build the configured analyzer (``SENTIMENT_BACKEND``, ``SENTIMENT_MODEL``) — one place for the
+NLU component in the Rasa server, the batch command and the benchmark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from actions.sentiment import SentimentAnalyzer
+from actions.sentiment.lexicon import LexiconAnalyzer
+from common.settings import Settings, SettingsError
+
+
+def build_analyzer(settings: Settings) -> SentimentAnalyzer:
+    backend = settings.sentiment_backend
+    if backend == "lexicon":
+        return LexiconAnalyzer()
+    if backend == "transformers":
+        from actions.sentiment.ensemble import EnsembleAnalyzer, Fusion
+        from actions.sentiment.ngram import NgramPolarity
+        from actions.sentiment.transformer import DEFAULT_MODEL, TransformerAnalyzer
+
+        source = settings.sentiment_model
+        model = TransformerAnalyzer(source, max_length=settings.sentiment_max_tokens).load()
+        if Path(source).resolve() != DEFAULT_MODEL.resolve():
+            # another model: its own outputs plus the lexicon's cues (the fusion was fitted for ours)
+            return EnsembleAnalyzer(model, LexiconAnalyzer())
+        return EnsembleAnalyzer(model, LexiconAnalyzer(), NgramPolarity(), Fusion.load())
+    raise SettingsError(f"unknown SENTIMENT_BACKEND {backend!r}; available: transformers, lexicon")
