@@ -161,3 +161,59 @@ def test_an_agent_takes_a_refund_handoff_from_arrival_to_rating(assistant: Assis
     finally:
         agent_context.close()
         customer_context.close()
+
+
+SUPERVISOR, SUPERVISOR_PASSWORD = "browser-boss", "browser-boss-pass"
+
+
+def test_a_supervisor_finds_the_transcript_reveals_a_phone_and_sees_the_audit_and_the_rating(  # type: ignore[no-untyped-def]
+    assistant: Assistant, console_url: str, browser
+) -> None:
+    """Runs after the agent's test above: its refund conversation, rated 5, is what the supervisor finds."""
+    from playwright.sync_api import expect
+
+    store = AgentStore(assistant.session_factory)
+    if store.get(SUPERVISOR) is None:
+        store.add(username=SUPERVISOR, password=SUPERVISOR_PASSWORD, role="supervisor", display_name="王主管")
+    with assistant.session_factory() as session:
+        rated = session.scalars(select(Feedback).where(Feedback.handoff_id.is_not(None), Feedback.rating == 5)).first()
+    if rated is None:
+        pytest.skip("needs the rated refund conversation of the agent's test")
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{console_url}/supervisor/transcripts")
+        page.fill("input[name=username]", SUPERVISOR)
+        page.fill("input[name=password]", SUPERVISOR_PASSWORD)
+        page.click("form[action='/login'] button[type=submit]")
+        page.goto(f"{console_url}/supervisor/transcripts")
+        page.select_option("select[name=reason]", "refund")
+        page.select_option("select[name=csat]", "5")
+        page.get_by_test_id("apply-filters").click()
+        row = page.locator(f"[data-testid=transcripts] tr[data-conversation='{rated.conversation_id}']")
+        expect(row).to_be_visible()
+        page.screenshot(path=str(SHOTS / "11-supervisor-transcripts-filtered.png"), full_page=True)
+        row.locator("a").click()
+        expect(page.get_by_test_id("transcript")).to_contain_text("我要退款")
+        masked = page.get_by_test_id("value-phone").inner_text()
+        assert "****" in masked
+        page.get_by_test_id("reveal-reason").fill("回电核实退款进度")
+        page.get_by_test_id("reveal-phone").click()
+        expect(page.get_by_test_id("value-phone")).not_to_contain_text("*")
+        revealed = page.get_by_test_id("value-phone").inner_text()
+        assert revealed.isdigit() and revealed[-4:] == masked[-4:]
+        page.screenshot(path=str(SHOTS / "12-supervisor-transcript-revealed.png"), full_page=True)
+        page.goto(f"{console_url}/supervisor/audit")
+        audit = page.get_by_test_id("audit")
+        expect(audit).to_contain_text("回电核实退款进度")
+        expect(audit).to_contain_text(SUPERVISOR)
+        expect(audit.locator("td[data-field=phone]").first).to_be_visible()
+        page.screenshot(path=str(SHOTS / "13-supervisor-audit.png"), full_page=True)
+        page.goto(f"{console_url}/supervisor/dashboard")
+        expect(page.get_by_test_id("kpi-ratings")).not_to_have_text("0")
+        expect(page.get_by_test_id("chart-csat")).to_be_visible()
+        ratings = int(page.get_by_test_id("kpi-ratings").inner_text())
+        assert ratings >= 1
+        page.screenshot(path=str(SHOTS / "14-supervisor-dashboard.png"), full_page=True)
+    finally:
+        context.close()
