@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean sentiment-model
+.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean sentiment-model console redis
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -48,10 +48,17 @@ test-integration: train install-dev  ## real Rasa server + action server over HT
 lint: install-dev  ## ruff: undefined names, unused imports, likely bugs
 	$(VENV)/ruff check .
 
-bench: train install-dev  ## turn latency vs stock Rasa, NLU 5-fold cross-validation, sentiment quality (tables)
+bench: train install-dev  ## turn latency vs stock Rasa, NLU cross-validation, sentiment quality, WeChat 5-second rule (tables)
 	$(VENV)/python bench/turn_latency.py
 	$(VENV)/python bench/nlu_cv.py
 	$(VENV)/python bench/sentiment.py
+	$(VENV)/python bench/wechat_5s.py
+
+console: install  ## run only the agent console + web chat on :8000 (the assistant must be running: make run)
+	$(VENV)/python -m desk.console
+
+redis:  ## a throwaway redis-server on a free port (prints REDIS_URL; Ctrl-C stops it)
+	scripts/services.sh redis
 
 sentiment-model: install  ## rebuild the shipped sentiment model, n-gram model and fusion from ../shared/datasets (~25 min)
 	$(VENV)/python -m sentiment_training.train --out actions/sentiment/model
@@ -61,7 +68,7 @@ sentiment-model: install  ## rebuild the shipped sentiment model, n-gram model a
 lock:  ## record the exact versions of the working .venv in constraints.txt
 	{ echo "# Exact versions the tests run against (pip freeze of a working .venv)."; \
 	  echo "# Used as pip constraints by scripts/bootstrap.sh; regenerate with: make lock"; \
-	  $(VENV)/pip freeze --exclude-editable; } > constraints.txt
+	  $(VENV)/pip freeze --exclude-editable | sed -E 's|^([A-Za-z0-9_.-]+) @ file://.*-([0-9][^-]*)-py3.*|\1==\2|'; } > constraints.txt
 
 clean:  ## remove trained models, results and local databases
 	rm -rf models results var logs

@@ -6,7 +6,7 @@ scripts/bootstrap.sh
 [ -f .env ] && { set -a; . ./.env; set +a; }
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export RASA_TELEMETRY_ENABLED=false  # no network calls from a support bot
-export RASA_PORT="${RASA_PORT:-5005}" ACTION_PORT="${ACTION_PORT:-5055}"
+export RASA_PORT="${RASA_PORT:-5005}" ACTION_PORT="${ACTION_PORT:-5055}" CONSOLE_PORT="${CONSOLE_PORT:-8000}"
 # the HTTP API is open (no token) in this embedded default, so it listens on this machine only
 export RASA_INTERFACE="${RASA_INTERFACE:-127.0.0.1}"
 export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}"
@@ -28,8 +28,12 @@ echo "==> starting the Rasa server on :$RASA_PORT (log: logs/rasa.log)"
 .venv/bin/rasa run --model models/assistant.tar.gz --endpoints bot/endpoints.yml \
   --credentials bot/credentials.yml --interface "$RASA_INTERFACE" --port "$RASA_PORT" --enable-api >logs/rasa.log 2>&1 &
 pids+=($!)
+echo "==> starting the agent console and web chat on :$CONSOLE_PORT (log: logs/console.log)"
+.venv/bin/python -m desk.console.users seed-demo >/dev/null
+.venv/bin/python -m desk.console >logs/console.log 2>&1 &
+pids+=($!)
 .venv/bin/python scripts/wait_ready.py "http://127.0.0.1:$RASA_PORT/status" "http://127.0.0.1:$ACTION_PORT/health" \
-  --pids "${pids[@]}"
+  "http://127.0.0.1:$CONSOLE_PORT/health" --pids "${pids[@]}"
 cat <<MSG
 
 The assistant is running.
@@ -37,6 +41,8 @@ The assistant is running.
     curl -s localhost:$RASA_PORT/webhooks/rest/webhook -H 'Content-Type: application/json' \\
          -d '{"sender": "demo-vip-zh", "message": "我的订单到哪了"}'
   Or chat in the terminal:   .venv/bin/python scripts/chat.py --sender demo-vip-zh
+  Demo shop with the chat widget:  http://127.0.0.1:$CONSOLE_PORT/demo/shop
+  Agent console:                   http://127.0.0.1:$CONSOLE_PORT/  (development users: see desk/console/README.md)
   Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"
