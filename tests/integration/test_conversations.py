@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 import yaml
 from sqlalchemy import select
 
@@ -259,3 +260,57 @@ def test_declining_to_rate_ends_politely_and_is_not_asked_again(assistant: Assis
     assert again and not any(m.get("buttons") for m in again)
     with assistant.session_factory() as session:
         assert list(session.scalars(select(Feedback).where(Feedback.conversation_id == sender))) == []
+
+
+def _tone_texts(response: str | None, tone: str) -> set[str]:
+    """Texts conditioned on one tone, of one response or (``None``) of every response in the domain."""
+    texts = set()
+    for path in (ROOT / "bot" / "domain").glob("*.yml"):
+        for name, variants in (yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {}).items():
+            if response in (None, name):
+                texts |= {v["text"] for v in variants
+                          if {"type": "slot", "name": "tone", "value": tone} in v.get("condition", [])}
+    return texts
+
+
+def _slots(bot: Assistant, sender: str) -> dict:
+    return bot.tracker(sender)["slots"]
+
+
+def _offered_or_handed_over(bot: Assistant, sender: str, replies: list[dict]) -> bool:
+    offers = _tone_texts("utter_offer_human", "empathetic")
+    return bool(handoffs_of(bot, sender)) or any(m.get("text") in offers and m.get("buttons") for m in replies)
+
+
+def test_an_anxious_customer_gets_empathy_and_a_human(assistant: Assistant) -> None:
+    """Worry without any listed cue word: the model reads it, the tone follows, a human is brought in."""
+    order = order_of(assistant, "demo-regular-zh", "shipped")
+    sender = as_customer(assistant, "demo-regular-zh")
+    replies = assistant.say(sender, f"订单{order.id}明天一早就要用，现在还在路上，我心里实在没底，能赶得上吗")
+    slots = _slots(assistant, sender)
+    assert slots["emotion"] in ("anxiety", "anger") and slots["tone"] == "empathetic"
+    assert {m.get("text") for m in replies} & _tone_texts(None, "empathetic")
+    assert _offered_or_handed_over(assistant, sender, replies)
+
+
+@pytest.mark.parametrize("text", ["Seriously? You expect me to wait another week? Unbelievable.",
+                                  "你们到底有没有人管？我都说了三遍了"])
+def test_indirect_anger_gets_empathy_and_a_human(assistant: Assistant, text: str) -> None:
+    sender = new_sender("upset")
+    replies = assistant.say(sender, text)
+    slots = _slots(assistant, sender)
+    assert slots["emotion"] in ("anger", "anxiety") and slots["tone"] == "empathetic"
+    assert {m.get("text") for m in replies} & _tone_texts(None, "empathetic")
+    assert _offered_or_handed_over(assistant, sender, replies)
+
+
+def test_a_calm_customer_is_not_interrupted(assistant: Assistant) -> None:
+    order = order_of(assistant, "demo-regular-zh", "shipped")
+    sender = as_customer(assistant, "demo-regular-zh")
+    offers = _tone_texts("utter_offer_human", "neutral") | _tone_texts("utter_offer_human", "empathetic")
+    for text in (f"where is my order {order.id}?", "how long do refunds usually take?", "ok, thanks"):
+        replies = assistant.say(sender, text)
+        assert not {m.get("text") for m in replies} & offers, text
+        slots = _slots(assistant, sender)
+        assert slots["emotion"] == "none" and slots["tone"] != "empathetic", (text, slots)
+    assert handoffs_of(assistant, sender) == []
