@@ -5,9 +5,10 @@ SQLite is the embedded default; PostgreSQL is chosen by ``DATABASE_URL``. Nothin
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -50,9 +51,18 @@ def make_session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
 
 
-def create_all(engine: Engine) -> None:
-    # import the model modules so their tables are registered on Base
-    import desk.models  # noqa: F401
-    import profiles.models  # noqa: F401
+# every module that declares application tables on ``Base`` (Rasa's own ``events`` table is Rasa's);
+# ``migrations/`` is generated from exactly these
+MODEL_MODULES = ("profiles.models", "desk.models", "bot.connectors.wechat_stores", "bot.connectors.wechat_outbox")
 
-    Base.metadata.create_all(engine)
+
+def application_metadata() -> MetaData:
+    """``Base.metadata`` with every application table registered (imports the model modules)."""
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+    return Base.metadata
+
+
+def create_all(engine: Engine) -> None:
+    """The embedded default's schema set-up; production runs ``alembic upgrade head`` instead."""
+    application_metadata().create_all(engine)
