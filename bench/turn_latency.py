@@ -72,6 +72,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# our Rasa API needs a token, and our action server answers only calls that carry its secret
+# (as in the integration tests); a stock server ignores the token parameter
+RASA_AUTH_TOKEN = "bench-rasa-token"
+ACTION_SERVER_TOKEN = "bench-action-token"
+ACTION_TOKEN_HEADER = "X-Action-Token"
+
+
 def http_status(url: str, timeout: float = 2) -> int:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -371,7 +378,7 @@ async def tracker_probe(session: Any, url: str, sender: str) -> dict[str, Any]:
     """Time ``GET /conversations/<id>/tracker`` (tracker store read + serialisation) and count events."""
     start = time.perf_counter()
     try:
-        async with session.get(f"{url}/conversations/{sender}/tracker") as response:
+        async with session.get(f"{url}/conversations/{sender}/tracker", params={"token": RASA_AUTH_TOKEN}) as response:
             body = await response.read()
         ms = (time.perf_counter() - start) * 1000
         events = len(json.loads(body).get("events") or [])
@@ -494,8 +501,10 @@ class ActionProxy:
 
         body = await request.read()
         start = time.perf_counter()
-        async with self._session.post(self.target, data=body,
-                                      headers={"Content-Type": "application/json"}) as response:
+        headers = {"Content-Type": "application/json"}
+        if ACTION_TOKEN_HEADER in request.headers:
+            headers[ACTION_TOKEN_HEADER] = request.headers[ACTION_TOKEN_HEADER]
+        async with self._session.post(self.target, data=body, headers=headers) as response:
             reply = await response.read()
             status = response.status
         ms = (time.perf_counter() - start) * 1000
@@ -795,14 +804,19 @@ def main(argv: list[str] | None = None) -> int:
             "PII_HASH_SALT": SALT,
             "TRACKER_DB": str(work / "tracker.db"),
             "ACTION_ENDPOINT_URL": action_url,
+            "RASA_AUTH_TOKEN": RASA_AUTH_TOKEN,
+            "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN,
+            "RATE_LIMIT_PER_MINUTE": "0",  # the load is many turns a second per sender, on purpose
         }
         actions = Server("our action server",
-                         [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
+                         [str(VENV_BIN / "python"), "-m", "actions.server", "--actions", "actions", "--port",
+                          str(action_port)],
                          ROOT, env, RESULTS / "ours_actions.log", f"http://{HOST}:{action_port}/health")
         ours_rasa = Server("our Rasa server",
                            [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "bot/endpoints.yml",
-                            "--credentials", "bot/credentials.yml", "--port", str(rasa_port), "--enable-api"],
-                           ROOT, env, RESULTS / "ours_rasa.log", f"http://{HOST}:{rasa_port}/status")
+                            "--credentials", "bot/credentials.yml", "--port", str(rasa_port), "--enable-api",
+                            "--auth-token", RASA_AUTH_TOKEN],
+                           ROOT, env, RESULTS / "ours_rasa.log", f"http://{HOST}:{rasa_port}/status?token={RASA_AUTH_TOKEN}")
         servers += [actions, ours_rasa]
         print(f"==> starting our action server (:{action_port}) and Rasa server (:{rasa_port})", flush=True)
         for server in (actions, ours_rasa):

@@ -37,6 +37,9 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import declarative_base
 
+from bot.persisted_events import masked_event
+from common.logging import install_masking
+
 logger = logging.getLogger(__name__)
 
 CheckpointBase = declarative_base()
@@ -83,7 +86,7 @@ def snapshot_events(
         prefix.append(ActiveLoop(before.active_loop_name, timestamp=stamp))
     if before.is_paused():
         prefix.append(ConversationPaused(timestamp=stamp))
-    return [e.as_dict() for e in prefix] + [e.as_dict() for e in events[cut:]]
+    return [masked_event(e.as_dict()) for e in prefix] + [masked_event(e.as_dict()) for e in events[cut:]]
 
 
 class CompactingSQLTrackerStore(SQLTrackerStore):
@@ -96,6 +99,7 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
         keep_turns: int = 4,
         **kwargs: Any,
     ) -> None:
+        install_masking()  # built once when the Rasa server starts: from here on its logs are masked
         super().__init__(domain, **kwargs)
         self.compact_after = int(compact_after)
         self.keep_turns = int(keep_turns)
@@ -156,7 +160,7 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
             else:
                 new_events = list(itertools.islice(tracker.events, stored, None))
             for event in new_events:
-                data = event.as_dict()
+                data = masked_event(event.as_dict())  # personal data masked at ingestion (bot/persisted_events.py)
                 session.add(
                     self.SQLEvent(
                         sender_id=tracker.sender_id,

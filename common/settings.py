@@ -76,7 +76,17 @@ class Settings:
     wechat_menu_file: Path = field(default=ROOT / "bot" / "connectors" / "wechat_menu.yml")
     # agent console (desk/console): where it listens, the Rasa server it talks to, sessions, live updates
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_token: str | None = None
+    rasa_token: str | None = None  # Rasa's --auth-token: every API call but the channels' webhooks needs it
+    # shared secret Rasa sends to the action server (X-Action-Token, bot/endpoints.yml; actions/server.py)
+    action_server_token: str | None = None
+    action_host: str = "127.0.0.1"  # the action server answers Rasa only: loopback in the embedded default
+    # Rasa's tracker database (events + checkpoints), for privacy export/erasure and retention (desk.privacy)
+    tracker_db_url: str = f"sqlite:///{ROOT / 'var' / 'tracker.db'}"
+    # customer lines per sender: a token bucket of RATE_LIMIT_BURST refilled at RATE_LIMIT_PER_MINUTE (0 = off)
+    rate_limit_per_minute: int = 60
+    rate_limit_burst: int = 20
+    max_body_bytes: int = 65536  # larger request bodies are refused (413): Rasa REST channel, console
+    transcript_retention_days: int = 0  # transcripts older than this are deleted by desk.retention; 0 = keep
     console_host: str = "127.0.0.1"
     console_port: int = 8000
     console_session_hours: int = 8
@@ -126,7 +136,15 @@ class Settings:
             wechat_window_messages=_int(env, "WECHAT_WINDOW_MESSAGES", 5),
             wechat_menu_file=Path(env.get("WECHAT_MENU_FILE") or cls.wechat_menu_file),
             rasa_url=env.get("RASA_URL") or f"http://127.0.0.1:{_int(env, 'RASA_PORT', 5005)}",
-            rasa_token=env.get("RASA_TOKEN") or None,
+            rasa_token=env.get("RASA_AUTH_TOKEN") or env.get("RASA_TOKEN") or None,
+            action_server_token=env.get("ACTION_SERVER_TOKEN") or None,
+            action_host=env.get("ACTION_HOST") or cls.action_host,
+            tracker_db_url=env.get("TRACKER_DB_URL")
+            or (f"sqlite:///{Path(env['TRACKER_DB']).resolve()}" if env.get("TRACKER_DB") else cls.tracker_db_url),
+            rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 60),
+            rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 20),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 65536),
+            transcript_retention_days=_int(env, "TRANSCRIPT_RETENTION_DAYS", 0),
             console_host=env.get("CONSOLE_HOST") or cls.console_host,
             console_port=_int(env, "CONSOLE_PORT", 8000),
             console_session_hours=_int(env, "CONSOLE_SESSION_HOURS", 8),
@@ -150,6 +168,8 @@ class Settings:
             raise SettingsError("PII_VAULT_KEY must be set to a secret value in production")
         if self.environment == "production" and self.widget_token_secret == "dev-only-widget-secret":
             raise SettingsError("WIDGET_TOKEN_SECRET must be set to a secret value in production")
+        if self.environment == "production" and not (self.rasa_token and self.action_server_token):
+            raise SettingsError("RASA_AUTH_TOKEN and ACTION_SERVER_TOKEN must be set in production")
         if self.sentiment_backend not in {"lexicon", "transformers"}:
             raise SettingsError(
                 f"SENTIMENT_BACKEND must be 'lexicon' or 'transformers', got {self.sentiment_backend!r}"

@@ -6,12 +6,14 @@ import logging
 
 import uvicorn
 
+from common.logging import install_masking
 from common.settings import get_settings
 from desk.console.app import create_app
 
 
 def main() -> None:
     settings = get_settings()
+    install_masking()
     logging.basicConfig(level=settings.log_level)
     app = create_app(settings)
     print(f"Agent console on http://{settings.console_host}:{settings.console_port}/ (Rasa at {settings.rasa_url})")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 
 from common.db import create_all, make_engine, make_session_factory
 from common.settings import Settings, get_settings
+from desk.console.limits import BodySizeLimit
 from desk.console.pages import make_environment, render
 from desk.console.routes import auth, chat, handoffs, queue, review, supervisor, widget
 from desk.console.services import Services
@@ -70,6 +71,7 @@ def create_app(
 
     app = FastAPI(title="Agent console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.state.templates = make_environment()
 
     @app.exception_handler(HTTPException)

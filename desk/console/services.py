@@ -8,6 +8,7 @@ from typing import Callable, Mapping
 
 from sqlalchemy.orm import sessionmaker
 
+from common.ratelimit import RateLimiter, limiter_from_settings
 from common.settings import Settings
 from desk.agents import AgentStore
 from desk.console.timeouts import QueueTimeouts
@@ -36,6 +37,7 @@ class Services:
     clock: Callable[[], datetime]
     review: ReviewStore | None = None  # supervisor review and dashboards (issue 5)
     timeouts: QueueTimeouts | None = None  # queued handoffs nobody took: timed out / abandoned
+    limiter: RateLimiter | None = None  # customer lines per sender on the web chat sockets (None = no limit)
 
     @classmethod
     def build(
@@ -68,6 +70,7 @@ class Services:
         services.review = ReviewStore(
             session_factory, vault=PiiVault(session_factory, secret=settings.pii_vault_key), clock=clock
         )
+        services.limiter = limiter_from_settings(settings, prefix="ratelimit:web:")
         services.timeouts = QueueTimeouts(
             queue, services.rasa, services.tickets, broker, services.gateways,
             timeout_minutes=settings.handoff_timeout_minutes, abandon_minutes=settings.handoff_abandon_minutes,

@@ -35,6 +35,9 @@ WECHAT_ENV = {
     "WECHAT_APP_SECRET": "integration-wechat-secret",
     "WECHAT_MODE": "safe",
 }
+# the Rasa HTTP API needs this token (the channels' webhooks do not); Rasa sends the second to the action server
+RASA_AUTH_TOKEN = "integration-rasa-token"
+ACTION_SERVER_TOKEN = "integration-action-token"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -66,6 +69,8 @@ class Assistant:
     processes: list[subprocess.Popen]
     log_dir: Path
     wechat_api_port: int = 0
+    token: str = RASA_AUTH_TOKEN
+    work_dir: Path | None = None  # the SQLite files of this run (app.db, tracker.db)
 
     def say(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         body: dict[str, Any] = {"sender": sender, "message": text}
@@ -83,12 +88,13 @@ class Assistant:
         return [m.get("text", "") for m in self.say(sender, text, **kwargs)]
 
     def tracker(self, sender: str) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.rasa_url}/conversations/{sender}/tracker", timeout=30) as response:
+        url = f"{self.rasa_url}/conversations/{sender}/tracker?token={self.token}"
+        with urllib.request.urlopen(url, timeout=30) as response:
             return json.loads(response.read())
 
     def trigger(self, sender: str, intent: str) -> dict[str, Any]:
         request = urllib.request.Request(
-            f"{self.rasa_url}/conversations/{sender}/trigger_intent?output_channel=latest",
+            f"{self.rasa_url}/conversations/{sender}/trigger_intent?output_channel=latest&token={self.token}",
             data=json.dumps({"name": intent}).encode(),
             headers={"Content-Type": "application/json"},
         )
@@ -96,7 +102,7 @@ class Assistant:
             return json.loads(response.read())
 
     def healthy(self) -> bool:
-        return _get(f"{self.rasa_url}/status") == 200 and _get(f"{self.action_url}/health") == 200
+        return _get(f"{self.rasa_url}/status?token={self.token}") == 200 and _get(f"{self.action_url}/health") == 200
 
 
 @pytest.fixture(scope="session")
@@ -139,6 +145,8 @@ def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONWARNINGS": "ignore",
         **WECHAT_ENV,
+        "RASA_AUTH_TOKEN": RASA_AUTH_TOKEN,
+        "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN,
         "WECHAT_API_BASE": f"http://127.0.0.1:{wechat_api_port}",
     }
     logs = ROOT / "results" / "integration"
@@ -147,14 +155,14 @@ def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     rasa_log = open(logs / "rasa.log", "w")
     processes = [
         subprocess.Popen(
-            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
+            [str(VENV_BIN / "python"), "-m", "actions.server", "--actions", "actions", "--port", str(action_port)],
             cwd=ROOT, env=env, stdout=actions_log, stderr=subprocess.STDOUT,
         ),
         subprocess.Popen(
             [
                 str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "bot/endpoints.yml",
                 "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1", "--port", str(rasa_port),
-                "--enable-api",
+                "--enable-api", "--auth-token", RASA_AUTH_TOKEN,
             ],
             cwd=ROOT, env=env, stdout=rasa_log, stderr=subprocess.STDOUT,
         ),
@@ -166,6 +174,7 @@ def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         processes=processes,
         log_dir=logs,
         wechat_api_port=wechat_api_port,
+        work_dir=work,
     )
     deadline = time.monotonic() + START_TIMEOUT
     try:

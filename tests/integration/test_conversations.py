@@ -234,7 +234,7 @@ def test_a_resolved_handoff_resumes_the_bot_and_asks_for_a_rating(assistant: Ass
     queue = HandoffQueue(assistant.session_factory)
     queue.claim(handoff.id, agent_id="agent-7")
     assert assistant.say(sender, "你好？") == []  # with an agent: the bot stays silent, the line is kept
-    resolved, messages = asyncio.run(resolve_and_resume(queue, RasaClient(assistant.rasa_url), handoff.id))
+    resolved, messages = asyncio.run(resolve_and_resume(queue, RasaClient(assistant.rasa_url, token=assistant.token), handoff.id))
     assert resolved.status == "resolved"
     payloads = [b["payload"] for m in messages for b in m.get("buttons", [])]
     assert payloads and all(p.startswith("/rate_service") for p in payloads)  # the 1-5 question, in the channel

@@ -67,4 +67,4 @@ def test_the_secret_comes_from_the_environment_and_production_needs_one() -> Non
     production = dataclasses.replace(Settings(), environment="production", **others)
     with pytest.raises(SettingsError, match="WIDGET_TOKEN_SECRET"):
         production.check()
-    dataclasses.replace(production, widget_token_secret="k").check()
+    dataclasses.replace(production, widget_token_secret="k", rasa_token="t", action_server_token="t").check()

@@ -62,6 +62,9 @@ async def customer_socket(websocket: WebSocket, sender: str = "") -> None:
                 text = str(data.get("text") or "").strip()[:TEXT_MAX] if isinstance(data, dict) else ""
                 if not text:
                     continue
+                if services.limiter is not None and not await services.limiter.allow(sender):
+                    await websocket.send_json({"type": "error", "code": "rate_limited"})
+                    continue
                 try:
                     replies = await services.rasa.send_message(sender, text)
                 except RasaUnavailable:

@@ -15,7 +15,7 @@
   - widget → server: ``{"type": "message", "id": "<idempotency key>", "text": "..."}``. A key seen
     before is acknowledged and not processed again, so a resend after a reconnect is harmless.
   - server → widget: ``{"type": "ack", "id", "duplicate"}``; ``{"type": "error", "code", "id"}``
-    (``too_long``, ``unavailable``, ``bad_request``); and, for every window of the conversation,
+    (``too_long``, ``unavailable``, ``bad_request``, ``rate_limited``: too many lines, resend later); and, for every window of the conversation,
     ``{"type": "typing", "on": bool}`` and ``{"type": "message", "from": "bot"|"agent"|"customer", ...}``.
 
   The server never renders text into HTML; the widget shows every line with ``textContent``.
@@ -253,6 +253,8 @@ async def _customer_line(
     text = text.strip() if isinstance(text, str) else ""
     if not text:
         return {"type": "error", "code": "bad_request", "id": message_id}
+    if services.limiter is not None and not await services.limiter.allow(conversation_id):
+        return {"type": "error", "code": "rate_limited", "id": message_id}  # not seen: a later resend goes through
     if not seen.first_time(conversation_id, message_id):
         return {"type": "ack", "id": message_id, "duplicate": True}
     # every window of this conversation shows the line and the typing indicator

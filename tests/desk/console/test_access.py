@@ -10,7 +10,9 @@ from fastapi.routing import APIRoute
 from tests.desk.console.conftest import Console, enqueue
 
 # what customers and signed-out agents may reach; everything else needs a signed-in agent
-PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("GET", "/lang/{code}"), ("GET", "/chat/test")}
+# (/chat/test and the demo shop are development pages: 404 in production; /widget/* are static files)
+PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/login"), ("GET", "/lang/{code}"), ("GET", "/chat/test"),
+          ("GET", "/demo/shop"), ("GET", "/widget/{name}")}  # the widget's own files
 SUPERVISOR_PREFIX = "/supervisor"
 
 

@@ -39,7 +39,7 @@ def console_url(assistant: Assistant) -> Iterator[str]:
     store = AgentStore(assistant.session_factory)
     if store.get(AGENT) is None:
         store.add(username=AGENT, password=PASSWORD, role="agent", display_name="小李")
-    settings = Settings(rasa_url=assistant.rasa_url, console_queue_poll_ms=200, console_transcript_poll_ms=1000)
+    settings = Settings(rasa_url=assistant.rasa_url, rasa_token=assistant.token, console_queue_poll_ms=200, console_transcript_poll_ms=1000)
     app = create_app(settings, session_factory=assistant.session_factory)
     port = free_port()
     server = uvicorn.Server(
