@@ -1,0 +1,105 @@
+"""The transcript archive: an event broker that appends every tracker event to an ``event_archive`` table.
+
+Rasa streams each new event of a saved tracker to the configured event broker. This broker writes
+them to SQL (PostgreSQL in production, ``bot/endpoints.production.yml``), masked the same way as the
+tracker store's copy (``bot.persisted_events.masked_event``), so a transcript outlives its tracker:
+a tracker store that expires conversations (Redis with a TTL, the retention job, a wiped tracker
+database) does not take the record of what was said with it.
+
+It is Rasa's ``SQLEventBroker`` with three changes: a table name of its own (Rasa's broker also
+calls its table ``events``, which would collide with the SQL tracker store's table in the same
+database), the event's type and timestamp as columns (retention and export query by them), and
+one SQLAlchemy URL instead of dialect/host/port/... fields.
+
+    event_broker:
+      type: bot.event_archive.EventArchive
+      url: ${TRACKER_DB_URL}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from asyncio import AbstractEventLoop
+from typing import Any, Dict, Iterator, List, Optional, Text
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy.orm import Session, declarative_base, sessionmaker
+
+from bot.persisted_events import masked_event
+
+logger = logging.getLogger(__name__)
+
+ArchiveBase = declarative_base()
+
+
+class ArchivedEvent(ArchiveBase):  # type: ignore[misc, valid-type]
+    __tablename__ = "event_archive"
+
+    id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True)
+    sender_id = sa.Column(sa.String(255), nullable=False, index=True)
+    type_name = sa.Column(sa.String(64), nullable=False)
+    timestamp = sa.Column(sa.Float, nullable=True, index=True)
+    data = sa.Column(sa.Text, nullable=False)
+
+
+class EventArchive(EventBroker):
+    """Append-only SQL copy of every tracker event (masked), in the order Rasa published them."""
+
+    def __init__(self, url: Text) -> None:
+        from common.db import make_engine
+
+        self.engine = make_engine(url)
+        ArchiveBase.metadata.create_all(self.engine)
+        self.sessionmaker = sessionmaker(bind=self.engine)
+
+    @classmethod
+    async def from_endpoint_config(
+        cls, broker_config: EndpointConfig, event_loop: Optional[AbstractEventLoop] = None
+    ) -> "EventArchive":
+        if not broker_config.url:
+            raise ValueError("event_broker: bot.event_archive.EventArchive needs a `url` (SQLAlchemy URL)")
+        return cls(broker_config.url)
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        session = self.sessionmaker()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def publish(self, event: Dict[Text, Any]) -> None:
+        data = masked_event(event)
+        with self.session_scope() as session:
+            session.add(
+                ArchivedEvent(
+                    sender_id=str(event.get("sender_id") or ""),
+                    type_name=str(event.get("event") or ""),
+                    timestamp=event.get("timestamp"),
+                    data=json.dumps(data, ensure_ascii=False),
+                )
+            )
+            session.commit()
+
+    def transcript(self, sender_id: Text) -> List[Dict[Text, Any]]:
+        """Every archived event of one conversation, oldest first (export, tests)."""
+        with self.session_scope() as session:
+            rows = session.execute(
+                sa.select(ArchivedEvent.data).where(ArchivedEvent.sender_id == sender_id).order_by(ArchivedEvent.id)
+            ).scalars()
+            return [json.loads(data) for data in rows]
+
+    def is_ready(self) -> bool:  # type: ignore[override]
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    async def close(self) -> None:
+        self.engine.dispose()
