@@ -12,6 +12,7 @@ export RASA_INTERFACE="${RASA_INTERFACE:-127.0.0.1}"
 export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}"
 export TRACKER_DB="${TRACKER_DB:-var/tracker.db}"
 export TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore
+export TOKENIZERS_PARALLELISM=false  # the sentiment tokenizer runs in the Rasa server
 mkdir -p var logs
 scripts/train.sh
 echo "==> preparing the database (demo customers are loaded on first run)"

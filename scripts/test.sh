@@ -9,6 +9,7 @@ scripts/system_deps.sh
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export RASA_TELEMETRY_ENABLED=false  # no network calls from a support bot
 export TF_CPP_MIN_LOG_LEVEL=3
+export TOKENIZERS_PARALLELISM=false  # the sentiment tokenizer runs before servers fork
 .venv/bin/python scripts/build_kb.py --check || {
   echo "error: generated FAQ files are stale; run 'make kb' and commit the result" >&2; exit 1; }
 scripts/train.sh

@@ -151,7 +151,11 @@ class TurnRunner:
             logger.exception("wechat turn failed (openid=%s)", inbound.openid)
             return "", NOTHING
         reply, buttons = render(messages)
-        self._spawn(self.buttons.remember(inbound.openid, buttons))
+        # stored before the reply leaves, so the customer's "2" can never arrive before its buttons
+        try:
+            await self.buttons.remember(inbound.openid, buttons)
+        except Exception:  # the answer still goes out; only numbered choices are lost
+            logger.exception("could not keep the buttons of openid=%s", inbound.openid)
         return reply, (REPLY + reply if reply else NOTHING)
 
     async def _customer_wrote(self, openid: str) -> None:
