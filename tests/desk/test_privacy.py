@@ -1,0 +1,117 @@
+"""Export and erasure of one customer across the app database and the tracker store, and retention."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import sessionmaker
+
+from common.db import make_engine
+from desk.models import Feedback, Handoff, PiiReveal, Ticket
+from desk.privacy import PrivacyOffice, main
+from desk.retention import purge
+from profiles.models import ChannelIdentity, Customer, Order
+
+DAY = 86400.0
+NOW = 1_800_000_000.0
+
+
+def tracker_db(path: Path, rows: list[tuple[str, float, str]]) -> sa.engine.Engine:
+    """Rasa's ``events`` table (as SQLTrackerStore makes it) and the checkpoints table, with ``rows``."""
+    engine = make_engine(f"sqlite:///{path}")
+    metadata = sa.MetaData()
+    events = sa.Table("events", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                      sa.Column("sender_id", sa.String(255)), sa.Column("type_name", sa.String(255)),
+                      sa.Column("timestamp", sa.Float), sa.Column("intent_name", sa.String(255)),
+                      sa.Column("action_name", sa.String(255)), sa.Column("data", sa.Text))
+    checkpoints = sa.Table("tracker_checkpoints", metadata, sa.Column("sender_id", sa.String(255), primary_key=True),
+                           sa.Column("last_event_id", sa.Integer), sa.Column("events", sa.Text))
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        for sender, stamp, text in rows:
+            connection.execute(events.insert().values(
+                sender_id=sender, type_name="user", timestamp=stamp,
+                data=json.dumps({"event": "user", "text": text, "timestamp": stamp})))
+        for sender in {r[0] for r in rows}:
+            connection.execute(checkpoints.insert().values(sender_id=sender, last_event_id=1, events="[]"))
+    return engine
+
+
+def count(engine: sa.engine.Engine, table: str, sender: str) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(sa.text(f"SELECT count(*) FROM {table} WHERE sender_id = :s"),  # noqa: S608
+                                      {"s": sender}).scalar_one())
+
+
+def test_export_holds_everything_and_is_audited(seeded: sessionmaker, tmp_path: Path) -> None:
+    with seeded.begin() as session:
+        customer_id = session.scalars(sa.select(Customer.id).order_by(Customer.id)).first()
+        wechat = session.scalars(sa.select(ChannelIdentity).where(ChannelIdentity.customer_id == customer_id,
+                                                                  ChannelIdentity.channel == "wechat")).first()
+        session.add(Feedback(conversation_id=f"web-{customer_id}", customer_id=customer_id, rating=2,
+                             comment="slow", idempotency_key="k1"))
+    senders = [f"web-{customer_id}"] + ([f"wechat:{wechat.external_id}"] if wechat else [])
+    tracker = tracker_db(tmp_path / "t.db", [(s, NOW, f"hello from {s}") for s in senders] + [("other", NOW, "x")])
+    office = PrivacyOffice(seeded, tracker)
+    document = office.export(customer_id, actor="boss")
+    assert document["profile"]["id"] == customer_id and document["orders"] and document["identities"]
+    assert document["feedback"][0]["comment"] == "slow"
+    assert set(document["transcripts"]) == set(senders)
+    assert "other" not in json.dumps(document["transcripts"])
+    json.dumps(document)  # serialisable
+    with seeded.begin() as session:
+        audit = session.scalars(sa.select(PiiReveal).where(PiiReveal.customer_id == customer_id)).all()
+    assert [(a.supervisor, a.field) for a in audit] == [("boss", "export")]
+
+
+def test_erasure_removes_personal_data_keeps_counts_and_is_audited(seeded: sessionmaker, tmp_path: Path) -> None:
+    with seeded.begin() as session:
+        customer_id = session.scalars(sa.select(Customer.id).order_by(Customer.id)).first()
+        orders_before = len(session.scalars(sa.select(Order).where(Order.customer_id == customer_id)).all())
+        session.add(Feedback(conversation_id=f"web-{customer_id}", customer_id=customer_id, rating=1,
+                             comment="call me 13812341234", idempotency_key="k2"))
+        session.add(Ticket(customer_id=customer_id, conversation_id=f"web-{customer_id}", topic="refund",
+                           subject="refund to zhang.wei@example.com"))
+    tracker = tracker_db(tmp_path / "t.db", [(f"web-{customer_id}", NOW, "138****1234"), ("other", NOW, "x")])
+    done = PrivacyOffice(seeded, tracker).erase(customer_id, actor="boss", reason="customer asked")
+    assert done.tracker_events == 1
+    assert count(tracker, "events", f"web-{customer_id}") == 0 and count(tracker, "events", "other") == 1
+    assert count(tracker, "tracker_checkpoints", f"web-{customer_id}") == 0
+    with seeded.begin() as session:
+        customer = session.get(Customer, customer_id)
+        assert customer.name == "erased" and customer.phone_hash is None and customer.phone_masked is None
+        assert not session.scalars(sa.select(ChannelIdentity).where(ChannelIdentity.customer_id == customer_id)).all()
+        orders = session.scalars(sa.select(Order).where(Order.customer_id == customer_id)).all()
+        assert len(orders) == orders_before and all(o.address == "[erased]" for o in orders)
+        feedback = session.scalars(sa.select(Feedback).where(Feedback.customer_id == customer_id)).all()
+        assert [f.rating for f in feedback] == [1] and feedback[0].comment is None
+        assert all(t.subject == "[erased]" for t in session.scalars(sa.select(Ticket).where(Ticket.customer_id == customer_id)))
+        assert all(h.package == {} for h in session.scalars(sa.select(Handoff).where(Handoff.customer_id == customer_id)))
+        assert [a.field for a in session.scalars(sa.select(PiiReveal))] == ["erasure"]
+
+
+def test_the_cli_exports_to_a_file_and_refuses_unknown_customers(seeded: sessionmaker, tmp_path: Path) -> None:
+    office = PrivacyOffice(seeded, tracker_db(tmp_path / "t.db", []))
+    with seeded.begin() as session:
+        customer_id = session.scalars(sa.select(Customer.id)).first()
+    out = tmp_path / "export.json"
+    assert main(["export", customer_id, "--out", str(out)], office=office) == 0
+    assert json.loads(out.read_text())["customer_id"] == customer_id
+    assert main(["erase", "C999999"], office=office) == 1
+
+
+def test_retention_deletes_whole_old_conversations_only(tmp_path: Path) -> None:
+    engine = tracker_db(tmp_path / "t.db", [
+        ("old", NOW - 40 * DAY, "a"), ("old", NOW - 35 * DAY, "b"),
+        ("mixed", NOW - 40 * DAY, "c"), ("mixed", NOW - 1 * DAY, "d"),  # still active: kept whole
+        ("new", NOW - 2 * DAY, "e"),
+    ])
+    assert purge(engine, older_than_days=30, clock=lambda: NOW, dry_run=True).conversations == 1
+    assert count(engine, "events", "old") == 2
+    result = purge(engine, older_than_days=30, clock=lambda: NOW)
+    assert (result.conversations, result.events) == (1, 2)
+    assert [count(engine, "events", s) for s in ("old", "mixed", "new")] == [0, 2, 1]
+    assert count(engine, "tracker_checkpoints", "old") == 0 and count(engine, "tracker_checkpoints", "mixed") == 1
+    assert purge(engine, older_than_days=0, clock=lambda: NOW).conversations == 0  # 0 = keep everything
