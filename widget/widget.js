@@ -303,7 +303,7 @@
           break;
         }
         case "error":
-          if (frame.code === "unavailable") {
+          if (frame.code === "unavailable" || frame.code === "rate_limited") {
             settled(frame.id, t.unavailable);
             rendered.get(frame.id) && rendered.get(frame.id).classList.add("pending");
             setTimeout(() => { const m = outbox.find((x) => x.id === frame.id); if (m) transmit(m); }, 3000);

@@ -1,0 +1,293 @@
+"""The widget in a real browser (Playwright driving Debian's Chromium) on the demo shop page, against
+the session's real Rasa server and action server (tests/integration/conftest.py): a signed-in
+customer is greeted by name, picks an order with a quick reply, reloads and gets the conversation
+back, asks for a refund, and an agent's reply (sent through the console's HTTP API) arrives in the
+widget; keyboard-only use; the larger-text mode and an expired sign-in. Screenshots:
+results/screenshots/widget-*.png."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from common.settings import Settings
+from desk.agents import AgentStore
+from desk.console.app import create_app
+from desk.models import Feedback, Handoff
+from tests.integration.conftest import Assistant, free_port, shared_assistant
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "results" / "screenshots"
+AGENT, PASSWORD = "widget-agent", "widget-agent-pass"
+BOT_WAIT = 60_000
+
+
+@pytest.fixture(scope="session")
+def assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    return shared_assistant(request, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def console_url(assistant: Assistant) -> Iterator[str]:
+    store = AgentStore(assistant.session_factory)
+    if store.get(AGENT) is None:
+        store.add(username=AGENT, password=PASSWORD, role="agent", display_name="小王")
+    settings = Settings(rasa_url=assistant.rasa_url, rasa_token=getattr(assistant, "token", None),  # the Rasa API token
+                        console_queue_poll_ms=200, console_transcript_poll_ms=1000)
+    app = create_app(settings, session_factory=assistant.session_factory)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the console did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+class AgentClient:
+    """A signed-in agent on the console's HTTP API (what the console's pages call)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+        page = self.http.get("/login", headers={"Accept": "text/html"})
+        token = re.search(r'name="csrf_token" value="([^"]*)"', page.text).group(1)  # type: ignore[union-attr]
+        signed_in = self.http.post("/login", data={"username": AGENT, "password": PASSWORD, "csrf_token": token})
+        assert signed_in.status_code in (200, 303), signed_in.text
+        home = self.http.get("/", headers={"Accept": "text/html"})
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', home.text).group(1)  # type: ignore[union-attr]
+        self.http.headers.update({"X-CSRF-Token": csrf, "Accept": "application/json"})
+
+    def post(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.http.post(path, **kwargs)
+        assert response.status_code == 200, (path, response.status_code, response.text)
+        return dict(response.json())
+
+
+def shadow_focus(page: Any) -> str | None:
+    """data-testid of the element focused inside the widget, if the focus is there."""
+    return page.evaluate(
+        "() => { const h = document.getElementById('kic-chat-widget');"
+        " const a = h && document.activeElement === h ? h.shadowRoot.activeElement : null;"
+        " return a ? (a.dataset.testid || a.className) : null; }"
+    )
+
+
+def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return None
+
+
+def test_a_signed_in_customer_chats_reloads_and_gets_an_agents_reply(
+    assistant: Assistant, console_url: str, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    conversation = "web-C000002"  # 王秀英, the demo cast's elderly customer, signed in on the shop
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 860})
+    page = context.new_page()
+    try:
+        page.goto(f"{console_url}/demo/shop?customer=C000002")
+        expect(page.get_by_test_id("shop-user")).to_contain_text("C000002")
+        launcher = page.get_by_test_id("launcher")
+        expect(launcher).to_have_attribute("aria-expanded", "false")
+        page.screenshot(path=str(SHOTS / "widget-01-shop.png"))
+        launcher.click()
+        expect(launcher).to_have_attribute("aria-expanded", "true")
+        log = page.get_by_test_id("log")
+        expect(log).to_have_attribute("role", "log")
+        expect(log).to_have_attribute("aria-live", "polite")
+        expect(page.locator("#kic-chat-widget[data-identity=customer]")).to_be_attached()
+        expect(log.locator("li.intro")).to_contain_text("在线客服助手")  # the widget's own welcome, in Chinese
+
+        # greeted by name
+        page.get_by_test_id("input").fill("你好")
+        page.get_by_test_id("input").press("Enter")
+        expect(log.locator("li.from-customer")).to_have_text(re.compile("你好"))
+        expect(log.locator("li.from-bot").last).to_contain_text("王秀英", timeout=BOT_WAIT)
+        expect(log.locator("li.pending")).to_have_count(0)
+        page.screenshot(path=str(SHOTS / "widget-02-greeted-by-name.png"))
+
+        # order choices as quick replies, chosen with the keyboard
+        page.get_by_test_id("input").fill("我的订单到哪了")
+        page.get_by_test_id("input").press("Enter")
+        choice = log.locator("button.quick-reply").first
+        expect(choice).to_be_visible(timeout=BOT_WAIT)
+        order_id = choice.inner_text()
+        assert re.fullmatch(r"E\d{11}", order_id), order_id
+        choice.focus()
+        page.keyboard.press("Enter")
+        expect(log.locator("li.from-customer").last).to_contain_text(order_id)
+        expect(choice).to_be_disabled()
+        status = log.locator("li.from-bot:not(:has(.quick))", has_text=order_id)  # the order's status
+        expect(status.first).to_be_visible(timeout=BOT_WAIT)
+        expect(page.locator("#kic-chat-widget[data-typing=false]")).to_be_attached(timeout=BOT_WAIT)
+        page.screenshot(path=str(SHOTS / "widget-03-order-buttons.png"))
+        lines_before = log.locator("li.msg").count()
+
+        # a reload brings the conversation back (from the Rasa tracker)
+        page.reload()
+        log = page.get_by_test_id("log")
+        expect(page.get_by_test_id("launcher")).to_have_attribute("aria-expanded", "true")  # still open
+        expect(log.locator("li[data-history=true]").first).to_be_visible(timeout=10_000)
+        expect(log).to_contain_text("你好")
+        expect(log).to_contain_text("王秀英")
+        expect(log.locator("li.from-customer").last).to_contain_text(order_id)  # the button's title, not /inform
+        assert log.locator("li.msg").count() == lines_before - 1  # the same lines, without the widget's welcome
+        page.screenshot(path=str(SHOTS / "widget-04-history-after-reload.png"))
+
+        # a refund goes to a human; the agent claims it and replies through the console's API
+        before = log.locator("li.from-bot").count()
+        page.get_by_test_id("input").fill("我要退款，东西不想要了")
+        page.get_by_test_id("input").press("Enter")
+        expect(log.locator("li.from-bot")).not_to_have_count(before, timeout=BOT_WAIT)  # "you are in the queue"
+
+        def queued() -> Handoff | None:
+            with assistant.session_factory() as session:
+                return session.scalars(
+                    select(Handoff).where(Handoff.conversation_id == conversation, Handoff.status == "queued")
+                ).first()
+
+        handoff = wait_for(queued)
+        assert handoff is not None and handoff.reason == "refund" and handoff.channel == "web"
+        assert handoff.customer_id == "C000002"
+        page.screenshot(path=str(SHOTS / "widget-05-handoff-queued.png"))
+        agent = AgentClient(console_url)
+        agent.post(f"/api/handoffs/{handoff.id}/claim")
+        sent = agent.post(f"/api/handoffs/{handoff.id}/messages", json={"text": "王阿姨您好，我是小王，这就帮您办理退款。"})
+        assert sent["delivered"] is True
+        agent_line = log.locator("li.from-agent")
+        expect(agent_line).to_contain_text("这就帮您办理退款", timeout=5_000)
+        expect(agent_line).to_contain_text("小王")
+        page.screenshot(path=str(SHOTS / "widget-06-agent-reply.png"))
+
+        # the customer answers the agent; the agent resolves; the bot asks for a rating (CSAT buttons)
+        page.get_by_test_id("input").fill("好的，谢谢")
+        page.get_by_test_id("input").press("Enter")
+        expect(log.locator("li.pending")).to_have_count(0, timeout=10_000)
+        agent.post(f"/api/handoffs/{handoff.id}/resolve")
+        rating = log.locator("li.from-bot").last.locator("button.quick-reply")
+        expect(rating.first).to_be_visible(timeout=10_000)
+        page.screenshot(path=str(SHOTS / "widget-07-rating.png"))
+        rating.last.click()  # the highest score; the bot then offers to take a comment, which we skip
+        skip = log.locator("li.from-bot").last.locator("button.quick-reply:not([disabled])")
+        expect(skip.last).to_be_visible(timeout=BOT_WAIT)
+        skip.last.click()
+
+        def rated() -> Feedback | None:
+            with assistant.session_factory() as session:
+                return session.scalars(select(Feedback).where(Feedback.conversation_id == conversation)).first()
+
+        feedback = wait_for(rated)
+        assert feedback is not None and feedback.rating == 5 and feedback.handoff_id == handoff.id
+        page.screenshot(path=str(SHOTS / "widget-08-rated.png"))
+    finally:
+        context.close()
+
+
+def test_a_guest_uses_the_widget_with_the_keyboard_only(console_url: str, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="en-US", viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(f"{console_url}/demo/shop?customer=guest")
+        launcher = page.get_by_test_id("launcher")
+        expect(launcher).to_have_attribute("aria-label", "Open the chat")  # English from the browser language
+        for _ in range(12):  # Tab through the shop page to the chat button
+            page.keyboard.press("Tab")
+            if shadow_focus(page) == "launcher":
+                break
+        assert shadow_focus(page) == "launcher"
+        page.keyboard.press("Enter")
+        expect(launcher).to_have_attribute("aria-expanded", "true")
+        assert shadow_focus(page) == "input"  # the focus moves into the chat
+        page.keyboard.type("hello")
+        page.keyboard.press("Enter")
+        log = page.get_by_test_id("log")
+        expect(log.locator("li.from-bot:not(.intro)").first).to_be_visible(timeout=BOT_WAIT)
+        expect(page.locator("#kic-chat-widget[data-identity=guest]")).to_be_attached()
+        expect(page.get_by_test_id("typing")).to_have_text("")
+        guest = page.evaluate("() => localStorage.getItem('kic-chat:guest')")
+        assert re.fullmatch(r"wg-[0-9a-f]{32}", guest or "")
+        page.keyboard.press("Shift+Tab")  # back from the text box: the conversation, then the header buttons
+        assert shadow_focus(page) == "log"
+        page.keyboard.press("Shift+Tab")
+        assert shadow_focus(page) == "close"
+        page.keyboard.press("Shift+Tab")
+        assert shadow_focus(page) == "larger-text"
+        page.screenshot(path=str(SHOTS / "widget-09-keyboard.png"))
+        page.keyboard.press("Escape")  # closes and gives the focus back to the chat button
+        expect(launcher).to_have_attribute("aria-expanded", "false")
+        expect(page.get_by_test_id("input")).to_be_hidden()
+        assert shadow_focus(page) == "launcher"
+        page.keyboard.press("Enter")
+        assert shadow_focus(page) == "input"
+        page.keyboard.press("Tab")
+        assert shadow_focus(page) == "send"
+    finally:
+        context.close()
+
+
+def test_larger_text_is_remembered_and_an_expired_sign_in_chats_as_a_guest(console_url: str, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{console_url}/demo/shop?customer=expired")
+        page.get_by_test_id("launcher").click()
+        expect(page.get_by_test_id("notices")).to_contain_text("以访客身份")
+        expect(page.locator("#kic-chat-widget[data-identity=guest]")).to_be_attached()
+
+        def font_size() -> float:
+            return float(page.get_by_test_id("log").evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+
+        normal = font_size()
+        toggle = page.get_by_test_id("larger-text")
+        expect(toggle).to_have_attribute("aria-pressed", "false")
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-pressed", "true")
+        assert font_size() >= normal * 1.25
+        page.screenshot(path=str(SHOTS / "widget-10-larger-text.png"))
+        page.reload()
+        expect(page.get_by_test_id("larger-text")).to_have_attribute("aria-pressed", "true")
+        assert font_size() >= normal * 1.25
+        page.get_by_test_id("larger-text").click()
+        assert font_size() == normal
+    finally:
+        context.close()
