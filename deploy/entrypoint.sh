@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One entrypoint for the production images (docker-compose.yml); the first argument picks the process:
+#   migrate   alembic upgrade head on DATABASE_URL (the console starts only after it succeeded)
+#   rasa      the Rasa server; RASA_ENDPOINTS picks the endpoints file (production: bot/endpoints.production.yml)
+#   actions   the action server
+#   console   the agent console + web chat widget (desk/console)
+# The embedded default (make run) does not use this file: it keeps SQLite and in-process stores.
+set -euo pipefail
+cd /app
+export PYTHONPATH=/app RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=3
+role="${1:-}"
+shift || true
+case "$role" in
+  migrate)
+    exec alembic upgrade head
+    ;;
+  rasa)
+    exec rasa run --model models/assistant.tar.gz --endpoints "${RASA_ENDPOINTS:-bot/endpoints.yml}" \
+      --credentials bot/credentials.yml --interface 0.0.0.0 --port "${RASA_PORT:-5005}" \
+      --enable-api --auth-token "${RASA_AUTH_TOKEN:?RASA_AUTH_TOKEN must be set}" "$@"
+    ;;
+  actions)
+    exec rasa run actions --actions actions --port "${ACTION_PORT:-5055}" "$@"
+    ;;
+  console)
+    exec python -m desk.console "$@"
+    ;;
+  *)
+    echo "usage: deploy/entrypoint.sh migrate|rasa|actions|console [args]" >&2
+    exit 2
+    ;;
+esac
