@@ -20,7 +20,7 @@ case "$role" in
       --enable-api --auth-token "${RASA_AUTH_TOKEN:?RASA_AUTH_TOKEN must be set}" "$@"
     ;;
   actions)
-    exec rasa run actions --actions actions --port "${ACTION_PORT:-5055}" "$@"
+    exec python -m actions.server --actions actions --port "${ACTION_PORT:-5055}" "$@"  # X-Action-Token check
     ;;
   console)
     exec python -m desk.console "$@"
