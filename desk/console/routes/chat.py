@@ -6,9 +6,10 @@ bot's replies come back as ``{"type": "message", "from": "bot", "text", "buttons
 Agent → customer: lines published on the customer's topic (``desk.gateway.WebGateway``) are pushed
 as ``{"type": "message", "from": "agent", ...}``.
 
-The conversation id is the customer's chat identity: the widget (issue 4) generates an unguessable
-one per browser, or passes the shop's signed token; identifying signed-in shop customers is its job.
-``/chat/test`` is a bare page for trying the channel (not served in production).
+This socket trusts the sender id it is given, so it is a development and test channel only: in
+production it refuses every connection, and it never accepts the widget's identities (``web-…``
+for signed-in customers, ``wg-…`` for guests) even in development. Customers use the widget's
+``/widget/ws``, which verifies the shop's signed token. ``/chat/test`` is a bare page for trying it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 SENDER_RE = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
 TEXT_MAX = 2000
+WIDGET_PREFIXES = ("web-", "wg-")  # identities only the verified widget socket may speak for
 
 
 def routers() -> list[APIRouter]:
@@ -39,7 +41,8 @@ def routers() -> list[APIRouter]:
 
 @router.websocket("/chat/ws")
 async def customer_socket(websocket: WebSocket, sender: str = "") -> None:
-    if not SENDER_RE.match(sender):
+    production = websocket.app.state.services.settings.environment == "production"
+    if production or not SENDER_RE.match(sender) or sender.startswith(WIDGET_PREFIXES):
         await websocket.close(code=1008)
         return
     services = websocket.app.state.services

@@ -80,23 +80,38 @@ def test_customer_socket_forwards_to_rasa_and_pushes_agent_lines(console: Consol
     console.rasa.replies = [{"text": "您好！", "buttons": [{"title": "转人工", "payload": "/request_human"}]}]
     client = console.client()
     services = console.app.state.services
-    with client.websocket_connect("/chat/ws?sender=web-socket-0001") as socket:
+    with client.websocket_connect("/chat/ws?sender=dev-socket-0001") as socket:
         socket.send_json({"text": "你好"})
         reply: dict[str, Any] = socket.receive_json()
         assert reply["from"] == "bot" and reply["text"] == "您好！" and reply["buttons"][0]["payload"] == "/request_human"
-        assert console.rasa.sent == [("web-socket-0001", "你好")]
-        socket.portal.call(services.gateways.send, "web", "web-socket-0001",
+        assert console.rasa.sent == [("dev-socket-0001", "你好")]
+        socket.portal.call(services.gateways.send, "web", "dev-socket-0001",
                            OutboundMessage(text="坐席来了", agent_name="Agent1"))
         pushed = socket.receive_json()
         assert (pushed["from"], pushed["text"], pushed["agent"]) == ("agent", "坐席来了", "Agent1")
 
 
-def test_customer_socket_refuses_a_malformed_sender(console: Console) -> None:
+def test_customer_socket_refuses_a_malformed_sender_or_a_widget_identity(console: Console) -> None:
     import pytest
     from starlette.websockets import WebSocketDisconnect
 
+    for sender in ("a/b", "web-C000001", "wg-0123456789abcdef0123456789abcdef"):
+        with pytest.raises(WebSocketDisconnect):
+            with console.client().websocket_connect(f"/chat/ws?sender={sender}") as socket:
+                socket.receive_json()
+    assert console.rasa.sent == []
+
+
+def test_customer_socket_is_closed_in_production(console: Console) -> None:
+    import dataclasses
+
+    import pytest
+    from starlette.websockets import WebSocketDisconnect
+
+    services = console.app.state.services
+    services.settings = dataclasses.replace(services.settings, environment="production")
     with pytest.raises(WebSocketDisconnect):
-        with console.client().websocket_connect("/chat/ws?sender=a/b") as socket:
+        with console.client().websocket_connect("/chat/ws?sender=dev-socket-0002") as socket:
             socket.receive_json()
 
 
