@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean sentiment-model console redis
+.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean sentiment-model console redis postgres migrate compose-config
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -59,6 +59,15 @@ console: install  ## run only the agent console + web chat on :8000 (the assista
 
 redis:  ## a throwaway redis-server on a free port (prints REDIS_URL; Ctrl-C stops it)
 	scripts/services.sh redis
+
+postgres:  ## a throwaway PostgreSQL on a free port (prints DATABASE_URL; Ctrl-C stops it)
+	scripts/services.sh postgres
+
+migrate: install  ## alembic upgrade head on DATABASE_URL (production schema; the embedded default uses create_all)
+	$(VENV)/alembic upgrade head
+
+compose-config:  ## validate docker-compose.yml with the variables in .env
+	docker-compose -f docker-compose.yml config -q
 
 sentiment-model: install  ## rebuild the shipped sentiment model, n-gram model and fusion from ../shared/datasets (~25 min)
 	$(VENV)/python -m sentiment_training.train --out actions/sentiment/model

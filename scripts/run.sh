@@ -26,7 +26,7 @@ echo "==> starting the action server on :$ACTION_PORT (log: logs/actions.log)"
 .venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" >logs/actions.log 2>&1 &
 pids+=($!)
 echo "==> starting the Rasa server on :$RASA_PORT (log: logs/rasa.log)"
-.venv/bin/rasa run --model models/assistant.tar.gz --endpoints bot/endpoints.yml \
+.venv/bin/rasa run --model models/assistant.tar.gz --endpoints "${RASA_ENDPOINTS:-bot/endpoints.yml}" \
   --credentials bot/credentials.yml --interface "$RASA_INTERFACE" --port "$RASA_PORT" --enable-api >logs/rasa.log 2>&1 &
 pids+=($!)
 echo "==> starting the agent console and web chat on :$CONSOLE_PORT (log: logs/console.log)"
