@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.db import StoreUnavailable
@@ -20,3 +20,22 @@ def unit_of_work(factory: sessionmaker) -> Iterator[Session]:
         if getattr(exc, "connection_invalidated", False) or isinstance(exc, OperationalError):
             raise StoreUnavailable(str(exc.orig) if exc.orig else str(exc)) from exc
         raise
+
+
+T = TypeVar("T")
+
+
+def retry_on_conflict(work: Callable[[], T], attempts: int = 3) -> T:
+    """Run ``work`` (one unit of work) again when a concurrent writer won a unique constraint.
+
+    Get-or-create paths read first and insert when nothing is there; two processes can both see
+    nothing. The database's unique constraint stops the second insert, and the retry then reads the
+    winner's row, so the caller gets the one row either way instead of an IntegrityError.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")

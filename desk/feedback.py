@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from common.masking import mask_text
-from desk._unit import unit_of_work
+from desk._unit import retry_on_conflict, unit_of_work
 from desk.errors import InvalidFeedback
 from desk.models import Feedback, Priority, Ticket, TicketStatus, TicketTopic
 from desk.schemas import FeedbackRecord
@@ -78,6 +78,14 @@ class FeedbackLog:
             raise InvalidFeedback(f"rating must be an integer from 1 to 5, got {rating!r}")
         comment = mask_text(comment.strip())[:COMMENT_MAX] if comment and comment.strip() else None
         now = self._clock()
+        return retry_on_conflict(lambda: self._record(
+            conversation_id=conversation_id, customer_id=customer_id, channel=channel, language=language,
+            tone=tone, rating=rating, comment=comment, idempotency_key=idempotency_key, handoff_id=handoff_id,
+            now=now))
+
+    def _record(self, *, conversation_id: str, customer_id: str | None, channel: str, language: str | None,
+                tone: str | None, rating: int, comment: str | None, idempotency_key: str, handoff_id: int | None,
+                now: datetime) -> FeedbackRecord:
         with unit_of_work(self._session_factory) as session:
             row = session.scalars(select(Feedback).where(Feedback.idempotency_key == idempotency_key)).first()
             created = row is None

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
 from common.masking import mask_text
-from desk._unit import unit_of_work
+from desk._unit import retry_on_conflict, unit_of_work
 from desk.errors import HandoffNotFound, InvalidTransition
 from desk.models import Conversation, ConversationStatus, Handoff, HandoffReason, HandoffStatus
 from desk.schemas import HandoffView, QueuedHandoff
@@ -157,6 +157,13 @@ class HandoffQueue:
     ) -> QueuedHandoff:
         reason = HandoffReason(reason).value
         now = self._clock()
+        # one open handoff per conversation, also across processes (uq_handoffs_open_conversation)
+        return retry_on_conflict(lambda: self._enqueue(
+            conversation_id=conversation_id, customer_id=customer_id, channel=channel, language=language,
+            reason=reason, priority=priority, summary=summary, package=package, now=now))
+
+    def _enqueue(self, *, conversation_id: str, customer_id: str | None, channel: str, language: str | None,
+                 reason: str, priority: int, summary: str, package: dict[str, Any], now: datetime) -> QueuedHandoff:
         with unit_of_work(self._session_factory) as session:
             existing = session.scalars(
                 select(Handoff)

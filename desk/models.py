@@ -15,10 +15,12 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.sql.schema import Column
 
@@ -130,6 +132,14 @@ class Handoff(Base):
     """A request for a human, carrying the warm-handoff package the agent reads first."""
 
     __tablename__ = "handoffs"
+    __table_args__ = (
+        # at most one open (queued or assigned) handoff per conversation, whatever process writes it
+        Index(
+            "uq_handoffs_open_conversation", "conversation_id", unique=True,
+            postgresql_where=text("status IN ('queued', 'assigned')"),
+            sqlite_where=text("status IN ('queued', 'assigned')"),
+        ),
+    )
 
     id = Column(Integer, primary_key=True, autoincrement=True)
     conversation_id = Column(String(128), nullable=False, index=True)
