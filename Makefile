@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean sentiment-model console redis postgres migrate compose-config
+.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean sentiment-model console redis postgres migrate compose-config retention
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ postgres:  ## a throwaway PostgreSQL on a free port (prints DATABASE_URL; Ctrl-C
 
 migrate: install  ## alembic upgrade head on DATABASE_URL (production schema; the embedded default uses create_all)
 	$(VENV)/alembic upgrade head
+
+retention: install  ## delete transcripts older than TRANSCRIPT_RETENTION_DAYS (python -m desk.retention)
+	$(VENV)/python -m desk.retention
 
 compose-config:  ## validate docker-compose.yml with the variables in .env
 	docker-compose -f docker-compose.yml config -q

@@ -4,10 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 [ -f .env ] && { set -a; . ./.env; set +a; }
+# the Rasa API token and the action server's secret: from the environment, else made once in var/
+eval "$(.venv/bin/python scripts/local_secrets.py)"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export RASA_TELEMETRY_ENABLED=false  # no network calls from a support bot
 export RASA_PORT="${RASA_PORT:-5005}" ACTION_PORT="${ACTION_PORT:-5055}" CONSOLE_PORT="${CONSOLE_PORT:-8000}"
-# the HTTP API is open (no token) in this embedded default, so it listens on this machine only
+# the HTTP API needs RASA_AUTH_TOKEN; in this embedded default it also listens on this machine only
 export RASA_INTERFACE="${RASA_INTERFACE:-127.0.0.1}"
 export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}"
 export TRACKER_DB="${TRACKER_DB:-var/tracker.db}"
@@ -23,17 +25,17 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT INT TERM
 
 echo "==> starting the action server on :$ACTION_PORT (log: logs/actions.log)"
-.venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" >logs/actions.log 2>&1 &
+.venv/bin/python -m actions.server --actions actions --port "$ACTION_PORT" >logs/actions.log 2>&1 &
 pids+=($!)
 echo "==> starting the Rasa server on :$RASA_PORT (log: logs/rasa.log)"
 .venv/bin/rasa run --model models/assistant.tar.gz --endpoints "${RASA_ENDPOINTS:-bot/endpoints.yml}" \
-  --credentials bot/credentials.yml --interface "$RASA_INTERFACE" --port "$RASA_PORT" --enable-api >logs/rasa.log 2>&1 &
+  --credentials bot/credentials.yml --interface "$RASA_INTERFACE" --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" >logs/rasa.log 2>&1 &
 pids+=($!)
 echo "==> starting the agent console and web chat on :$CONSOLE_PORT (log: logs/console.log)"
 .venv/bin/python -m desk.console.users seed-demo >/dev/null
 .venv/bin/python -m desk.console >logs/console.log 2>&1 &
 pids+=($!)
-.venv/bin/python scripts/wait_ready.py "http://127.0.0.1:$RASA_PORT/status" "http://127.0.0.1:$ACTION_PORT/health" \
+.venv/bin/python scripts/wait_ready.py "http://127.0.0.1:$RASA_PORT/status?token=$RASA_AUTH_TOKEN" "http://127.0.0.1:$ACTION_PORT/health" \
   "http://127.0.0.1:$CONSOLE_PORT/health" --pids "${pids[@]}"
 cat <<MSG
 
