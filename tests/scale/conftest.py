@@ -1,0 +1,73 @@
+"""One production-shaped stack per pytest session for the scale and fault tests (``tests/utils/stack.py``).
+
+PostgreSQL, redis-server and nginx from Debian packages, two Rasa servers with the production
+endpoints, two action servers and the console, all on loopback. Every test in this folder is marked
+``scale``. The fault tests stop and restart parts of the stack and leave it whole again when they end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from tests.utils.services import ServiceUnavailable
+from tests.utils.stack import ROOT, StartFailed, Stack
+
+# a hold reply when the action server does not answer comes after this many seconds of retries
+STACK_ENV = {"ACTION_RETRY_SECONDS": "2"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.scale)
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    shared = getattr(request.session, "_scale_stack", None)
+    if shared is not None:
+        yield shared
+        return
+    stack = Stack(replicas=2, log_dir=ROOT / "results" / "scale", extra_env=STACK_ENV)
+    try:
+        stack.start()
+    except (StartFailed, ServiceUnavailable) as exc:
+        pytest.fail(str(exc))
+    request.session._scale_stack = stack  # type: ignore[attr-defined]
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def app_db(stack: Stack) -> Iterator[sa.engine.Engine]:
+    """The application database (handoffs, feedback, tickets) of the stack."""
+    engine = sa.create_engine(stack.database_url, pool_pre_ping=True)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def tracker_db(stack: Stack) -> Iterator[sa.engine.Engine]:
+    """Rasa's tracker database (``events``) and the transcript archive (``event_archive``)."""
+    engine = sa.create_engine(stack.tracker_db_url, pool_pre_ping=True)
+    yield engine
+    engine.dispose()
+
+
+def user_texts(engine: sa.engine.Engine, sender: str, table: str = "events") -> list[str]:
+    """What the customer said, in the order it was stored."""
+    import json
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(f"SELECT data FROM {table} WHERE sender_id = :s AND type_name = 'user' ORDER BY id"),
+            {"s": sender},
+        ).scalars()
+        return [json.loads(row).get("text") for row in rows]

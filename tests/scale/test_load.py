@@ -1,0 +1,100 @@
+"""200 concurrent conversations through nginx across two Rasa replicas (issue 6, "Scale, tested natively").
+
+Every conversation says its lines one after the other (each waits for the reply) while 200 run at
+once; nginx round-robins every request, so consecutive turns of a conversation land on either
+replica and the Redis lock store and the PostgreSQL tracker store carry the conversation between them.
+Checked afterwards, in PostgreSQL: each transcript (tracker ``events`` and the ``event_archive``) holds
+every customer line once and in order; exactly one handoff per refund conversation and one feedback
+row per rated conversation; no lock errors in any server log; both replicas served about half.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+import aiohttp
+import sqlalchemy as sa
+
+from tests.scale.conftest import user_texts
+from tests.utils.stack import Stack, upstream_counts
+
+CONVERSATIONS = 200
+TURN_TIMEOUT = 120
+
+# (kind, lines, the handoff reason it must leave or None, a feedback row expected)
+SCRIPTS: list[tuple[str, list[str], str | None, bool]] = [
+    ("refund-zh", ["你好", "我要退款，东西不想要了", "还在吗"], "refund", False),
+    ("refund-en", ["hello", "I want a refund", "are you still there?"], "refund", False),
+    ("rated-en", ["hi", "how long does delivery usually take?", "bye", "4", "skip"], None, True),
+    ("rated-zh", ["你好", "你们支持哪些付款方式？", "再见", "5", "跳过"], None, True),
+    ("faq-zh", ["你好", "退货政策是什么", "退款多久到账", "谢谢"], None, False),
+]
+LOCK_ERRORS = ("LockError", "Could not acquire lock", "lock store", "Error while acquiring lock")
+
+
+async def converse(session: aiohttp.ClientSession, url: str, sender: str, lines: list[str]) -> dict[str, Any]:
+    replicas: list[str] = []
+    replies: list[list[dict[str, Any]]] = []
+    for line in lines:
+        async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": line},
+                                timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT)) as response:
+            assert response.status == 200, f"{sender}: {line!r} -> HTTP {response.status}"
+            replies.append(await response.json())
+            replicas.append(response.headers.get("X-Upstream", ""))
+    return {"sender": sender, "replicas": replicas, "replies": replies}
+
+
+async def drive(url: str, conversations: list[tuple[str, list[str]]]) -> list[dict[str, Any]]:
+    connector = aiohttp.TCPConnector(limit=CONVERSATIONS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        return await asyncio.gather(*(converse(session, url, sender, lines) for sender, lines in conversations))
+
+
+def test_200_concurrent_conversations_across_two_replicas(stack: Stack, app_db: sa.engine.Engine,
+                                                          tracker_db: sa.engine.Engine) -> None:
+    run = uuid.uuid4().hex[:6]
+    plan = [(f"load-{run}-{n:03d}", SCRIPTS[n % len(SCRIPTS)]) for n in range(CONVERSATIONS)]
+    logs_before = {server.name: len(server.log_text()) for server in stack.rasa}
+    began = time.monotonic()
+    results = asyncio.run(drive(stack.url, [(sender, script[1]) for sender, script in plan]))
+    seconds = time.monotonic() - began
+    turns = sum(len(r["replicas"]) for r in results)
+    print(f"\n{CONVERSATIONS} conversations, {turns} turns in {seconds:.1f}s ({turns / seconds:.1f} turns/s)")
+
+    # nginx spread the turns over both replicas, and most conversations were served by both
+    served = Counter(replica for r in results for replica in r["replicas"])
+    addresses = {stack.rasa_address(i) for i in range(len(stack.rasa))}
+    assert set(served) == addresses, served
+    assert all(count >= 0.4 * turns for count in served.values()), served
+    switched = sum(len(set(r["replicas"])) > 1 for r in results)
+    assert switched >= 0.6 * CONVERSATIONS, f"only {switched} conversations moved between replicas"
+    logged = upstream_counts(stack.access_log())
+    assert sum(logged.get(a, 0) for a in addresses) >= turns - 2  # nginx's own log agrees (last lines may lag)
+
+    for (sender, (kind, lines, reason, rated)), result in zip(plan, results):
+        # every customer turn answered (a paused conversation stays silent after the handoff)
+        silent = [i for i, reply in enumerate(result["replies"]) if not reply]
+        assert silent == ([2] if reason else []), f"{sender} ({kind}): no reply to turns {silent}"
+        # the transcript is complete and in order, in the tracker store and in the archive
+        assert user_texts(tracker_db, sender) == lines, sender
+        assert user_texts(tracker_db, sender, table="event_archive") == lines, sender
+
+    with app_db.connect() as connection:
+        handoffs = Counter(connection.execute(sa.text(
+            "SELECT conversation_id, reason FROM handoffs WHERE conversation_id LIKE :p"), {"p": f"load-{run}-%"}))
+        feedback = Counter(connection.execute(sa.text(
+            "SELECT conversation_id FROM feedback WHERE conversation_id LIKE :p"), {"p": f"load-{run}-%"}).scalars())
+    for sender, (kind, _lines, reason, rated) in plan:
+        expected_handoffs = {(sender, reason): 1} if reason else {}
+        assert {k: v for k, v in handoffs.items() if k[0] == sender} == expected_handoffs, (sender, kind)
+        assert feedback.get(sender, 0) == (1 if rated else 0), (sender, kind)
+
+    for server in stack.rasa:
+        new_log = server.log_text()[logs_before[server.name]:]
+        errors = [line for line in new_log.splitlines() if any(marker in line for marker in LOCK_ERRORS)]
+        assert not errors, f"{server.name}: {errors[:3]}"
+        assert "Traceback" not in new_log, f"{server.name} logged an exception; see {server.log_path}"
