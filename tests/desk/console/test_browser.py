@@ -4,24 +4,20 @@ resolved, and the customer is asked for a rating. Screenshots go to results/scre
 
 from __future__ import annotations
 
-import shutil
-import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
-from common.settings import Settings
 from desk.agents import AgentStore
-from desk.console.app import create_app
 from desk.models import Feedback, Handoff
 from profiles.models import ChannelIdentity
 from profiles.seed import DEMO_CAST
-from tests.integration.conftest import Assistant, free_port, shared_assistant
+from tests.integration.conftest import Assistant, shared_assistant
+from tests.utils.browser import debian_chromium, ensure_agent, running_console
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[3]
@@ -36,37 +32,15 @@ def assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 @pytest.fixture(scope="module")
 def console_url(assistant: Assistant) -> Iterator[str]:
-    store = AgentStore(assistant.session_factory)
-    if store.get(AGENT) is None:
-        store.add(username=AGENT, password=PASSWORD, role="agent", display_name="小李")
-    settings = Settings(rasa_url=assistant.rasa_url, rasa_token=assistant.token, console_queue_poll_ms=200, console_transcript_poll_ms=1000)
-    app = create_app(settings, session_factory=assistant.session_factory)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the console did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    ensure_agent(assistant, AGENT, PASSWORD, "小李")
+    with running_console(assistant) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield browser
-        browser.close()
+def browser() -> Iterator[Any]:
+    with debian_chromium() as chromium:
+        yield chromium
 
 
 def test_an_agent_takes_a_refund_handoff_from_arrival_to_rating(assistant: Assistant, console_url: str, browser) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,66 @@
+"""Shared pieces of the browser tests: the console served in a thread, and Debian's Chromium.
+
+Playwright drives the Chromium that ``scripts/system_deps.sh`` installs from Debian; no browser is
+ever downloaded. A missing browser fails the test run (it is part of ``make test``), not a skip.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import pytest
+import uvicorn
+
+from common.settings import Settings
+from desk.agents import AgentStore
+from desk.console.app import create_app
+from tests.integration.conftest import Assistant, free_port
+
+
+def ensure_agent(assistant: Assistant, username: str, password: str, display_name: str, role: str = "agent") -> None:
+    store = AgentStore(assistant.session_factory)
+    if store.get(username) is None:
+        store.add(username=username, password=password, role=role, display_name=display_name)
+
+
+@contextmanager
+def running_console(assistant: Assistant, **settings: Any) -> Iterator[str]:
+    """The console app on a free loopback port, talking to the session's real Rasa server."""
+    config = Settings(rasa_url=assistant.rasa_url, rasa_token=assistant.token, console_queue_poll_ms=200,
+                      console_transcript_poll_ms=1000, **settings)
+    app = create_app(config, session_factory=assistant.session_factory)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the console did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@contextmanager
+def debian_chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Debian's chromium is missing: run scripts/system_deps.sh (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
