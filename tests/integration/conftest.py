@@ -1,17 +1,14 @@
 """Real servers for integration tests: one action server and one Rasa server per test session.
 
 They run the trained model (``models/assistant.tar.gz``, made by ``scripts/train.sh``) against a
-fresh SQLite database seeded with the demo customers, on free loopback ports.
+fresh SQLite database seeded with the demo customers, on free loopback ports, started by the shared
+launcher (``tests/utils/stack.py``, also used by the scale tests and the benchmarks).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +19,11 @@ from sqlalchemy.orm import sessionmaker
 
 from common.db import create_all, make_engine, make_session_factory
 from profiles.seed import seed_demo
+from tests.utils.services import free_port
+from tests.utils.stack import ServerProcess, StartFailed, action_server, rasa_server, wait_all_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "assistant.tar.gz"
-VENV_BIN = Path(sys.executable).parent
 START_TIMEOUT = 420
 # the WeChat channel runs in safe (AES) mode against tests/wechat_sim on WECHAT_API_BASE (test_wechat.py)
 WECHAT_ENV = {
@@ -47,12 +45,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _get(url: str, timeout: float = 2) -> int:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -66,7 +58,7 @@ class Assistant:
     rasa_url: str
     action_url: str
     session_factory: sessionmaker
-    processes: list[subprocess.Popen]
+    servers: list[ServerProcess]
     log_dir: Path
     wechat_api_port: int = 0
     token: str = RASA_AUTH_TOKEN
@@ -150,50 +142,30 @@ def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
         "WECHAT_API_BASE": f"http://127.0.0.1:{wechat_api_port}",
     }
     logs = ROOT / "results" / "integration"
-    logs.mkdir(parents=True, exist_ok=True)
-    actions_log = open(logs / "actions.log", "w")
-    rasa_log = open(logs / "rasa.log", "w")
-    processes = [
-        subprocess.Popen(
-            [str(VENV_BIN / "python"), "-m", "actions.server", "--actions", "actions", "--port", str(action_port)],
-            cwd=ROOT, env=env, stdout=actions_log, stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [
-                str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "bot/endpoints.yml",
-                "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1", "--port", str(rasa_port),
-                "--enable-api", "--auth-token", RASA_AUTH_TOKEN,
-            ],
-            cwd=ROOT, env=env, stdout=rasa_log, stderr=subprocess.STDOUT,
-        ),
+    servers = [
+        action_server("action server", action_port, env, logs / "actions.log"),
+        rasa_server("Rasa server", rasa_port, env, logs / "rasa.log", token=RASA_AUTH_TOKEN),
     ]
+    for log in ("actions.log", "rasa.log"):
+        (logs / log).unlink(missing_ok=True)
     bot = Assistant(
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_url=f"http://127.0.0.1:{action_port}",
         session_factory=make_session_factory(engine),
-        processes=processes,
+        servers=servers,
         log_dir=logs,
         wechat_api_port=wechat_api_port,
         work_dir=work,
     )
-    deadline = time.monotonic() + START_TIMEOUT
     try:
-        while not bot.healthy():
-            for process in processes:
-                if process.poll() is not None:
-                    pytest.fail(f"a server exited during start-up (code {process.returncode}); see {logs}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"servers not ready after {START_TIMEOUT}s; see {logs}")
-            time.sleep(1)
+        for server in servers:
+            server.start()
+        try:
+            wait_all_ready(servers, START_TIMEOUT)
+        except StartFailed as exc:
+            pytest.fail(str(exc))
         yield bot
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        actions_log.close()
-        rasa_log.close()
+        for server in servers:
+            server.stop()
         engine.dispose()
