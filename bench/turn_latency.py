@@ -29,13 +29,11 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.utils.services import free_port  # noqa: E402
+from tests.utils.stack import (  # noqa: E402  the one launcher of our servers (also the tests')
+    ServerProcess,
+    StartFailed,
+    action_server,
+    rasa_server,
+    wait_all_ready,
+)
+
+Server = ServerProcess
 MODEL = ROOT / "models" / "assistant.tar.gz"
 VENV_BIN = Path(sys.executable).parent
 RESULTS = ROOT / "results" / "bench"
@@ -66,12 +74,6 @@ TARGET_GROWTH = 1.3
 # -- processes ----------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
 # our Rasa API needs a token, and our action server answers only calls that carry its secret
 # (as in the integration tests); a stock server ignores the token parameter
 RASA_AUTH_TOKEN = "bench-rasa-token"
@@ -79,76 +81,8 @@ ACTION_SERVER_TOKEN = "bench-action-token"
 ACTION_TOKEN_HEADER = "X-Action-Token"
 
 
-def http_status(url: str, timeout: float = 2) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return int(response.status)
-    except Exception:
-        return 0
-
-
-@dataclass
-class Server:
-    name: str
-    args: list[str]
-    cwd: Path
-    env: dict[str, str]
-    log_path: Path
-    health_url: str
-    process: subprocess.Popen | None = None
-    log: Any = None
-
-    def start(self) -> None:
-        self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            self.args, cwd=self.cwd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so children are stopped with it
-        )
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.process.wait(timeout=10)
-        if self.log is not None:
-            self.log.close()
-            self.log = None
-
-
-class StartFailed(RuntimeError):
-    pass
-
-
 def wait_ready(servers: list[Server], timeout: float = START_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    pending = list(servers)
-    while pending:
-        for server in list(pending):
-            assert server.process is not None
-            if server.process.poll() is not None:
-                raise StartFailed(f"{server.name} exited during start-up (code {server.process.returncode}); "
-                                  f"see {server.log_path}")
-            if http_status(server.health_url) == 200:
-                pending.remove(server)
-        if pending and time.monotonic() > deadline:
-            raise StartFailed(f"not ready after {timeout:.0f}s: {', '.join(s.name for s in pending)}; "
-                              f"see {', '.join(str(s.log_path) for s in pending)}")
-        if pending:
-            time.sleep(1)
+    wait_all_ready(servers, timeout)
 
 
 # -- memory from /proc ----------------------------------------------------------------------------------
@@ -808,15 +742,10 @@ def main(argv: list[str] | None = None) -> int:
             "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN,
             "RATE_LIMIT_PER_MINUTE": "0",  # the load is many turns a second per sender, on purpose
         }
-        actions = Server("our action server",
-                         [str(VENV_BIN / "python"), "-m", "actions.server", "--actions", "actions", "--port",
-                          str(action_port)],
-                         ROOT, env, RESULTS / "ours_actions.log", f"http://{HOST}:{action_port}/health")
-        ours_rasa = Server("our Rasa server",
-                           [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", "bot/endpoints.yml",
-                            "--credentials", "bot/credentials.yml", "--port", str(rasa_port), "--enable-api",
-                            "--auth-token", RASA_AUTH_TOKEN],
-                           ROOT, env, RESULTS / "ours_rasa.log", f"http://{HOST}:{rasa_port}/status?token={RASA_AUTH_TOKEN}")
+        for log in ("ours_actions.log", "ours_rasa.log", "stock_rasa.log"):
+            (RESULTS / log).unlink(missing_ok=True)
+        actions = action_server("our action server", action_port, env, RESULTS / "ours_actions.log")
+        ours_rasa = rasa_server("our Rasa server", rasa_port, env, RESULTS / "ours_rasa.log", token=RASA_AUTH_TOKEN)
         servers += [actions, ours_rasa]
         print(f"==> starting our action server (:{action_port}) and Rasa server (:{rasa_port})", flush=True)
         for server in (actions, ours_rasa):
@@ -845,10 +774,11 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0 or not stock_models:
             raise StartFailed(f"`rasa init` failed (code {code}, models: {len(stock_models)}); "
                               f"see {RESULTS / 'stock_init.log'}")
-        stock_rasa = Server("stock Rasa server",
+        stock_rasa = ServerProcess("stock Rasa server",
                             [str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(stock_port),
                              "--model", str(stock_models[-1])],
-                            stock_dir, base_env, RESULTS / "stock_rasa.log", f"http://{HOST}:{stock_port}/status")
+                                   base_env, RESULTS / "stock_rasa.log", f"http://{HOST}:{stock_port}/status",
+                                   cwd=stock_dir)
         servers.append(stock_rasa)
         print(f"==> starting the stock Rasa server (:{stock_port}); waiting for all servers", flush=True)
         stock_rasa.start()
