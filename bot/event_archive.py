@@ -50,10 +50,10 @@ class EventArchive(EventBroker):
     """Append-only SQL copy of every tracker event (masked), in the order Rasa published them."""
 
     def __init__(self, url: Text) -> None:
-        from common.db import make_engine
+        from common.db import create_tables, make_engine
 
         self.engine = make_engine(url)
-        ArchiveBase.metadata.create_all(self.engine)
+        create_tables(ArchiveBase.metadata, self.engine)  # replicas may start at once
         self.sessionmaker = sessionmaker(bind=self.engine)
 
     @classmethod

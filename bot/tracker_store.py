@@ -120,7 +120,9 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
                 cursor.close()
 
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        CheckpointBase.metadata.create_all(self.engine)
+        from common.db import create_tables
+
+        create_tables(CheckpointBase.metadata, self.engine)  # replicas may start at once
 
     # -- reading ---------------------------------------------------------------------------
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:

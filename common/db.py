@@ -66,3 +66,23 @@ def application_metadata() -> MetaData:
 def create_all(engine: Engine) -> None:
     """The embedded default's schema set-up; production runs ``alembic upgrade head`` instead."""
     application_metadata().create_all(engine)
+
+
+DDL_LOCK_KEY = 72_616_336  # any constant: the PostgreSQL advisory lock that serialises create_tables
+
+
+def create_tables(metadata: MetaData, engine: Engine) -> None:
+    """``metadata.create_all`` that several processes may run at once (Rasa replicas starting together).
+
+    PostgreSQL's ``CREATE TABLE`` is not safe against a concurrent one for the same name (the loser
+    fails on ``pg_class``/``pg_type`` unique indexes, even after its own "does it exist" check), so
+    on PostgreSQL the check and the DDL run under one transaction-scoped advisory lock.
+    """
+    if engine.dialect.name != "postgresql":
+        metadata.create_all(engine)
+        return
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DDL_LOCK_KEY})
+        metadata.create_all(connection)
