@@ -59,7 +59,7 @@ def production_env(
 
 def test_production_profile_uses_redis_locks_postgres_trackers_and_an_archive(production_env: dict[str, str]) -> None:
     endpoints = AvailableEndpoints.read_endpoints(str(PRODUCTION))
-    assert endpoints.lock_store.type == "redis"
+    assert endpoints.lock_store.type == "bot.lock_store.FallbackRedisLockStore"  # Rasa's RedisLockStore + fallback
     assert endpoints.tracker_store.type == "bot.tracker_store.CompactingSQLTrackerStore"
     assert endpoints.tracker_store.kwargs["dialect"] == "postgresql"
     assert endpoints.event_broker.type == "bot.event_archive.EventArchive"
