@@ -84,6 +84,7 @@ VALIDATE_ADDRESS_FORM = "validate_address_form"
 VALIDATE_FEEDBACK_FORM = "validate_feedback_form"
 
 # --- responses -------------------------------------------------------------
+UTTER_PLEASE_HOLD = "utter_please_hold"  # uttered on the Rasa side when the action server is down (bot/action_hold.py)
 UTTER_GREET = "utter_greet"
 UTTER_GREET_NAMED = "utter_greet_named"
 UTTER_GOODBYE = "utter_goodbye"

@@ -104,6 +104,8 @@ class Settings:
     tone_experiment: str = ""  # e.g. "tone-2026:adaptive,neutral"
     # web chat widget (widget/, served by the console): HMAC-SHA256 key of the shop's signed customer tokens
     widget_token_secret: str = "dev-only-widget-secret"
+    # Rasa retries a custom action this long while the action server is unreachable, then says "please hold"
+    action_retry_seconds: int = 5  # (bot/action_hold.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -157,6 +159,7 @@ class Settings:
             queue_sweep_s=_int(env, "QUEUE_SWEEP_S", 30),
             tone_experiment=env.get("TONE_EXPERIMENT", cls.tone_experiment),
             widget_token_secret=env.get("WIDGET_TOKEN_SECRET") or cls.widget_token_secret,
+            action_retry_seconds=_int(env, "ACTION_RETRY_SECONDS", 5),
         )
         settings.check()
         return settings
