@@ -17,7 +17,7 @@ from tests.utils.services import ServiceUnavailable
 from tests.utils.stack import ROOT, StartFailed, Stack
 
 # a hold reply when the action server does not answer comes after this many seconds of retries
-STACK_ENV = {"ACTION_RETRY_SECONDS": "2"}
+STACK_ENV = {"ACTION_RETRY_SECONDS": "6"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
