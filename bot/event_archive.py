@@ -18,11 +18,12 @@ one SQLAlchemy URL instead of dialect/host/port/... fields.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import logging
 from asyncio import AbstractEventLoop
-from typing import Any, Dict, Iterator, List, Optional, Text
+from typing import Any, Deque, Dict, Iterator, List, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -55,6 +56,7 @@ class EventArchive(EventBroker):
         self.engine = make_engine(url)
         create_tables(ArchiveBase.metadata, self.engine)  # replicas may start at once
         self.sessionmaker = sessionmaker(bind=self.engine)
+        self._waiting: Deque[Dict[Text, Any]] = collections.deque()  # events not yet written (database down)
 
     @classmethod
     async def from_endpoint_config(
@@ -73,6 +75,19 @@ class EventArchive(EventBroker):
             session.close()
 
     def publish(self, event: Dict[Text, Any]) -> None:
+        """Append one event; while the database is down, events wait here (in order) for the next publish."""
+        self._waiting.append(event)
+        while self._waiting:
+            try:
+                self._write(self._waiting[0])
+            except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+                if len(self._waiting) == 1:
+                    logger.error("event archive: database unavailable (%s); events wait in this process until "
+                                 "it returns", type(exc).__name__)
+                return
+            self._waiting.popleft()
+
+    def _write(self, event: Dict[Text, Any]) -> None:
         data = masked_event(event)
         with self.session_scope() as session:
             session.add(

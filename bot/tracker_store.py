@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 CheckpointBase = declarative_base()
 _STORED = "_stored_event_count"
+# the database server is unreachable (refused, reset, restarting): not a bug in the statement
+_DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
 
 class TrackerCheckpoint(CheckpointBase):  # type: ignore[misc, valid-type]
@@ -124,8 +126,74 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
 
         create_tables(CheckpointBase.metadata, self.engine)  # replicas may start at once
 
-    # -- reading ---------------------------------------------------------------------------
+    # -- the database is down: keep answering, keep every event, write it when it is back ---
+    # A tracker saved while PostgreSQL is unreachable is kept in this process (with the number of its
+    # events already stored) and served from there; the first database access that works again writes
+    # every pending tracker's missing events, in order. A conversation first seen during the outage
+    # starts from an empty tracker. (Lost if this process dies before the database returns.)
+    _pending: Dict[Text, "tuple[DialogueStateTracker, int]"]
+
+    def _database_down(self, exc: BaseException) -> None:
+        if not getattr(self, "_down", False):
+            logger.error("tracker store: database unavailable (%s); conversations are kept in this process and "
+                         "written when it returns", type(exc).__name__)
+        self._down = True
+
+    def _pending_copy(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        pending = getattr(self, "_pending", {}).get(sender_id)
+        if pending is None:
+            return None
+        tracker, stored = pending
+        copy = tracker.copy()
+        setattr(copy, _STORED, stored)
+        return copy
+
+    async def _flush_pending(self) -> None:
+        pending = getattr(self, "_pending", {})
+        if not pending or getattr(self, "_flushing", False):
+            return
+        self._flushing = True
+        try:
+            for sender_id in list(pending):
+                tracker = self._pending_copy(sender_id)
+                if tracker is None:
+                    continue
+                try:
+                    await self._save_stored(tracker)
+                except _DATABASE_DOWN as exc:
+                    self._database_down(exc)
+                    return
+                pending.pop(sender_id, None)
+            if getattr(self, "_down", False):
+                logger.warning("tracker store: database is back; the conversations kept meanwhile are written")
+            self._down = False
+        finally:
+            self._flushing = False
+
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        await self._flush_pending()
+        pending = self._pending_copy(sender_id)
+        if pending is not None:
+            return pending
+        try:
+            return await self._retrieve_stored(sender_id)
+        except _DATABASE_DOWN as exc:
+            self._database_down(exc)
+            return None
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        try:
+            await self._save_stored(tracker)
+        except _DATABASE_DOWN as exc:
+            self._database_down(exc)
+            if not hasattr(self, "_pending"):
+                self._pending = {}
+            self._pending[tracker.sender_id] = (tracker.copy(), getattr(tracker, _STORED, None) or 0)
+            return
+        getattr(self, "_pending", {}).pop(tracker.sender_id, None)
+
+    # -- reading ---------------------------------------------------------------------------
+    async def _retrieve_stored(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         with self.session_scope() as session:
             checkpoint = session.get(TrackerCheckpoint, sender_id)
             latest_session = session.scalar(
@@ -153,7 +221,7 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
         return tracker
 
     # -- writing ---------------------------------------------------------------------------
-    async def save(self, tracker: DialogueStateTracker) -> None:
+    async def _save_stored(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         stored = getattr(tracker, _STORED, None)
         with self.session_scope() as session:
