@@ -25,7 +25,8 @@ from actions.sentiment.tone import fallback_threshold
 from common.db import StoreUnavailable
 from common.masking import mask_name
 from desk.handoffs import HandoffQueue, SummaryFacts, build_summary, handoff_priority
-from desk.models import HandoffReason
+from desk.models import HandoffReason, TicketTopic
+from desk.outbox import CallbackRequest
 from desk.tickets import TicketStore
 from profiles.store import ProfileStore
 
@@ -142,6 +143,13 @@ async def hand_over(
         )
     except StoreUnavailable:
         logger.exception("handoff queue unavailable (conversation=%s)", tracker.sender_id)
+        # the reply promises a callback ticket: spooled now, written when the database is back (desk/outbox.py)
+        await asyncio.to_thread(providers.callback_outbox().add, CallbackRequest(
+            conversation_id=tracker.sender_id, channel=channel_of(tracker),
+            topic=(TicketTopic.REFUND if reason == HandoffReason.REFUND else TicketTopic.OTHER).value,
+            subject=f"callback: {reason.value}", customer_id=tracker.get_slot(names.CUSTOMER_ID),
+            order_id=order_id,
+        ))
         dispatcher.utter_message(response=names.UTTER_HANDOFF_UNAVAILABLE)
         return [SlotSet(names.HUMAN_OFFERED, False)]
     if priority_customer(tracker):

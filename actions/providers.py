@@ -17,6 +17,7 @@ from common.settings import Settings, get_settings
 from desk.conversations import ConversationLog
 from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
+from desk.outbox import CallbackOutbox
 from desk.tickets import TicketStore
 from profiles.segmentation import load_thresholds
 from profiles.store import ProfileStore
@@ -41,6 +42,11 @@ def profile_store() -> ProfileStore:
 @lru_cache(maxsize=1)
 def ticket_store() -> TicketStore:
     return TicketStore(session_factory(), window_days=settings().repeat_contact_window_days)
+
+
+@lru_cache(maxsize=1)
+def callback_outbox() -> CallbackOutbox:
+    return CallbackOutbox(settings().outbox_dir)
 
 
 @lru_cache(maxsize=1)

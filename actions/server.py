@@ -9,7 +9,9 @@ logging) and the same app (``rasa_sdk.endpoint.create_app``), plus:
   in ``bot/endpoints.yml``); ``/health`` stays open for probes;
 * request bodies over ``MAX_BODY_BYTES`` x 16 are refused (a tracker with long history is bigger
   than a customer's line, so the action server allows more than the channels);
-* every log record is masked (``common.logging``).
+* every log record is masked (``common.logging``);
+* every ``OUTBOX_FLUSH_S`` seconds the callback tickets spooled while the database was down are
+  written (``desk/outbox.py``).
 """
 
 from __future__ import annotations
@@ -57,7 +59,30 @@ def build_app(
     app = create_app(actions, cors_origins=cors, auto_reload=auto_reload)
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes * BODY_FACTOR
     add_token_check(app, settings.action_server_token)
+    add_outbox_flusher(app, settings.outbox_flush_s)
     return app
+
+
+def add_outbox_flusher(app: Sanic, every_s: int) -> None:
+    """Every ``every_s`` seconds, write the callback tickets spooled while the database was down (desk/outbox.py)."""
+    if every_s <= 0:
+        return
+
+    async def _flush_forever(app: Sanic) -> None:
+        import asyncio
+
+        from actions import providers
+
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await asyncio.to_thread(providers.callback_outbox().flush, providers.ticket_store())
+            except Exception:  # the database may still be down (or the engine not built yet): next round
+                logging.getLogger(__name__).debug("outbox flush postponed", exc_info=True)
+
+    @app.after_server_start
+    async def _start_flusher(app: Sanic, _loop: object) -> None:
+        app.add_task(_flush_forever(app))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

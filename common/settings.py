@@ -106,6 +106,9 @@ class Settings:
     widget_token_secret: str = "dev-only-widget-secret"
     # Rasa retries a custom action this long while the action server is unreachable, then says "please hold"
     action_retry_seconds: int = 5  # (bot/action_hold.py)
+    # callback tickets promised while the database is down wait here (desk/outbox.py), flushed every few seconds
+    outbox_dir: Path = field(default=ROOT / "var" / "outbox")
+    outbox_flush_s: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
@@ -160,6 +163,8 @@ class Settings:
             tone_experiment=env.get("TONE_EXPERIMENT", cls.tone_experiment),
             widget_token_secret=env.get("WIDGET_TOKEN_SECRET") or cls.widget_token_secret,
             action_retry_seconds=_int(env, "ACTION_RETRY_SECONDS", 5),
+            outbox_dir=Path(env.get("OUTBOX_DIR") or cls.outbox_dir),
+            outbox_flush_s=_int(env, "OUTBOX_FLUSH_S", 5),
         )
         settings.check()
         return settings
