@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from datetime import datetime
 from pathlib import Path
 from typing import AsyncIterator, Callable, Mapping
@@ -16,9 +17,10 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from common.db import create_all, make_engine, make_session_factory
+from common.db import StoreUnavailable, create_all, make_engine, make_session_factory
 from common.settings import Settings, get_settings
 from desk.console.limits import BodySizeLimit
 from desk.console.pages import make_environment, render
@@ -29,6 +31,8 @@ from desk.live import Broker
 from desk.rasa_client import RasaClient
 
 STATIC = Path(__file__).with_name("static")
+DATABASE_DOWN = "The database is unavailable at the moment; nothing was changed. Please try again in a few seconds."
+logger = logging.getLogger(__name__)
 
 
 def _wants_html(request: Request) -> bool:
@@ -84,6 +88,15 @@ def create_app(
         if request.url.path.startswith(("/api/", "/supervisor/api/")):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
         return await http_exception_handler(request, exc)
+
+    @app.exception_handler(StoreUnavailable)
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(request: Request, exc: Exception) -> Response:
+        # PostgreSQL unreachable: a clear 503 (and a log line) instead of a 500 with a stack trace
+        logger.error("console: database unavailable on %s %s (%s)", request.method, request.url.path,
+                     type(exc).__name__)
+        return JSONResponse({"detail": DATABASE_DOWN}, status_code=503, headers={"Retry-After": "5"})
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
