@@ -115,3 +115,43 @@ def test_redis_down_the_assistant_still_answers_and_recovers(stack: Stack, track
     logs = "".join(server.log_text() for server in stack.rasa)
     assert logs.count("lock store: Redis is back") == 2
     assert user_texts(tracker_db, sender)[-2:] == ["hello again", "bye"]
+
+
+def test_postgres_down_console_503_bot_apologises_and_the_callback_is_written_when_it_returns(
+        stack: Stack, app_db: sa.engine.Engine, tracker_db: sa.engine.Engine) -> None:
+    import urllib.error
+    import urllib.request
+
+    sender = new_sender("fault-pg")
+    assert texts(stack.say(sender, "hello")[0])  # the action servers' stores are built while it is up
+    busy = {v["text"] for v in yaml.safe_load((ROOT / "bot" / "domain" / "responses_care.yml").read_text(
+        encoding="utf-8"))["responses"]["utter_handoff_unavailable"]}
+    stack.postgres.halt()
+    try:
+        # the console says what is wrong: 503 with a message, not a 500
+        request = urllib.request.Request(f"{stack.url}/api/queue", headers={"Cookie": "desk_session=any"})
+        try:
+            urllib.request.urlopen(request, timeout=30)
+            raise AssertionError("the console answered while its database was down")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503 and "database is unavailable" in exc.read().decode()
+        # the bot apologises and promises a callback ticket (utter_handoff_unavailable)
+        replies = texts(stack.say(sender, "I want a refund")[0])
+        assert set(replies) & busy, replies
+        assert texts(stack.say(sender, "thanks")[0])
+    finally:
+        stack.postgres.resume()
+    deadline = time.monotonic() + 30
+    while True:  # the action server's outbox writes the ticket within OUTBOX_FLUSH_S
+        with app_db.connect() as connection:
+            tickets = connection.execute(sa.text(
+                "SELECT topic, subject FROM tickets WHERE conversation_id = :s"), {"s": sender}).all()
+        if tickets or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert [tuple(t) for t in tickets] == [("refund", "callback: refund")]
+    # the turns of the outage reach the tracker store and the archive once a replica writes again
+    for _replica in range(len(stack.rasa)):
+        stack.say(new_sender("fault-pg-after"), "hello")
+    assert user_texts(tracker_db, sender)[-2:] == ["I want a refund", "thanks"]
+    assert user_texts(tracker_db, sender, table="event_archive")[-2:] == ["I want a refund", "thanks"]

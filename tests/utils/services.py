@@ -66,6 +66,7 @@ class PostgresServer:
     superuser: str = "postgres"
     directory: Path | None = None
     _run_as: str | None = None
+    _options: str = ""
 
     def start(self, timeout: float = 60) -> "PostgresServer":
         bindir = postgres_bindir()
@@ -91,6 +92,7 @@ class PostgresServer:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
+        self._options = options
         self._run(
             [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(self.directory / "server.log"), "-o", options,
              "-w", "-t", str(int(timeout)), "start"],
@@ -108,6 +110,19 @@ class PostgresServer:
                       timeout=30, check=False)
         shutil.rmtree(self.directory, ignore_errors=True)
         self.directory = None
+
+    def halt(self) -> None:
+        """Stop the server but keep the cluster (an outage); ``resume()`` starts it again on the same port."""
+        assert self.directory is not None, "the cluster was never started"
+        self._run([str(postgres_bindir() / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "-w", "stop"],
+                  timeout=60)
+
+    def resume(self, timeout: float = 60) -> None:
+        assert self.directory is not None, "the cluster was never started"
+        self._run([str(postgres_bindir() / "pg_ctl"), "-D", str(self.directory / "data"), "-l",
+                   str(self.directory / "server.log"), "-o", self._options, "-w", "-t", str(int(timeout)), "start"],
+                  timeout=timeout + 5)
+        wait_for_port(self.port, timeout=timeout)
 
     def url(self, database: str = "postgres", driver: str = "postgresql+psycopg2") -> str:
         return f"{driver}://{self.superuser}@127.0.0.1:{self.port}/{database}"

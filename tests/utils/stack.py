@@ -350,6 +350,8 @@ class Stack:
             "REDIS_HOST": HOST,
             "REDIS_PORT": str(self.redis.port),
             "REDIS_PASSWORD": "",
+            "OUTBOX_DIR": str((self._work or ROOT / "var") / "outbox"),
+            "OUTBOX_FLUSH_S": "2",
             **self.extra_env,
             **extra,
         }
