@@ -189,7 +189,7 @@ def test_bad_input_gets_a_polite_reply_and_nothing_is_lost(assistant: Assistant)
     inputs = [
         "",
         "   \t  ",
-        "退" * 5000,
+        "退" * 3900,
         "😡😡😡🙏",
         "hello\x00\x07\x1b[31m",
         "'; DROP TABLE orders; --",
@@ -203,11 +203,21 @@ def test_bad_input_gets_a_polite_reply_and_nothing_is_lost(assistant: Assistant)
         assert replies, f"no reply to {text[:20]!r}"
         assert all(r.get("text") or r.get("buttons") for r in replies)
         events = assistant.tracker(sender)["events"]
-        # every message is in the transcript (Rasa's REST channel strips surrounding whitespace)
-        assert [e.get("text") for e in events if e.get("event") == "user"] == [text.strip()]
+        # every message is in the transcript (surrounding whitespace stripped, NUL characters dropped)
+        assert [e.get("text") for e in events if e.get("event") == "user"] == [text.replace("\x00", "").strip()]
     assert assistant.healthy()
     with assistant.session_factory() as session:
         assert session.scalar(select(Order.id).limit(1)) is not None  # the orders table is intact
+
+
+def test_a_message_over_the_size_limit_is_refused_clearly_and_not_half_stored(assistant: Assistant) -> None:
+    import urllib.error
+
+    sender = new_sender("huge")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        assistant.say(sender, "退" * 5000)
+    assert refused.value.code == 413 and b"too long" in refused.value.read()
+    assert [e for e in assistant.tracker(sender)["events"] if e.get("event") == "user"] == []
 
 
 def test_unprompted_rating_and_a_praising_comment(assistant: Assistant) -> None:

@@ -134,7 +134,8 @@ def test_rest_channel_never_fails_and_never_loses_a_message(rest: Any, body: Any
     after = sum(bot.received.values())
     if status == 200:
         sender = body["sender"] if body["sender"] is not None else "default"  # Rasa's default sender id
-        assert after == before + 1 and bot.received[(sender, body["message"].strip())] >= 1  # Rasa strips
+        # the channel drops NUL characters; Rasa strips surrounding whitespace
+        assert after == before + 1 and bot.received[(sender, body["message"].replace("\x00", "").strip())] >= 1
     else:
         assert status in (400, 413, 429) and after == before
 
