@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean sentiment-model console redis postgres migrate compose-config retention
+.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean sentiment-model console redis postgres migrate compose-config retention test-scale bench-scale
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -44,6 +44,12 @@ test-nlu: train install-dev  ## the held-out NLU test set (macro-F1 >= 0.95)
 
 test-integration: train install-dev  ## real Rasa server + action server over HTTP
 	$(VENV)/python -m pytest -m integration
+
+test-scale: train install-dev  ## production topology on loopback (nginx, 2 Rasa, 2 action servers, PostgreSQL, Redis): load + faults
+	$(VENV)/python -m pytest -m scale
+
+bench-scale: train install-dev  ## turns/s and p50/p99 for 1 vs 2 replicas, start-up time, peak memory
+	$(VENV)/python bench/scale.py
 
 lint: install-dev  ## ruff: undefined names, unused imports, likely bugs
 	$(VENV)/ruff check .
