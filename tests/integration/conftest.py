@@ -20,7 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from common.db import create_all, make_engine, make_session_factory
 from profiles.seed import seed_demo
 from tests.utils.services import free_port
-from tests.utils.stack import ServerProcess, StartFailed, action_server, rasa_server, wait_all_ready
+from tests.utils.stack import ServerProcess, StartFailed, action_server, http_status, rasa_server, wait_all_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "assistant.tar.gz"
@@ -43,14 +43,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.integration)
-
-
-def _get(url: str, timeout: float = 2) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return int(response.status)
-    except Exception:
-        return 0
 
 
 @dataclass
@@ -94,7 +86,7 @@ class Assistant:
             return json.loads(response.read())
 
     def healthy(self) -> bool:
-        return _get(f"{self.rasa_url}/status?token={self.token}") == 200 and _get(f"{self.action_url}/health") == 200
+        return http_status(f"{self.rasa_url}/status?token={self.token}") == 200 and http_status(f"{self.action_url}/health") == 200
 
 
 @pytest.fixture(scope="session")
