@@ -26,6 +26,7 @@ from desk.experiment import assign_arm, experiment_from
 from desk.feedback import parse_rating
 
 logger = logging.getLogger(__name__)
+_pending: set[asyncio.Task] = set()  # dashboard notes in flight (a reference keeps each task alive)
 
 # intents that answer the bot's offer of a human; any other turn withdraws the offer
 _OFFER_ANSWERS = {names.AFFIRM, names.DENY, names.REQUEST_HUMAN}
@@ -69,7 +70,7 @@ class ActionValidateSlotMappings(Action):
             intensity=tracker.get_slot(names.PERSONALIZATION_INTENSITY) or "medium",
             strategy=arm,
         )
-        await self._note(tracker.sender_id, result.score, tone.value, arm)
+        self._note_later(tracker.sender_id, result.score, tone.value, arm)
         values = {
             names.LANGUAGE: language,
             names.SENTIMENT: result.label,
@@ -82,6 +83,13 @@ class ActionValidateSlotMappings(Action):
         # only what changed: every event is stored and replayed, so unchanged slots cost every turn
         changed = [SlotSet(k, v) for k, v in values.items() if tracker.get_slot(k) != v]
         return [*changed, *self._unprompted_rating(tracker, intent, text), *self._bookkeeping(tracker, intent)]
+
+    def _note_later(self, conversation_id: str, score: float, tone: str, arm: str) -> None:
+        """Written after the reply, off the turn's critical path (the dashboards can wait a moment;
+        the transcript itself is Rasa's and is never delayed)."""
+        task = asyncio.get_running_loop().create_task(self._note(conversation_id, score, tone, arm))
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
 
     async def _note(self, conversation_id: str, score: float, tone: str, arm: str) -> None:
         """Sentiment and tone for the dashboards (ConversationLog); never costs the customer a reply."""

@@ -219,3 +219,25 @@ async def test_a_missing_or_malformed_reading_falls_back_to_the_analyzer(tracker
         tracker.latest_message["sentiment"] = carried
     slots = builders.slot_events(await ActionValidateSlotMappings(analyzer=LEXICON).run(dispatcher, tracker, domain))
     assert slots[names.EMOTION] == "anxiety"
+
+
+class RecordingLog:
+    def __init__(self) -> None:
+        self.notes: list[dict] = []
+
+    def note_signals(self, **kwargs) -> None:
+        self.notes.append(kwargs)
+
+
+async def test_the_dashboards_note_is_written_after_the_turn(tracker_factory, dispatcher, domain):
+    import asyncio
+
+    from actions import signals
+
+    log = RecordingLog()
+    action = ActionValidateSlotMappings(analyzer=LEXICON, conversations=log)
+    await action.run(dispatcher, tracker_factory(text="急死了，三天了还没到", intent="order_status"), domain)
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(task for task in signals._pending if task.get_loop() is loop))
+    [note] = log.notes
+    assert note["conversation_id"] == "test-conversation" and note["score"] < 0 and note["tone"] == "empathetic"

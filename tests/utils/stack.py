@@ -219,7 +219,11 @@ http {{
   map $http_upgrade $connection_upgrade {{ default upgrade; "" close; }}
 
   upstream rasa    {{ {rasa_servers} keepalive 32; }}
+{replica_upstreams}
   upstream console {{ server {host}:{console_port}; keepalive 16; }}
+  # tests only: "X-Test-Replica: N" pins a request to replica N, so a load test can alternate the
+  # replicas on every turn of a conversation; without the header requests are round-robined
+  map $http_x_test_replica $rasa_pool {{ default rasa; {replica_map} }}
 
   server {{
     listen {host}:{port};
@@ -234,7 +238,7 @@ http {{
 
     location /webhooks/ {{
       proxy_set_header Connection "";
-      proxy_pass http://rasa;
+      proxy_pass http://$rasa_pool;
     }}
 
     location ~ ^/(chat|widget)/ws$ {{
@@ -265,8 +269,11 @@ def nginx_server(directory: Path, port: int, rasa_ports: list[int], console_port
     directory.mkdir(parents=True, exist_ok=True)
     # max_fails=0: a replica being restarted by a fault test is retried on the next request, never shunned
     servers = " ".join(f"server {HOST}:{p} max_fails=0;" for p in rasa_ports)
+    pinned = "\n".join(f"  upstream rasa_{i} {{ server {HOST}:{p} max_fails=0; keepalive 16; }}"
+                        for i, p in enumerate(rasa_ports))
     (directory / "nginx.conf").write_text(NGINX_CONF.format(
         dir=directory, host=HOST, port=port, console_port=console_port, rasa_servers=servers,
+        replica_upstreams=pinned, replica_map=" ".join(f'"{i}" rasa_{i};' for i in range(len(rasa_ports))),
         user="user root;" if os.geteuid() == 0 else "",
     ))
     return ServerProcess(
