@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions import names
+from actions.sentiment.tone import Escalation, escalation
 from common.masking import mask_text
 
 KNOWN_CHANNELS = {"web", "wechat", "rest", "socketio"}
@@ -53,6 +54,17 @@ def language_of(tracker: Tracker) -> str:
 def priority_customer(tracker: Tracker) -> bool:
     """VIP and elderly customers get priority human access (a business rule, not personalisation)."""
     return tracker.get_slot(names.TIER) == "vip" or bool(tracker.get_slot(names.ELDERLY))
+
+
+def escalation_of(tracker: Tracker) -> Escalation:
+    """How far to go for this customer's mood now: the tone policy's escalation over the signal slots."""
+    return escalation(
+        emotion=tracker.get_slot(names.EMOTION) or "none",
+        trend=tracker.get_slot(names.TREND) or "steady",
+        sentiment=tracker.get_slot(names.SENTIMENT) or "neutral",
+        history=tracker.get_slot(names.SENTIMENT_HISTORY) or [],
+        priority_customer=priority_customer(tracker),
+    )
 
 
 def last_messages(tracker: Tracker, limit: int = 12) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions import names, providers
 from actions.context import (
     channel_of,
+    escalation_of,
     language_of,
     last_messages,
     latest_intent,
@@ -21,7 +22,7 @@ from actions.context import (
     priority_customer,
     recent_intents,
 )
-from actions.sentiment.tone import fallback_threshold
+from actions.sentiment.tone import Escalation, fallback_threshold
 from common.db import StoreUnavailable
 from common.masking import mask_name
 from desk.handoffs import HandoffQueue, SummaryFacts, build_summary, handoff_priority
@@ -207,7 +208,11 @@ class ActionRequestHandoff(Action):
 
 
 class ActionHandleFallback(Action):
-    """Ask the customer to rephrase; after repeated misunderstandings, offer a human."""
+    """Ask the customer to rephrase; after repeated misunderstandings, offer a human.
+
+    An anxious, angry or worsening customer whose line the bot could not read is offered a human at
+    once: asking an upset customer to rephrase twice is how a complaint grows.
+    """
 
     def name(self) -> str:
         return names.ACTION_HANDLE_FALLBACK
@@ -221,7 +226,9 @@ class ActionHandleFallback(Action):
         count = int(tracker.get_slot(names.FALLBACK_COUNT) or 0) + 1
         dispatcher.utter_message(response=names.UTTER_DEFAULT)
         events: list[EventType] = [SlotSet(names.FALLBACK_COUNT, float(count))]
-        if count >= fallback_threshold(priority_customer=priority_customer(tracker)):
+        if escalation_of(tracker) is not Escalation.NONE:
+            events += offer_human(dispatcher, HandoffReason.NEGATIVE_SENTIMENT)
+        elif count >= fallback_threshold(priority_customer=priority_customer(tracker)):
             events += offer_human(dispatcher, HandoffReason.BOT_FAILURE)
         return events
 

@@ -13,9 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names, providers
-from actions.context import channel_of, language_of, priority_customer
+from actions.context import channel_of, escalation_of, language_of
 from actions.handoff import offer_human
-from actions.sentiment.tone import Escalation, escalation
+from actions.sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from common.masking import mask_text, mask_tracking_number
 from desk.models import HandoffReason, TicketTopic
@@ -124,13 +124,7 @@ class ActionCheckOrder(Action):
             response=names.UTTER_ORDER_STATUS_PREFIX + order.status,
             **order_variables(order, language_of(tracker), owner=customer_id is not None),
         )
-        level = escalation(
-            emotion=tracker.get_slot(names.EMOTION) or "none",
-            trend=tracker.get_slot(names.TREND) or "steady",
-            sentiment=tracker.get_slot(names.SENTIMENT) or "neutral",
-            history=tracker.get_slot(names.SENTIMENT_HISTORY) or [],
-            priority_customer=priority_customer(tracker),
-        )
+        level = escalation_of(tracker)
         if level is not Escalation.NONE:
             # an order problem: keep a ticket so the next contact is recognised
             events += await self._record_problem(dispatcher, tracker, order)

@@ -11,9 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names, providers
-from actions.context import channel_of, latest_text, priority_customer
+from actions.context import channel_of, escalation_of, latest_text, priority_customer
 from actions.handoff import hand_over, offer_human
-from actions.sentiment.tone import Escalation, escalation
+from actions.sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from desk.handoffs import HandoffQueue
 from desk.models import HandoffReason, Priority, TicketTopic
@@ -128,13 +128,7 @@ class ActionHandleComplaint(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         tickets = self._tickets or providers.ticket_store()
-        level = escalation(
-            emotion=tracker.get_slot(names.EMOTION) or "none",
-            trend=tracker.get_slot(names.TREND) or "steady",
-            sentiment=tracker.get_slot(names.SENTIMENT) or "neutral",
-            history=tracker.get_slot(names.SENTIMENT_HISTORY) or [],
-            priority_customer=priority_customer(tracker),
-        )
+        level = escalation_of(tracker)
         priority = Priority.HIGH if level is Escalation.HANDOFF else Priority.MEDIUM
         dispatcher.utter_message(response=names.UTTER_COMPLAINT_ACK)
         record = await record_contact(dispatcher, tracker, tickets, TicketTopic.COMPLAINT, priority)

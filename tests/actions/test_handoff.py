@@ -126,6 +126,29 @@ async def test_fallback(tracker_factory, dispatcher, domain, slots, count, expec
         assert SlotSet(names.OFFER_REASON, "bot_failure") in events
 
 
+@pytest.mark.parametrize(
+    "signals",
+    [
+        {names.EMOTION: "anxiety", names.SENTIMENT: "negative"},
+        {names.EMOTION: "anger", names.SENTIMENT: "negative"},
+        {names.EMOTION: "none", names.SENTIMENT: "negative", names.TREND: "worsening"},
+    ],
+    ids=["anxious", "angry", "worsening"],
+)
+async def test_fallback_offers_an_upset_customer_a_human_at_once(tracker_factory, dispatcher, domain, signals):
+    tracker = tracker_factory(text="我心里实在没底", intent="nlu_fallback", slots={**REGULAR, **signals})
+    events = await ActionHandleFallback().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [names.UTTER_DEFAULT, names.UTTER_OFFER_HUMAN]
+    assert SlotSet(names.OFFER_REASON, "negative_sentiment") in events
+
+
+async def test_fallback_leaves_a_calming_customer_alone(tracker_factory, dispatcher, domain):
+    slots = {**REGULAR, names.EMOTION: "none", names.SENTIMENT: "negative", names.TREND: "improving"}
+    events = await ActionHandleFallback().run(dispatcher, tracker_factory(text="嗯", intent="nlu_fallback", slots=slots), domain)
+    assert responses(dispatcher) == [names.UTTER_DEFAULT]
+    assert SlotSet(names.HUMAN_OFFERED, True) not in events
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
 async def test_fallback_blank_message(tracker_factory, dispatcher, domain, text):
     events = await ActionHandleFallback().run(dispatcher, tracker_factory(text=text, intent="nlu_fallback"), domain)
