@@ -3,9 +3,10 @@
 Rasa keeps the tracker of the current turn in memory with the customer's raw text, so the NLU,
 the policies and the actions act on what was typed ("my phone is 13812341234"). Only the copy the
 tracker store writes (the ``events`` table, checkpoints) goes through ``masked_event``: the text of
-customer, bot and agent lines, the parsed text and entity values, string slot values (but
-``CARRIED_SLOTS``) and
-``metadata`` strings, each through ``common.masking.mask_text``. Order numbers are not personal
+customer, bot and agent lines, the parsed text and entity values, every string slot value and
+``metadata`` strings, each through ``common.masking.mask_text``. No slot is exempt: a slot that a
+later turn acts on (the new delivery address, confirmed in the next turn) reads back masked, which
+is what would be stored anyway (``ProfileStore.change_address`` masks the address it saves). Order numbers are not personal
 data and are kept, so "where is E20261120001" still reads the same in a transcript.
 """
 
@@ -14,12 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from common.masking import mask_text
-
-# slots whose raw value a later turn acts on: the address form asks for confirmation in the next turn,
-# and the new address is written to the order then (actions/orders.py); masked, a phone number in it
-# would be saved as 138****1234. They are reset (None) as soon as the form ends.
-CARRIED_SLOTS = frozenset({"new_address"})
-
 
 def _mask_value(value: Any) -> Any:
     if isinstance(value, str):
@@ -46,7 +41,7 @@ def masked_event(data: dict[str, Any]) -> dict[str, Any]:
                 {**e, "value": _mask_value(e.get("value"))} if isinstance(e, dict) else e for e in parse["entities"]
             ]
         out["parse_data"] = parse
-    if kind == "slot" and "value" in out and out.get("name") not in CARRIED_SLOTS:
+    if kind == "slot" and "value" in out:
         out["value"] = _mask_value(out["value"])
     if kind == "bot" and isinstance(out.get("data"), dict):
         out["data"] = _mask_value(out["data"])
