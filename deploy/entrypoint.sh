@@ -4,6 +4,7 @@
 #   rasa      the Rasa server; RASA_ENDPOINTS picks the endpoints file (production: bot/endpoints.production.yml)
 #   actions   the action server
 #   console   the agent console + web chat widget (desk/console)
+#   retention the transcript retention job, every RETENTION_INTERVAL_S (default daily; desk/retention.py)
 # The embedded default (make run) does not use this file: it keeps SQLite and in-process stores.
 set -euo pipefail
 cd /app
@@ -25,8 +26,14 @@ case "$role" in
   console)
     exec python -m desk.console "$@"
     ;;
+  retention)
+    while true; do  # a failed run is logged and retried next interval; the health check sees the gap
+      python -m desk.retention "$@" && touch /tmp/retention.ok
+      sleep "${RETENTION_INTERVAL_S:-86400}"
+    done
+    ;;
   *)
-    echo "usage: deploy/entrypoint.sh migrate|rasa|actions|console [args]" >&2
+    echo "usage: deploy/entrypoint.sh migrate|rasa|actions|console|retention [args]" >&2
     exit 2
     ;;
 esac

@@ -22,7 +22,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 SECRETS = ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "PII_HASH_SALT", "PII_VAULT_KEY", "WIDGET_TOKEN_SECRET",
            "RASA_AUTH_TOKEN", "ACTION_SERVER_TOKEN")
 TEST_ENV = {name: f"test-{name.lower()}" for name in SECRETS}
-LONG_RUNNING = ("nginx", "rasa", "actions", "console", "postgres", "redis")
+LONG_RUNNING = ("nginx", "rasa", "actions", "console", "postgres", "redis", "retention")
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,13 @@ def test_docker_compose_validates_it_and_refuses_missing_secrets(tmp_path: Path)
 
 def test_the_stack_has_every_service(compose: dict[str, Any]) -> None:
     assert set(LONG_RUNNING) | {"migrate"} == set(compose["services"])
+
+
+def test_the_retention_job_runs_on_a_schedule_with_a_configured_age(compose: dict[str, Any]) -> None:
+    spec = compose["services"]["retention"]
+    assert spec["command"] == ["retention"] and spec["networks"] == ["internal"]
+    assert spec["environment"]["TRANSCRIPT_RETENTION_DAYS"].startswith("${TRANSCRIPT_RETENTION_DAYS:-")
+    assert "retention)" in (ROOT / "deploy" / "entrypoint.sh").read_text()
 
 
 @pytest.mark.parametrize("service", ["rasa", "actions"])
