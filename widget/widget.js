@@ -228,7 +228,7 @@
 
     function transmit(message) {
       if (socket && ready && socket.readyState === WebSocket.OPEN) {
-        socket.send(JSON.stringify({ type: "message", id: message.id, text: message.text }));
+        socket.send(JSON.stringify({ type: "message", id: message.id, text: message.text, shown: message.shown }));
         return true;
       }
       return false;

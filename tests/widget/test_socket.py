@@ -174,6 +174,23 @@ def test_agent_lines_are_pushed_to_every_open_window(widget_console: Console) ->
             assert (pushed["from"], pushed["text"], pushed["agent"]) == ("agent", "您好，我是小李", "小李")
 
 
+def test_a_quick_reply_shows_its_title_in_every_window_and_reaches_rasa_as_its_payload(widget_console: Console) -> None:
+    payload = '/rate_service{"rating":"5"}'
+    client = widget_console.client()
+    with client.websocket_connect("/widget/ws") as first, client.websocket_connect("/widget/ws") as second:
+        hello(first, token=token())
+        hello(second, token=token())
+        first.send_json({"type": "message", "id": "m-0000000021", "text": payload, "shown": "⭐ 5"})
+        first.send_json({"type": "message", "id": "m-0000000022", "text": "typed", "shown": "something else"})
+        echoes = []
+        while len(echoes) < 2:
+            frame = second.receive_json()
+            if frame["type"] == "message" and frame["from"] == "customer":
+                echoes.append(frame["text"])
+    assert echoes == ["⭐ 5", "typed"]  # a typed line is always shown as typed
+    assert [text for _, text in widget_console.rasa.sent][-2:] == [payload, "typed"]
+
+
 def test_a_socket_that_does_not_say_hello_is_closed(widget_console: Console) -> None:
     with pytest.raises(WebSocketDisconnect) as closed:
         with widget_console.client().websocket_connect("/widget/ws") as socket:

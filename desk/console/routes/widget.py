@@ -59,6 +59,7 @@ CACHE_CONTROL = "public, max-age=3600"
 GUEST_RE = re.compile(r"^wg-[0-9a-f]{32}$")
 MESSAGE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 TEXT_MAX = 2000  # characters of one customer line
+SHOWN_MAX = 200  # characters of a quick reply's title, shown in the other windows instead of its payload
 FRAME_MAX = 16_384  # bytes of one incoming frame
 HELLO_TIMEOUT_S = 10.0
 HISTORY_MAX = 200
@@ -257,9 +258,13 @@ async def _customer_line(
         return {"type": "error", "code": "rate_limited", "id": message_id}  # not seen: a later resend goes through
     if not seen.first_time(conversation_id, message_id):
         return {"type": "ack", "id": message_id, "duplicate": True}
-    # every window of this conversation shows the line and the typing indicator
-    await services.broker.publish(topic, {"type": "message", "from": "customer", "text": text, "id": message_id,
-                                          "buttons": []})
+    # every window of this conversation shows the line and the typing indicator; a quick reply is sent
+    # as its payload (/rate_service{...}) and shown as the button's title the widget clicked
+    shown = data.get("shown")
+    if not (text.startswith("/") and isinstance(shown, str) and 0 < len(shown.strip()) <= SHOWN_MAX):
+        shown = text
+    await services.broker.publish(topic, {"type": "message", "from": "customer", "text": shown.strip(),
+                                          "id": message_id, "buttons": []})
     await services.broker.publish(topic, {"type": "typing", "on": True})
     try:
         replies = await services.rasa.send_message(conversation_id, text, metadata={**metadata, "message_id": message_id})
