@@ -10,6 +10,11 @@ import aiohttp
 from desk.errors import DeskError
 
 
+def _segment(conversation_id: str) -> str:
+    """A conversation id as one URL path segment: '/', '?', '#' and the rest percent-encoded."""
+    return quote(conversation_id, safe="")
+
+
 class RasaUnavailable(DeskError):
     """The Rasa server could not be reached or answered with an error."""
 
@@ -44,7 +49,7 @@ class RasaClient:
 
     async def tracker(self, conversation_id: str) -> dict[str, Any]:
         """The conversation's tracker with every event since it began (the transcript's source)."""
-        return dict(await self._get(f"/conversations/{quote(conversation_id, safe='')}/tracker", include_events="ALL") or {})
+        return dict(await self._get(f"/conversations/{_segment(conversation_id)}/tracker", include_events="ALL") or {})
 
     async def send_message(
         self, conversation_id: str, text: str, *, metadata: dict[str, Any] | None = None
@@ -57,14 +62,14 @@ class RasaClient:
 
     async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
         """Append events to a conversation's tracker (e.g. ``resume``, slot resets, an agent's line)."""
-        return await self._post(f"/conversations/{conversation_id}/tracker/events", events)
+        return await self._post(f"/conversations/{_segment(conversation_id)}/tracker/events", events)
 
     async def trigger_intent(
         self, conversation_id: str, intent: str, *, output_channel: str = "latest"
     ) -> list[dict[str, Any]]:
         """Run the bot as if the customer had expressed ``intent``; returns the bot's messages."""
         result = await self._post(
-            f"/conversations/{conversation_id}/trigger_intent",
+            f"/conversations/{_segment(conversation_id)}/trigger_intent",
             {"name": intent, "entities": {}},
             output_channel=output_channel,
         )
