@@ -122,7 +122,8 @@ def test_nginx_routes_and_limits() -> None:
     # WeChat comes from a few Tencent addresses: no per-address limits there (signatures guard it)
     wechat = re.search(r"location /webhooks/wechat/ \{([^}]*)\}", conf)
     assert wechat and "limit_req" not in wechat.group(1) and "limit_conn" not in wechat.group(1)
-    assert "limit_conn perip" not in conf.split("location")[0]  # not inherited from the server level
+    server_level = re.search(r"server \{(.*?)location", conf, re.S)
+    assert server_level and "limit_conn" not in server_level.group(1)  # not inherited by the WeChat location
 
 
 @pytest.mark.parametrize("dockerfile", ["bot/Dockerfile", "actions/Dockerfile", "desk/Dockerfile"])
