@@ -13,7 +13,12 @@ event of the customer's conversations, from the tracker store and, where present
   channel identities (a returning WeChat user is then a guest), consent changes deleted;
 * orders keep amount, status, dates and items (bookkeeping and aggregate counts) but lose the address
   and tracking number; tickets, handoffs, notes, reviews and feedback keep their status, times,
-  ratings and ids (dashboards and counts stay right) but lose their free text.
+  ratings and ids (dashboards and counts stay right) but lose their free text; so do the notes
+  supervisors wrote when closing the customer's low-CSAT follow-ups;
+* WeChat: the messages held for the customer's openids (``wechat_outbox``) and the channel's
+  key-value rows naming them (``wechat_kv``: delivery window, last buttons) are deleted, where
+  those tables live in this database (the embedded store). With Redis the same keys expire by
+  themselves within 48 hours.
 
 The audit entry goes to the supervisors' audit log (``pii_reveals``; field ``export`` or ``erasure``)
 and is committed before anything is read or deleted. Conversations are found through the
@@ -40,6 +45,7 @@ from desk.errors import DeskError
 from desk.models import (
     Conversation,
     Feedback,
+    FollowupClosure,
     Handoff,
     HandoffNote,
     PiiReveal,
@@ -53,6 +59,7 @@ ERASED = "erased"
 ERASED_TEXT = "[erased]"
 TRACKER_TABLES = ("events", "event_archive")  # keyed by sender_id; tracker_checkpoints too (below)
 CHECKPOINTS = "tracker_checkpoints"
+WECHAT_OUTBOX, WECHAT_KV = "wechat_outbox", "wechat_kv"  # bot/connectors (the embedded WeChat store)
 
 
 class CustomerNotFound(DeskError):
@@ -98,6 +105,38 @@ class PrivacyOffice:
             ids.add(f"{identity.channel}:{identity.external_id}")
         ids.add(f"web-{customer_id}")
         return ids
+
+    @staticmethod
+    def _openids(session: Any, customer_id: str) -> list[str]:
+        return list(session.scalars(sa.select(ChannelIdentity.external_id).where(
+            ChannelIdentity.customer_id == customer_id, ChannelIdentity.channel == "wechat")))
+
+    @staticmethod
+    def _wechat_tables(session: Any) -> dict[str, sa.Table]:
+        """The WeChat channel's tables, where they live in the application database."""
+        present = set(sa.inspect(session.connection()).get_table_names())
+        wanted = [t for t in (WECHAT_OUTBOX, WECHAT_KV) if t in present]
+        if not wanted:
+            return {}
+        metadata = sa.MetaData()
+        metadata.reflect(session.connection(), only=wanted)
+        return {t: metadata.tables[t] for t in wanted}
+
+    def _wechat_rows(self, session: Any, openids: list[str]) -> list[dict[str, Any]]:
+        outbox = self._wechat_tables(session).get(WECHAT_OUTBOX)
+        if outbox is None or not openids:
+            return []
+        rows = session.execute(sa.select(outbox).where(outbox.c.openid.in_(openids)).order_by(outbox.c.id))
+        return [{k: (v.isoformat() if isinstance(v, (datetime, date)) else v) for k, v in row._mapping.items()}
+                for row in rows]
+
+    def _erase_wechat(self, session: Any, openids: list[str]) -> None:
+        tables = self._wechat_tables(session)
+        for openid in openids:
+            if WECHAT_OUTBOX in tables:
+                session.execute(sa.delete(tables[WECHAT_OUTBOX]).where(tables[WECHAT_OUTBOX].c.openid == openid))
+            if WECHAT_KV in tables:  # keys end with the openid: window:<openid>, buttons:<openid>, ...
+                session.execute(sa.delete(tables[WECHAT_KV]).where(tables[WECHAT_KV].c.key.like(f"%:{openid}")))
 
     def _tracker_tables(self) -> list[sa.Table]:
         if self._tracker is None:
@@ -159,6 +198,8 @@ class PrivacyOffice:
                 "handoff_notes": rows(HandoffNote, HandoffNote.handoff_id.in_([h["id"] for h in handoffs])),
                 "feedback": rows(Feedback, Feedback.customer_id == customer_id),
                 "reviews": rows(TranscriptReview, TranscriptReview.conversation_id.in_(senders)),
+                "followup_closures": rows(FollowupClosure, FollowupClosure.ticket_id.in_([t["id"] for t in tickets])),
+                "wechat_held_messages": self._wechat_rows(session, self._openids(session, customer_id)),
             }
         document["transcripts"] = self.transcripts(senders)
         return document
@@ -178,11 +219,15 @@ class PrivacyOffice:
                            "email_masked", "birth_year"):
                 setattr(customer, column, None)
             customer.name = ERASED
+            self._erase_wechat(session, self._openids(session, customer_id))  # before the identities go
             for model in (ChannelIdentity, ConsentChange, CustomerVault):
                 session.execute(sa.delete(model).where(model.customer_id == customer_id))
             session.execute(sa.update(Order).where(Order.customer_id == customer_id)
                             .values(address=ERASED_TEXT, tracking_no=None))
             session.execute(sa.update(Ticket).where(Ticket.customer_id == customer_id).values(subject=ERASED_TEXT))
+            ticket_ids = list(session.scalars(sa.select(Ticket.id).where(Ticket.customer_id == customer_id)))
+            session.execute(sa.update(FollowupClosure).where(FollowupClosure.ticket_id.in_(ticket_ids))
+                            .values(note=ERASED_TEXT))
             handoff_ids = list(session.scalars(sa.select(Handoff.id).where(Handoff.customer_id == customer_id)))
             session.execute(sa.update(Handoff).where(Handoff.id.in_(handoff_ids))
                             .values(summary=ERASED_TEXT, package={}))

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
 from common.db import make_engine
-from desk.models import Feedback, Handoff, PiiReveal, Ticket
+from bot.connectors.wechat_outbox import OutboxMessage
+from bot.connectors.wechat_stores import KeyValueRow
+from desk.models import Feedback, FollowupClosure, Handoff, PiiReveal, Ticket
 from desk.privacy import PrivacyOffice, main
 from desk.retention import purge
 from profiles.models import ChannelIdentity, Customer, Order
@@ -90,6 +92,44 @@ def test_erasure_removes_personal_data_keeps_counts_and_is_audited(seeded: sessi
         assert all(t.subject == "[erased]" for t in session.scalars(sa.select(Ticket).where(Ticket.customer_id == customer_id)))
         assert all(h.package == {} for h in session.scalars(sa.select(Handoff).where(Handoff.customer_id == customer_id)))
         assert [a.field for a in session.scalars(sa.select(PiiReveal))] == ["erasure"]
+
+
+def test_erasure_reaches_the_archive_wechat_held_messages_and_followup_notes(seeded: sessionmaker,
+                                                                             tmp_path: Path) -> None:
+    engine = seeded.kw["bind"]
+    for table in (OutboxMessage.__table__, KeyValueRow.__table__):
+        table.create(engine, checkfirst=True)
+    with seeded.begin() as session:
+        identity = session.scalars(sa.select(ChannelIdentity).where(ChannelIdentity.channel == "wechat")).first()
+        customer_id, openid = identity.customer_id, identity.external_id
+        ticket = Ticket(customer_id=customer_id, conversation_id=f"wechat:{openid}", topic="followup",
+                        subject="low rating", status="closed")
+        session.add(ticket)
+        session.flush()
+        session.add(FollowupClosure(ticket_id=ticket.id, closed_by="boss", note="called 13812341234, sorted"))
+        session.add_all([OutboxMessage(openid=openid, text="您的退款已处理", source="agent", reason="window_closed"),
+                         OutboxMessage(openid="o-someone-else", text="hi", source="bot", reason="window_closed"),
+                         KeyValueRow(key=f"window:{openid}", value="1", expires_at=NOW),
+                         KeyValueRow(key=f"buttons:{openid}", value="[]", expires_at=NOW),
+                         KeyValueRow(key="window:o-someone-else", value="1", expires_at=NOW)])
+    tracker = tracker_db(tmp_path / "t.db", [(f"wechat:{openid}", NOW, "hello"), ("other", NOW, "x")])
+    archive = sa.Table("event_archive", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                       sa.Column("sender_id", sa.String(255)), sa.Column("timestamp", sa.Float),
+                       sa.Column("data", sa.Text))
+    archive.create(tracker)
+    with tracker.begin() as connection:
+        for sender in (f"wechat:{openid}", "other"):
+            connection.execute(archive.insert().values(sender_id=sender, timestamp=NOW, data="{}"))
+    office = PrivacyOffice(seeded, tracker)
+    document = office.export(customer_id, actor="boss")
+    assert [m["text"] for m in document["wechat_held_messages"]] == ["您的退款已处理"]
+    assert [c["note"] for c in document["followup_closures"]] == ["called 13812341234, sorted"]
+    office.erase(customer_id, actor="boss", reason="customer asked")
+    assert count(tracker, "event_archive", f"wechat:{openid}") == 0 and count(tracker, "event_archive", "other") == 1
+    with seeded.begin() as session:
+        assert [m.openid for m in session.scalars(sa.select(OutboxMessage))] == ["o-someone-else"]
+        assert [r.key for r in session.scalars(sa.select(KeyValueRow))] == ["window:o-someone-else"]
+        assert session.get(FollowupClosure, ticket.id).note == "[erased]"
 
 
 def test_the_cli_exports_to_a_file_and_refuses_unknown_customers(seeded: sessionmaker, tmp_path: Path) -> None:
