@@ -47,6 +47,13 @@ def _holds(who: SignedIn, handoff: HandoffView) -> bool:
     )
 
 
+def _may_note(who: SignedIn, handoff: HandoffView) -> bool:
+    """Private notes: the agent holding the handoff now, or a supervisor (on any handoff)."""
+    return who.agent.is_supervisor or (
+        handoff.status == HandoffStatus.ASSIGNED.value and handoff.agent_id == who.agent.username
+    )
+
+
 async def _held(services: Services, who: SignedIn, handoff_id: int) -> HandoffView:
     """The handoff, if this agent (or a supervisor) has it now; 403 for anyone else, 409 when it is over."""
     handoff = await _handoff(services, handoff_id)
@@ -87,6 +94,7 @@ async def card_page(handoff_id: int, request: Request, services: ServicesDep, wh
         notes=notes,
         canned=canned_for(t.language),
         holds=_holds(who, handoff),
+        may_note=_may_note(who, handoff),
         topics=[topic.value for topic in TICKET_TOPICS],
     )
 
@@ -202,6 +210,8 @@ async def add_note(
 ) -> dict[str, Any]:
     if not text.strip():
         raise HTTPException(status_code=422, detail="an empty note")
+    if not _may_note(who, await _handoff(services, handoff_id)):
+        raise HTTPException(status_code=403, detail="another agent has this conversation")
     try:
         note = await asyncio.to_thread(services.notes.add, handoff_id=handoff_id, agent_id=who.agent.username,
                                        text=text)

@@ -62,7 +62,8 @@
     });
   }
 
-  document.getElementById("note").addEventListener("submit", async (event) => {
+  const note = document.getElementById("note");  // only for the agent holding it, or a supervisor
+  if (note) note.addEventListener("submit", async (event) => {
     event.preventDefault();
     const box = event.target.elements.text;
     const result = await Desk.call("POST", `/api/handoffs/${id}/notes`, {text: box.value});

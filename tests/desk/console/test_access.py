@@ -85,3 +85,24 @@ def test_only_the_agent_holding_a_conversation_may_act_on_it(console: Console) -
     reply = boss.post(f"/api/handoffs/{handoff_id}/messages", json={"text": "主管为您处理"},
                       headers={"X-CSRF-Token": boss.csrf})
     assert reply.status_code == 200
+
+
+def test_private_notes_come_from_the_agent_holding_the_handoff_or_a_supervisor(console: Console) -> None:
+    holder, other, boss = console.client("agent1"), console.client("agent2"), console.client("boss")
+
+    def note(client, handoff_id: int) -> int:  # type: ignore[no-untyped-def]
+        return client.post(f"/api/handoffs/{handoff_id}/notes", json={"text": "已核实"},
+                           headers={"X-CSRF-Token": client.csrf}).status_code
+
+    unclaimed = enqueue(console.queue)
+    assert (note(holder, unclaimed), note(other, unclaimed)) == (403, 403)
+    assert holder.post(f"/api/handoffs/{unclaimed}/claim", headers={"X-CSRF-Token": holder.csrf}).status_code == 200
+    assert (note(holder, unclaimed), note(other, unclaimed), note(boss, unclaimed)) == (200, 403, 200)
+    # the form is there only for those who may use it; anyone may still read the card and its notes
+    assert 'id="note"' in holder.get(f"/handoffs/{unclaimed}", headers={"Accept": "text/html"}).text
+    assert 'id="note"' not in other.get(f"/handoffs/{unclaimed}", headers={"Accept": "text/html"}).text
+    assert len(other.get(f"/api/handoffs/{unclaimed}/notes").json()["notes"]) == 2
+    assert holder.post(f"/api/handoffs/{unclaimed}/resolve", headers={"X-CSRF-Token": holder.csrf}).status_code == 200
+    # resolved: over for agents, a supervisor may still note it (review)
+    assert (note(holder, unclaimed), note(other, unclaimed), note(boss, unclaimed)) == (403, 403, 200)
+    assert note(boss, 999_999) == 404
