@@ -22,6 +22,7 @@ from sqlalchemy.orm import sessionmaker
 
 from common.db import StoreUnavailable, create_all, make_engine, make_session_factory
 from common.settings import Settings, get_settings
+from desk.console.deps import translator
 from desk.console.limits import BodySizeLimit
 from desk.console.pages import make_environment, render
 from desk.console.routes import auth, chat, handoffs, queue, review, supervisor, widget
@@ -31,7 +32,6 @@ from desk.live import Broker
 from desk.rasa_client import RasaClient
 
 STATIC = Path(__file__).with_name("static")
-DATABASE_DOWN = "The database is unavailable at the moment; nothing was changed. Please try again in a few seconds."
 logger = logging.getLogger(__name__)
 
 
@@ -96,7 +96,8 @@ def create_app(
         # PostgreSQL unreachable: a clear 503 (and a log line) instead of a 500 with a stack trace
         logger.error("console: database unavailable on %s %s (%s)", request.method, request.url.path,
                      type(exc).__name__)
-        return JSONResponse({"detail": DATABASE_DOWN}, status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse({"detail": translator(request)("database_down")}, status_code=503,
+                            headers={"Retry-After": "5"})
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -13,6 +13,7 @@ from desk.agents import SignedIn
 from desk.console.canned import canned_for
 from desk.console.card import build_card
 from desk.console.deps import AGENT_ONLY, CurrentAgent, ServicesDep, T
+from desk.console.i18n import Translator
 from desk.console.pages import render, sse
 from desk.console.services import Services
 from desk.errors import HandoffNotFound, InvalidTransition
@@ -34,11 +35,15 @@ def routers() -> list[APIRouter]:
     return [router]
 
 
-async def _handoff(services: Services, handoff_id: int) -> HandoffView:
+async def _handoff(services: Services, handoff_id: int, t: Translator) -> HandoffView:
     try:
         return await asyncio.to_thread(services.queue.get, handoff_id)
     except HandoffNotFound as exc:
-        raise HTTPException(status_code=404, detail="no such handoff") from exc
+        raise HTTPException(status_code=404, detail=t("handoff_not_found")) from exc
+
+
+def _over(t: Translator, status: str) -> HTTPException:
+    return HTTPException(status_code=409, detail=t("handoff_over", status=t("status_" + status)))
 
 
 def _holds(who: SignedIn, handoff: HandoffView) -> bool:
@@ -54,13 +59,13 @@ def _may_note(who: SignedIn, handoff: HandoffView) -> bool:
     )
 
 
-async def _held(services: Services, who: SignedIn, handoff_id: int) -> HandoffView:
+async def _held(services: Services, who: SignedIn, handoff_id: int, t: Translator) -> HandoffView:
     """The handoff, if this agent (or a supervisor) has it now; 403 for anyone else, 409 when it is over."""
-    handoff = await _handoff(services, handoff_id)
+    handoff = await _handoff(services, handoff_id, t)
     if handoff.status != HandoffStatus.ASSIGNED.value:
-        raise HTTPException(status_code=409, detail=f"handoff is {handoff.status}")
+        raise _over(t, handoff.status)
     if not _holds(who, handoff):
-        raise HTTPException(status_code=403, detail="another agent has this conversation")
+        raise HTTPException(status_code=403, detail=t("held_by_other"))
     return handoff
 
 
@@ -80,7 +85,7 @@ async def _changed(services: Services, handoff: HandoffView) -> None:
 
 @router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
 async def card_page(handoff_id: int, request: Request, services: ServicesDep, who: CurrentAgent, t: T) -> HTMLResponse:
-    handoff = await _handoff(services, handoff_id)
+    handoff = await _handoff(services, handoff_id, t)
     card = build_card(handoff, now=services.clock())
     transcript = await _transcript(services, handoff.conversation_id)
     notes = await asyncio.to_thread(services.notes.for_handoff, handoff_id)
@@ -100,8 +105,8 @@ async def card_page(handoff_id: int, request: Request, services: ServicesDep, wh
 
 
 @router.get("/api/handoffs/{handoff_id}")
-async def card_json(handoff_id: int, services: ServicesDep) -> dict[str, Any]:
-    handoff = await _handoff(services, handoff_id)
+async def card_json(handoff_id: int, services: ServicesDep, t: T) -> dict[str, Any]:
+    handoff = await _handoff(services, handoff_id, t)
     card = build_card(handoff, now=services.clock())
     return {
         "id": handoff.id,
@@ -120,16 +125,16 @@ async def card_json(handoff_id: int, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/api/handoffs/{handoff_id}/messages")
-async def messages(handoff_id: int, services: ServicesDep, after: float | None = None) -> dict[str, Any]:
-    handoff = await _handoff(services, handoff_id)
+async def messages(handoff_id: int, services: ServicesDep, t: T, after: float | None = None) -> dict[str, Any]:
+    handoff = await _handoff(services, handoff_id, t)
     lines = await _transcript(services, handoff.conversation_id, after)
     if lines is None:
-        raise HTTPException(status_code=503, detail="transcript unavailable")
+        raise HTTPException(status_code=503, detail=t("transcript_later"))
     return {"messages": [m.as_dict() for m in lines]}
 
 
 async def transcript_events(
-    request: Request, services: Services, handoff: HandoffView, after: float
+    request: Request, services: Services, handoff: HandoffView, after: float, t: Translator
 ) -> AsyncIterator[str]:
     """New transcript lines as they are stored: on every notification about the conversation (the
     console's own chat), and every poll interval for channels that reach Rasa directly."""
@@ -146,7 +151,7 @@ async def transcript_events(
                 cursor = max(cursor, line.timestamp)
                 yield sse("message", line.as_dict())
             if note is not None and note.get("type") == "handoff":
-                current = await _handoff(services, handoff.id)
+                current = await _handoff(services, handoff.id, t)
                 yield sse("handoff", {"id": current.id, "status": current.status, "agent_id": current.agent_id})
             if not lines:
                 yield ": tick\n\n"
@@ -155,11 +160,11 @@ async def transcript_events(
 
 @router.get("/api/handoffs/{handoff_id}/stream")
 async def transcript_stream(
-    handoff_id: int, request: Request, services: ServicesDep, after: float = 0.0
+    handoff_id: int, request: Request, services: ServicesDep, t: T, after: float = 0.0
 ) -> StreamingResponse:
-    handoff = await _handoff(services, handoff_id)
+    handoff = await _handoff(services, handoff_id, t)
     return StreamingResponse(
-        transcript_events(request, services, handoff, after),
+        transcript_events(request, services, handoff, after, t),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -172,13 +177,13 @@ async def send(
     """The agent's line: into the tracker (agent-sent bot event), then to the customer's channel."""
     text = text.strip()
     if not text or len(text) > MESSAGE_MAX:
-        raise HTTPException(status_code=422, detail=f"a message has 1 to {MESSAGE_MAX} characters")
-    handoff = await _held(services, who, handoff_id)
+        raise HTTPException(status_code=422, detail=t("message_length", max=MESSAGE_MAX))
+    handoff = await _held(services, who, handoff_id, t)
     try:
         await services.rasa.append_events(handoff.conversation_id, [agent_event(text, agent_id=who.agent.username)])
     except RasaUnavailable as exc:
         logger.error("agent line not stored (conversation=%s): %s", handoff.conversation_id, exc)
-        raise HTTPException(status_code=503, detail="the assistant is unavailable; the line was not sent") from exc
+        raise HTTPException(status_code=503, detail=t("line_not_sent")) from exc
     if services.review is not None:  # human first-response time (dashboards)
         await asyncio.to_thread(services.review.note_first_response, handoff.id, who.agent.username)
     try:
@@ -197,8 +202,8 @@ async def send(
 
 
 @router.get("/api/handoffs/{handoff_id}/notes")
-async def list_notes(handoff_id: int, services: ServicesDep) -> dict[str, Any]:
-    await _handoff(services, handoff_id)
+async def list_notes(handoff_id: int, services: ServicesDep, t: T) -> dict[str, Any]:
+    await _handoff(services, handoff_id, t)
     notes = await asyncio.to_thread(services.notes.for_handoff, handoff_id)
     return {"notes": [{"id": n.id, "agent": n.agent_id, "text": n.text, "created_at": n.created_at.isoformat()}
                       for n in notes]}
@@ -206,17 +211,17 @@ async def list_notes(handoff_id: int, services: ServicesDep) -> dict[str, Any]:
 
 @router.post("/api/handoffs/{handoff_id}/notes")
 async def add_note(
-    handoff_id: int, services: ServicesDep, who: CurrentAgent, text: str = Body(..., embed=True)
+    handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T, text: str = Body(..., embed=True)
 ) -> dict[str, Any]:
     if not text.strip():
-        raise HTTPException(status_code=422, detail="an empty note")
-    if not _may_note(who, await _handoff(services, handoff_id)):
-        raise HTTPException(status_code=403, detail="another agent has this conversation")
+        raise HTTPException(status_code=422, detail=t("note_empty"))
+    if not _may_note(who, await _handoff(services, handoff_id, t)):
+        raise HTTPException(status_code=403, detail=t("note_not_holder"))
     try:
         note = await asyncio.to_thread(services.notes.add, handoff_id=handoff_id, agent_id=who.agent.username,
                                        text=text)
     except HandoffNotFound as exc:
-        raise HTTPException(status_code=404, detail="no such handoff") from exc
+        raise HTTPException(status_code=404, detail=t("handoff_not_found")) from exc
     return {"id": note.id, "agent": note.agent_id, "text": note.text, "created_at": note.created_at.isoformat()}
 
 
@@ -232,13 +237,13 @@ async def _deliver_bot(services: Services, handoff: HandoffView, messages: list[
 
 
 @router.post("/api/handoffs/{handoff_id}/resolve")
-async def resolve(handoff_id: int, services: ServicesDep, who: CurrentAgent) -> dict[str, Any]:
+async def resolve(handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T) -> dict[str, Any]:
     """Resolved: the bot resumes and asks the customer for a rating in their channel."""
-    await _held(services, who, handoff_id)
+    await _held(services, who, handoff_id, t)
     try:
         handoff, bot_messages = await resolve_and_resume(services.queue, services.rasa, handoff_id)
     except InvalidTransition as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
+        raise _over(t, exc.current) from exc
     except RasaUnavailable as exc:
         logger.error("handoff %s resolved but the bot did not resume: %s", handoff_id, exc)
         raise HTTPException(status_code=502, detail="resolved; the assistant could not be resumed") from exc
@@ -248,12 +253,12 @@ async def resolve(handoff_id: int, services: ServicesDep, who: CurrentAgent) -> 
 
 
 @router.post("/api/handoffs/{handoff_id}/back-to-bot")
-async def back_to_bot(handoff_id: int, services: ServicesDep, who: CurrentAgent) -> dict[str, Any]:
-    await _held(services, who, handoff_id)
+async def back_to_bot(handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T) -> dict[str, Any]:
+    await _held(services, who, handoff_id, t)
     try:
         handoff = await hand_back_to_bot(services.queue, services.rasa, handoff_id)
     except InvalidTransition as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
+        raise _over(t, exc.current) from exc
     except RasaUnavailable as exc:
         raise HTTPException(status_code=502, detail="handed back; the assistant could not be resumed") from exc
     await _changed(services, handoff)
@@ -261,12 +266,12 @@ async def back_to_bot(handoff_id: int, services: ServicesDep, who: CurrentAgent)
 
 
 @router.post("/api/handoffs/{handoff_id}/requeue")
-async def requeue(handoff_id: int, services: ServicesDep, who: CurrentAgent) -> dict[str, Any]:
-    await _held(services, who, handoff_id)
+async def requeue(handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T) -> dict[str, Any]:
+    await _held(services, who, handoff_id, t)
     try:
         handoff = await asyncio.to_thread(services.queue.transition, handoff_id, HandoffStatus.QUEUED)
     except InvalidTransition as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
+        raise _over(t, exc.current) from exc
     await _changed(services, handoff)
     return {"id": handoff.id, "status": handoff.status}
 
@@ -280,9 +285,9 @@ async def open_ticket(
     topic: str = Body(...),
     subject: str = Body(...),
 ) -> dict[str, Any]:
-    handoff = await _held(services, who, handoff_id)
+    handoff = await _held(services, who, handoff_id, t)
     if topic not in {tp.value for tp in TICKET_TOPICS} or not subject.strip():
-        raise HTTPException(status_code=422, detail="a topic and a subject are needed")
+        raise HTTPException(status_code=422, detail=t("ticket_fields"))
     record = await asyncio.to_thread(
         services.tickets.record_contact,
         customer_id=handoff.customer_id,

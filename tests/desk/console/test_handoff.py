@@ -146,3 +146,28 @@ def test_empty_and_oversized_lines_are_refused(console: Console) -> None:
                                headers={"X-CSRF-Token": client.csrf})
         assert response.status_code == 422
     assert console.rasa.appended == []
+
+
+def test_what_the_console_says_when_it_does_not_act_is_in_the_agents_language(console: Console) -> None:
+    handoff_id, client = _claimed(console)
+    other = console.client("agent2")
+
+    def detail(who, method: str, path: str, language: str, body=None) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+        response = who.request(method, path, json=body, headers={"X-CSRF-Token": who.csrf,
+                                                                  "Accept-Language": language})
+        return response.status_code, response.json()["detail"]
+
+    messages = f"/api/handoffs/{handoff_id}/messages"
+    assert detail(client, "POST", messages, "en", {"text": "长" * 2001}) == (422, "A message has 1 to 2000 characters")
+    assert detail(client, "POST", messages, "zh", {"text": " "}) == (422, "每条消息为 1 至 2000 个字")
+    assert detail(other, "POST", messages, "en", {"text": "hi"}) == (403, "Another agent handles this conversation")
+    assert detail(other, "POST", messages, "zh", {"text": "hi"}) == (403, "此会话由其他坐席处理")
+    assert detail(client, "POST", f"/api/handoffs/{handoff_id}/notes", "en", {"text": " "}) == (
+        422, "Please write the note first")
+    assert detail(client, "POST", f"/api/handoffs/{handoff_id}/tickets", "zh", {"topic": "x", "subject": "s"}) == (
+        422, "请选择类型并填写标题")
+    assert detail(client, "GET", "/api/handoffs/999999", "en") == (404, "There is no handoff with this number")
+    assert client.post(f"/api/handoffs/{handoff_id}/resolve", headers={"X-CSRF-Token": client.csrf}).status_code == 200
+    assert detail(client, "POST", f"/api/handoffs/{handoff_id}/requeue", "en") == (
+        409, "This conversation is resolved now; it is no longer open")
+    assert detail(client, "POST", f"/api/handoffs/{handoff_id}/resolve", "zh") == (409, "此会话当前为「已解决」，已不在处理中")

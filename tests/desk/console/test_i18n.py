@@ -1,0 +1,39 @@
+"""The console's wording (i18n.yml): every key in zh and en, the same placeholders, no negative words."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from bot.wording import find_forbidden, load_forbidden_words
+from desk.console.i18n import WORDING_FILE, Translator
+
+
+def _wording() -> dict[str, dict[str, str]]:
+    return yaml.safe_load(WORDING_FILE.read_text(encoding="utf-8"))
+
+
+def test_every_key_has_zh_and_en_with_the_same_placeholders() -> None:
+    wording = _wording()
+    assert set(wording) == {"zh", "en"} and set(wording["zh"]) == set(wording["en"])
+    for key, text in wording["zh"].items():
+        assert sorted(re.findall(r"{(\w+)}", str(text))) == sorted(re.findall(r"{(\w+)}", str(wording["en"][key]))), key
+
+
+def test_no_negative_or_blaming_words() -> None:
+    words = load_forbidden_words()
+    for language, texts in _wording().items():
+        for key, text in texts.items():
+            if key.startswith("review_"):
+                continue  # the supervisor review's wording, checked with its own
+            assert find_forbidden(str(text), words) == [], (language, key, text)
+
+
+def test_messages_for_requests_not_carried_out_are_worded_in_both_languages() -> None:
+    zh, en = Translator("zh"), Translator("en")
+    assert zh("message_length", max=2000) == "每条消息为 1 至 2000 个字"
+    assert en("handoff_over", status=en("status_resolved")) == "This conversation is resolved now; it is no longer open"
+    for key in ("handoff_not_found", "held_by_other", "note_not_holder", "transcript_later", "line_not_sent",
+                "note_empty", "ticket_fields", "database_down", "nav_qa", "nav_csat"):
+        assert zh(key) != key and en(key) != key, key
