@@ -1,12 +1,15 @@
 """Fixtures of the WeChat channel tests: the simulator, both store backends, the channel on a port.
 
 Redis is a real ``redis-server`` (``scripts/services.sh redis``) on a free loopback port, started
-once per session; without the binary the Redis tests fail and say how to install it.
+once per session; without the binary the Redis tests fail and say how to install it. Tests that stop
+Redis mid-test (outages) get their own server, ``redis_server``.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -18,6 +21,7 @@ import pytest
 from bot.connectors.wechat_outbox import Outbox
 from bot.connectors.wechat_stores import KeyValueStore, RedisStore, SQLStore
 from common.db import make_engine
+from tests.utils.services import RedisServer, ServiceUnavailable
 from tests.wechat_sim.simulator import WeChatSimulator, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -47,6 +51,34 @@ def redis_url() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of this test's own, to stop and start again (``restart(server)``)."""
+    server = RedisServer()
+    try:
+        server.start()
+    except ServiceUnavailable as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.stop()
+
+
+def restart(server: RedisServer) -> None:
+    """Start a stopped ``redis_server`` again on the same port (the fixture stops it at the end)."""
+    server._process = RedisServer(port=server.port).start()._process
+
+
+def halt(server: RedisServer) -> None:
+    """Freeze the server (SIGSTOP): connections hang and time out, the data stays; ``resume`` ends it."""
+    assert server._process is not None
+    os.kill(server._process.pid, signal.SIGSTOP)
+
+
+def resume(server: RedisServer) -> None:
+    assert server._process is not None
+    os.kill(server._process.pid, signal.SIGCONT)
 
 
 @pytest.fixture
