@@ -14,6 +14,7 @@ sender id ``actions.context`` and ``ProfileStore.resolve("wechat", openid)`` exp
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ from bot.connectors.wechat_delivery import Sender, ServiceWindow, WeChatDelivery
 from bot.connectors.wechat_outbox import Outbox
 from bot.connectors.wechat_stores import KeyValueStore, make_store
 from bot.connectors.wechat_text import ButtonMemory, load_menu, render
-from bot.connectors.wechat_turns import TurnRunner
+from bot.connectors.wechat_turns import RetryLater, TurnRunner
+from common.db import StoreUnavailable
 from common.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -202,10 +204,18 @@ class WeChatInput(InputChannel):
                 logger.warning("wechat request refused (%s): %s", exc.status, exc)
                 return response.text(str(exc), status=exc.status)
             runner = turns()
-            if not await runner.ledger.nonce_ok(opened.nonce, opened.body_digest):
-                logger.warning("wechat request refused (403): replayed nonce %s", opened.nonce)
-                return response.text("replayed nonce", status=403)
-            reply = await runner.handle(opened.inbound, received_at)
+            try:
+                if not await runner.ledger.nonce_ok(opened.nonce, opened.body_digest):
+                    logger.warning("wechat request refused (403): replayed nonce %s", opened.nonce)
+                    return response.text("replayed nonce", status=403)
+                reply = await runner.handle(opened.inbound, received_at)
+            except (StoreUnavailable, RetryLater) as exc:
+                # not taken: no answer until WeChat has given up on this try, so that it retries
+                # (the message text is not logged)
+                logger.warning("wechat message %s left unanswered for WeChat to retry: %s",
+                               opened.inbound.dedup_key, exc)
+                await asyncio.sleep(max(0.0, received_at + self._config.unanswered_s - time.monotonic()))
+                return response.text("temporarily unavailable", status=503)
             if not reply:
                 return response.text("success")
             return response.text(codec.reply(opened, reply), content_type="application/xml; charset=utf-8")

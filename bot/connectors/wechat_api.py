@@ -76,6 +76,9 @@ class WeChatConfig:
     max_body_bytes: int = 65536
     window_hours: int = 48
     window_messages: int = 5
+    # a message the channel could not take (store unavailable) is left unanswered this long after
+    # it arrived: past WeChat's 5 s, so that WeChat retries it rather than showing an error
+    unanswered_s: float = 5.5
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WeChatConfig | None":

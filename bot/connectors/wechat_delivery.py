@@ -18,6 +18,7 @@ from typing import Callable, Protocol
 from bot.connectors.wechat_api import CustomerServiceClient, NoCustomerServiceApi, WeChatApiError, WeChatConfig
 from bot.connectors.wechat_outbox import Outbox
 from bot.connectors.wechat_stores import KeyValueStore, make_store
+from common.db import StoreUnavailable
 from common.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -61,8 +62,11 @@ class WeChatDelivery:
 
     async def _send(self, openid: str, text: str) -> str | None:
         """None when sent, else the reason it was not."""
-        if not await self._window.take(openid):
-            return "window_closed"
+        try:
+            if not await self._window.take(openid):
+                return "window_closed"
+        except StoreUnavailable as exc:  # the window is unknown: WeChat itself refuses (45015/45047)
+            logger.warning("wechat window unknown for openid=%s (%s); sending anyway", openid, exc)
         try:
             await self._sender.send_text(openid, text)
         except WeChatApiError as exc:

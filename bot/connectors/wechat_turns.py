@@ -14,7 +14,15 @@ the shared store; a retry arriving in the same process waits on the same turn, a
 the first request's outcome: the same passive reply again (the first one may not have reached
 WeChat, which is why it retried) or "success" when the answer goes through the API. Nonces are
 remembered for the timestamp window with the body they signed: the same nonce with another body is
-a replay and is refused. No Rasa imports.
+a replay and is refused.
+
+A message is never lost to a store failure (Redis or the SQL store unreachable, ``StoreUnavailable``):
+before the bot has run, nothing terminal is recorded. The claim is released (and, should the release
+fail too, it is only a lease of ``budget + 1`` seconds, which runs out by itself), and ``RetryLater``
+tells the webhook to leave the request unanswered, so that WeChat retries it and the retry runs the
+turn. A retry that finds the claim gone takes it; one that finds it still pending past its own
+deadline (the first request's process stopped or lost its store) is left unanswered as well. Once
+the bot has run, its answer goes out whatever the store does afterwards. No Rasa imports.
 """
 
 from __future__ import annotations
@@ -28,21 +36,32 @@ from bot.connectors.wechat_api import Inbound
 from bot.connectors.wechat_delivery import ServiceWindow, WeChatDelivery
 from bot.connectors.wechat_stores import KeyValueStore
 from bot.connectors.wechat_text import ButtonMemory, bot_input, render
+from common.db import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
 RunBot = Callable[[Inbound, str], Awaitable[list[dict[str, Any]]]]
 MESSAGE_TTL_S = 3600.0
+KEEP_DECIDED_S = 60.0  # how long retries in this process find a decision the store could not record
 PENDING, DEFERRED, NOTHING, REPLY = "pending", "deferred", "nothing", "reply:"
 
 
+class RetryLater(Exception):
+    """The message was not taken: leave the request unanswered so that WeChat sends it again."""
+
+
 class MessageLedger:
-    def __init__(self, store: KeyValueStore, *, nonce_ttl_s: float = 600) -> None:
+    def __init__(self, store: KeyValueStore, *, nonce_ttl_s: float = 600, claim_ttl_s: float = 5.5) -> None:
         self._store = store
         self._nonce_ttl = nonce_ttl_s
+        self._claim_ttl = claim_ttl_s
 
     async def claim(self, key: str) -> bool:
-        return await self._store.add(f"seen:{key}", PENDING, MESSAGE_TTL_S)
+        """Take a message for this request: a lease until ``settle`` records the outcome."""
+        return await self._store.add(f"seen:{key}", PENDING, self._claim_ttl)
+
+    async def release(self, key: str) -> None:
+        await self._store.delete(f"seen:{key}")
 
     async def settle(self, key: str, outcome: str) -> None:
         await self._store.set(f"seen:{key}", outcome, MESSAGE_TTL_S)
@@ -70,14 +89,14 @@ class TurnRunner:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._run_bot = run_bot
-        self.ledger = MessageLedger(store)
+        self.ledger = MessageLedger(store, claim_ttl_s=budget_s + 1.0)
         self.buttons = ButtonMemory(store)
         self._delivery = delivery
         self._window = window
         self._menu = menu
         self._budget = budget_s
         self._clock = clock
-        self._turns: dict[str, asyncio.Future[str]] = {}
+        self._turns: dict[str, asyncio.Future[str | None]] = {}  # None: not taken, claim again
         self._background: set[asyncio.Task[Any]] = set()
 
     def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Future[Any]:
@@ -102,41 +121,74 @@ class TurnRunner:
     async def _handle(self, inbound: Inbound, received_at: float) -> str:
         key = inbound.dedup_key
         deadline = received_at + self._budget
-        decided = self._turns.get(key)
-        if decided is not None:  # a retry while the first request is still deciding
-            return await asyncio.shield(decided)
-        if not await self.ledger.claim(key):
-            return await self._earlier_outcome(key, deadline)
+        while True:
+            decided = self._turns.get(key)
+            if decided is not None:  # a retry while the first request is still deciding
+                earlier = await asyncio.shield(decided)
+            elif await self.ledger.claim(key):  # StoreUnavailable here: nothing is recorded
+                break
+            else:
+                earlier = await self._earlier_outcome(key, deadline)
+            if earlier is not None:
+                return earlier
+            # the first request did not take the message (its claim was released or ran out)
         decided = asyncio.get_running_loop().create_future()
         self._turns[key] = decided
-        reply, outcome = "", NOTHING
         try:
             reply, outcome = await self._first(inbound, deadline)
-        finally:
-            decided.set_result(reply)
-            # the bookkeeping after the decision is off the clock; retries in this process keep
-            # attaching to ``decided`` until the outcome is in the shared store
-            self._spawn(self._settle(key, outcome))
+        except StoreUnavailable as exc:  # only possible before the bot ran (see _first)
+            self._turns.pop(key, None)
+            decided.set_result(None)
+            await self._release(key)
+            raise RetryLater(f"store unavailable before the turn ({exc})") from exc
+        except BaseException:
+            decided.set_result("")
+            self._spawn(self._settle(key, NOTHING))
+            raise
+        decided.set_result(reply)
+        # the bookkeeping after the decision is off the clock; retries in this process keep
+        # attaching to ``decided`` until the outcome is in the shared store
+        self._spawn(self._settle(key, outcome))
         return reply
+
+    async def _release(self, key: str) -> None:
+        try:
+            await self.ledger.release(key)
+        except StoreUnavailable:  # the claim's lease runs out by itself
+            logger.warning("wechat: could not release the claim on %s; it expires by itself", key)
 
     async def _settle(self, key: str, outcome: str) -> None:
         try:
             await self.ledger.settle(key, outcome)
-        finally:
-            self._turns.pop(key, None)
+        except StoreUnavailable as exc:
+            # retries reaching this process still get the outcome; elsewhere the lease runs out
+            logger.warning("wechat: could not record the outcome of %s (%s)", key, exc)
+            asyncio.get_running_loop().call_later(KEEP_DECIDED_S, self._turns.pop, key, None)
+            return
+        self._turns.pop(key, None)
 
-    async def _earlier_outcome(self, key: str, deadline: float) -> str:
-        """A retry of a message claimed earlier, perhaps by another process: replay its outcome."""
+    async def _earlier_outcome(self, key: str, deadline: float) -> str | None:
+        """A retry of a message claimed earlier, perhaps by another process: replay its outcome.
+
+        None when the claim is gone without an outcome (released or run out): the caller takes it.
+        """
         while True:
             outcome = await self.ledger.outcome(key)
-            if outcome is not None and outcome.startswith(REPLY):
+            if outcome is None:
+                return None
+            if outcome.startswith(REPLY):
                 return outcome[len(REPLY):]
-            if outcome != PENDING or self._clock() >= deadline:
+            if outcome != PENDING:
                 return ""
+            if self._clock() >= deadline:  # still undecided: the first request's process is stuck
+                raise RetryLater(f"{key} is still pending elsewhere")
             await asyncio.sleep(0.05)
 
     async def _first(self, inbound: Inbound, deadline: float) -> tuple[str, str]:
-        """(passive reply, outcome to record) for a message seen for the first time."""
+        """(passive reply, outcome to record) for a message seen for the first time.
+
+        Raises ``StoreUnavailable`` only before the bot runs; after that, store failures are logged.
+        """
         opening = self._spawn(self._customer_wrote(inbound.openid))
         text = await bot_input(inbound, menu=self._menu, buttons=self.buttons)
         if text is None:
@@ -160,8 +212,11 @@ class TurnRunner:
 
     async def _customer_wrote(self, openid: str) -> None:
         """A message from the customer reopens the service window: send what was held for them."""
-        await self._window.opened(openid)
-        await self._delivery.flush(openid)
+        try:
+            await self._window.opened(openid)
+            await self._delivery.flush(openid)
+        except StoreUnavailable as exc:  # held messages wait for the customer's next message
+            logger.warning("wechat: window not reopened for openid=%s (%s)", openid, exc)
 
     async def _deliver_later(
         self, openid: str, turn: asyncio.Future[list[dict[str, Any]]], opening: asyncio.Future[Any]
@@ -173,6 +228,9 @@ class TurnRunner:
             logger.exception("wechat turn failed after the reply budget (openid=%s)", openid)
             return
         reply, buttons = render(messages)
-        await self.buttons.remember(openid, buttons)
+        try:
+            await self.buttons.remember(openid, buttons)
+        except StoreUnavailable:  # the answer still goes out; only numbered choices are lost
+            logger.exception("could not keep the buttons of openid=%s", openid)
         if reply:
             await self._delivery.deliver(openid, reply, source="bot")

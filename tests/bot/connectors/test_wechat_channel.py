@@ -7,13 +7,16 @@ rule, retries, dedup, refusals); tests/integration/test_wechat.py goes through t
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import AsyncIterator
 
 import pytest
 
 from bot.connectors.wechat_outbox import Outbox
-from bot.connectors.wechat_stores import KeyValueStore, SQLStore
+from bot.connectors.wechat_stores import FallbackStore, KeyValueStore, RedisStore, SQLStore
+from tests.bot.connectors.conftest import halt, restart, resume
+from tests.utils.services import RedisServer
 from tests.wechat_sim.channel_app import EchoBot, RunningChannel, config_for, serve_channel
 from tests.wechat_sim.simulator import WeChatSimulator, message_xml
 
@@ -229,3 +232,70 @@ async def test_the_output_channel_speaks_through_the_api_outside_a_turn(
     assert [(d.openid, d.text) for d in plain_sim.deliveries] == [("o-lee", "请为本次服务打分\n\n1. 5 分")]
     picked = await plain_sim.send(plain_channel.url, plain_sim.text("o-lee", "1"))
     assert picked.reply == "echo: /rate_service"
+
+
+class _HaltsAfterTheClaim(RedisStore):
+    """A real RedisStore whose server is frozen right after the first claim of a message (the outage's moment)."""
+
+    def __init__(self, server: RedisServer, **kwargs: object) -> None:
+        super().__init__(server.url, **kwargs)  # type: ignore[arg-type]
+        self.server = server
+        self.halted = False
+
+    async def add(self, key: str, value: str, ttl_s: float) -> bool:
+        taken = await super().add(key, value, ttl_s)
+        if key.startswith("seen:") and not self.halted:
+            self.halted = True
+            halt(self.server)
+        return taken
+
+
+@pytest.mark.parametrize("when", ["before the claim", "after the claim"])
+async def test_a_store_outage_loses_no_message_the_retry_runs_the_turn_once(
+    plain_sim: WeChatSimulator, redis_server: RedisServer, outbox: Outbox, bot: EchoBot,
+    caplog: pytest.LogCaptureFixture, when: str,
+) -> None:
+    caplog.set_level(logging.INFO)
+    prefix = f"o{time.monotonic_ns()}:"
+    store = (_HaltsAfterTheClaim(redis_server, prefix=prefix, timeout_s=0.3) if when == "after the claim"
+             else RedisStore(redis_server.url, prefix=prefix, timeout_s=0.3))
+    running = await serve_channel(config_for(plain_sim, reply_budget_s=2.0, unanswered_s=2.0), store, outbox, bot)
+    secret = "314159265"  # digits: the channel reads the customer's buttons before the turn
+    try:
+        query, body = plain_sim.signed(plain_sim.text("o-nia", secret))
+        if when == "before the claim":
+            halt(redis_server)
+        first = await plain_sim.post(running.url, query, body, timeout_s=1.0)
+        assert first.status == 0  # no answer: WeChat retries
+        assert bot.calls[secret] == 0
+        resume(redis_server)
+        await asyncio.sleep(1.0)
+        retry = await plain_sim.post(running.url, query, body)  # the identical request, as WeChat retries
+        assert plain_sim.read_reply(query, retry.body) == f"echo: {secret}"
+        again = await plain_sim.post(running.url, query, body)
+        assert plain_sim.read_reply(query, again.body) == f"echo: {secret}"
+        assert bot.calls[secret] == 1
+        assert "left unanswered for WeChat to retry" in caplog.text and secret not in caplog.text
+    finally:
+        resume(redis_server)
+        await running.close()
+        await store.close()
+
+
+async def test_with_redis_down_the_channel_answers_from_this_process_and_returns_to_redis(
+    plain_sim: WeChatSimulator, redis_server: RedisServer, outbox: Outbox, bot: EchoBot
+) -> None:
+    store = FallbackStore(RedisStore(redis_server.url, prefix=f"f{time.monotonic_ns()}:"), retry_after_s=0.2)
+    running = await serve_channel(config_for(plain_sim), store, outbox, bot)
+    try:
+        redis_server.stop()
+        during = await plain_sim.send(running.url, plain_sim.text("o-oz", "while redis is down"))
+        assert during.reply == "echo: while redis is down" and store.degraded
+        restart(redis_server)
+        await asyncio.sleep(0.3)
+        after = await plain_sim.send(running.url, plain_sim.text("o-oz", "redis is back"))
+        assert after.reply == "echo: redis is back" and not store.degraded
+        assert bot.calls == {"while redis is down": 1, "redis is back": 1}
+    finally:
+        await running.close()
+        await store.close()
