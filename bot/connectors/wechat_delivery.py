@@ -33,10 +33,14 @@ class Delivery(str, enum.Enum):
     HELD = "held"
 
 
+FLUSH_LOCK_TTL_S = 60.0  # longer than a flush takes; a lock left by a stopped process expires
+
+
 class ServiceWindow:
     def __init__(
         self, store: KeyValueStore, *, hours: int = 48, messages: int = 5, clock: Callable[[], float] = time.time
     ) -> None:
+        self.store = store
         self._store = store
         self._ttl = hours * 3600.0
         self._limit = messages
@@ -82,15 +86,29 @@ class WeChatDelivery:
         return Delivery.HELD
 
     async def flush(self, openid: str) -> int:
-        """Send what is held for a customer who just wrote again; returns how many went out."""
+        """Send what is held for a customer who just wrote again; returns how many went out.
+
+        One flush per customer at a time, in every process (a lock in the shared store): every
+        inbound message starts one, and two quick messages would otherwise both send the same held
+        rows. A flush that finds the lock taken does nothing; the running one sends them.
+        """
+        lock = f"flush:{openid}"
+        if not await self._window.store.add(lock, str(time.time()), FLUSH_LOCK_TTL_S):
+            return 0
         sent = 0
-        for message in await self._outbox.held(openid):
-            reason = await self._send(openid, message.text)
-            if reason is not None:
-                await self._outbox.still_held(message.id, reason)
-                break
-            await self._outbox.delivered(message.id)
-            sent += 1
+        try:
+            for message in await self._outbox.held(openid):
+                reason = await self._send(openid, message.text)
+                if reason is not None:
+                    await self._outbox.still_held(message.id, reason)
+                    break
+                await self._outbox.delivered(message.id)
+                sent += 1
+        finally:
+            try:
+                await self._window.store.delete(lock)
+            except StoreUnavailable:  # it expires by itself
+                logger.warning("wechat flush lock of openid=%s not released; it expires by itself", openid)
         return sent
 
 

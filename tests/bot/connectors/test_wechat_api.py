@@ -214,6 +214,23 @@ async def test_a_refused_send_is_kept_not_dropped_and_goes_out_when_the_customer
     assert [d.text for d in plain_sim.deliveries] == ["answer"]
 
 
+async def test_two_flushes_at_once_send_each_held_message_once(
+    plain_sim: WeChatSimulator, store: KeyValueStore, outbox: Outbox
+) -> None:
+    # every inbound message starts a flush: two quick messages from one customer start two
+    first, window = _delivery(plain_sim, store, outbox)
+    second, _ = _delivery(plain_sim, store, outbox)  # another process, the same store and outbox
+    for text in ("held 1", "held 2"):
+        await outbox.hold(openid="o-two", text=text, source="agent", reason="window_closed")
+    plain_sim._last_inbound["o-two"] = plain_sim.now()
+    await window.opened("o-two")
+    sent = await asyncio.gather(first.flush("o-two"), second.flush("o-two"))
+    assert sorted(sent) == [0, 2]
+    assert [d.text for d in plain_sim.deliveries] == ["held 1", "held 2"]
+    assert await outbox.held("o-two") == []
+    assert await first.flush("o-two") == 0  # the lock is released; nothing is left to send
+
+
 async def test_the_allowance_per_customer_message_is_not_exceeded(
     plain_sim: WeChatSimulator, sql_store: SQLStore, outbox: Outbox
 ) -> None:
