@@ -15,7 +15,13 @@ import logging
 import time
 from typing import Callable, Protocol
 
-from bot.connectors.wechat_api import CustomerServiceClient, NoCustomerServiceApi, WeChatApiError, WeChatConfig
+from bot.connectors.wechat_api import (
+    CustomerServiceClient,
+    Inbound,
+    NoCustomerServiceApi,
+    WeChatApiError,
+    WeChatConfig,
+)
 from bot.connectors.wechat_outbox import Outbox
 from bot.connectors.wechat_stores import KeyValueStore, make_store
 from common.db import StoreUnavailable
@@ -34,6 +40,22 @@ class Delivery(str, enum.Enum):
 
 
 FLUSH_LOCK_TTL_S = 60.0  # longer than a flush takes; a lock left by a stopped process expires
+
+
+# What WeChat counts as a customer interaction that opens the 48-hour customer-service window
+# (客服消息 documentation, "允许的动作列表"): the customer sends a message (any type: text, image,
+# voice, video, location, link, ...), subscribes, clicks a custom-menu button of the kinds that
+# push an event (click, scancode_push, scancode_waitmsg), or scans a QR code (scan). Conservative:
+# anything else does not open it (unsubscribe, VIEW link clicks, periodic LOCATION reports, template
+# job reports, photo and location-picker menus), so nothing is sent that WeChat would refuse, and
+# held messages are not sent to someone who has just unsubscribed.
+WINDOW_EVENTS = frozenset({"subscribe", "click", "scancode_push", "scancode_waitmsg", "scan"})
+
+
+def opens_window(inbound: Inbound) -> bool:
+    if inbound.msg_type == "event":
+        return inbound.event in WINDOW_EVENTS
+    return True
 
 
 class ServiceWindow:

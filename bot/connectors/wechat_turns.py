@@ -33,7 +33,7 @@ import time
 from typing import Any, Awaitable, Callable
 
 from bot.connectors.wechat_api import Inbound
-from bot.connectors.wechat_delivery import ServiceWindow, WeChatDelivery
+from bot.connectors.wechat_delivery import ServiceWindow, WeChatDelivery, opens_window
 from bot.connectors.wechat_stores import KeyValueStore
 from bot.connectors.wechat_text import ButtonMemory, bot_input, render
 from common.db import StoreUnavailable
@@ -189,7 +189,8 @@ class TurnRunner:
 
         Raises ``StoreUnavailable`` only before the bot runs; after that, store failures are logged.
         """
-        opening = self._spawn(self._customer_wrote(inbound.openid))
+        # only what WeChat counts as an interaction reopens the window (not unsubscribe, VIEW, ...)
+        opening = self._spawn(self._customer_wrote(inbound.openid) if opens_window(inbound) else asyncio.sleep(0))
         text = await bot_input(inbound, menu=self._menu, buttons=self.buttons)
         if text is None:
             return "", NOTHING

@@ -197,6 +197,30 @@ async def test_events_that_need_no_answer_get_success(
     assert not bot.calls
 
 
+@pytest.mark.parametrize("event", ["unsubscribe", "VIEW", "LOCATION"])
+async def test_events_wechat_does_not_count_leave_the_window_closed_and_send_nothing_held(
+    plain_sim: WeChatSimulator, plain_channel: RunningChannel, outbox: Outbox, event: str
+) -> None:
+    await outbox.hold(openid="o-uma", text="您的退款已处理", source="agent", reason="window_closed")
+    await plain_sim.send(plain_channel.url, plain_sim.event("o-uma", event, "k"))
+    await plain_channel.drain()
+    assert plain_sim.deliveries == []
+    assert [m.text for m in await outbox.held("o-uma")] == ["您的退款已处理"]
+    assert not await plain_channel.parts.window.take("o-uma")  # still closed
+
+
+@pytest.mark.parametrize("make", [lambda s: s.event("o-val", "subscribe"), lambda s: s.event("o-val", "SCAN", "1"),
+                                  lambda s: s.event("o-val", "CLICK", "ORDER_STATUS"), lambda s: s.image("o-val")])
+async def test_what_wechat_counts_as_an_interaction_opens_the_window_and_sends_what_was_held(
+    plain_sim: WeChatSimulator, plain_channel: RunningChannel, outbox: Outbox, make
+) -> None:
+    await outbox.hold(openid="o-val", text="您的退款已处理", source="agent", reason="window_closed")
+    await plain_sim.send(plain_channel.url, make(plain_sim))
+    await plain_channel.drain()
+    assert [d.text for d in plain_sim.deliveries] == ["您的退款已处理"]
+    assert await outbox.held("o-val") == []
+
+
 async def test_buttons_become_numbered_lines_and_a_number_sends_the_payload(
     plain_sim: WeChatSimulator, plain_channel: RunningChannel, bot: EchoBot
 ) -> None:
