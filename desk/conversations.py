@@ -1,15 +1,18 @@
-"""ConversationLog: the desk's row per Rasa conversation (channel, customer, language, status), and
-its signals for the dashboards (segment, A/B arm, tone, sentiment at the start and now)."""
+"""ConversationLog: the desk's row per Rasa conversation (channel, customer, language, status), one row
+per Rasa session of it (what the dashboards count: a returning customer keeps the sender id but starts a
+new session), and the signals for the dashboards (segment, A/B arm, tone, sentiment at the start and now),
+kept per session and, as before, per sender."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from desk._unit import unit_of_work
-from desk.models import Conversation, ConversationSignals, ConversationStatus
+from desk.models import Conversation, ConversationSession, ConversationSignals, ConversationStatus
 
 
 class ConversationLog:
@@ -27,7 +30,8 @@ class ConversationLog:
         segment: str | None = None,
         arm: str | None = None,
     ) -> None:
-        """Create the row on a conversation's first session, refresh it on later ones."""
+        """Create the row on a conversation's first session, refresh it on later ones; every call (one per
+        Rasa session start) opens a new session row and closes the sender's previous one."""
         now = self._clock()
         with unit_of_work(self._session_factory) as session:
             row = session.get(Conversation, conversation_id)
@@ -48,6 +52,13 @@ class ConversationLog:
                 row.customer_id = customer_id or row.customer_id
                 row.language = language or row.language
                 row.updated_at = now
+            previous = _latest_session(session, conversation_id)
+            if previous is not None and previous.ended_at is None:
+                previous.ended_at = now
+            session.add(ConversationSession(
+                conversation_id=conversation_id, started_at=now, channel=channel, customer_id=customer_id,
+                language=language, segment=segment, arm=arm, updated_at=now,
+            ))
             if segment is not None or arm is not None:
                 signals = session.get(ConversationSignals, conversation_id)
                 if signals is None:
@@ -60,7 +71,8 @@ class ConversationLog:
     def note_signals(
         self, *, conversation_id: str, score: float | None, tone: str | None, arm: str | None = None
     ) -> None:
-        """One scored customer line: the first score is kept as the start, the latest as the end."""
+        """One scored customer line: the first score is kept as the start, the latest as the end (of the
+        sender's current session, and of the sender as a whole)."""
         now = self._clock()
         with unit_of_work(self._session_factory) as session:
             signals = session.get(ConversationSignals, conversation_id)
@@ -74,3 +86,21 @@ class ConversationLog:
             signals.tone = tone or signals.tone
             signals.arm = arm or signals.arm
             signals.updated_at = now
+            current = _latest_session(session, conversation_id)
+            if current is None:  # no session start was logged (the store was down then): open one now
+                current = ConversationSession(conversation_id=conversation_id, started_at=now, updated_at=now)
+                session.add(current)
+            if score is not None:
+                if current.sentiment_start is None:
+                    current.sentiment_start = float(score)
+                current.sentiment_end = float(score)
+            current.tone = tone or current.tone
+            current.arm = arm or current.arm
+            current.updated_at = now
+
+
+def _latest_session(session: Session, conversation_id: str) -> ConversationSession | None:
+    return session.scalars(
+        select(ConversationSession).where(ConversationSession.conversation_id == conversation_id)
+        .order_by(ConversationSession.started_at.desc(), ConversationSession.id.desc()).limit(1)
+    ).first()

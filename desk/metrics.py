@@ -1,19 +1,30 @@
 """Satisfaction dashboards: pure computations over conversation records (no I/O, no clock).
 
-``desk.review.ReviewStore.records`` loads one ``ConversationRecord`` per conversation; everything here is
-arithmetic on those, so the figures are tested against hand-computed values.
+``desk.review.ReviewStore.records`` loads one ``ConversationRecord`` per conversation *session* (a Rasa
+session: a returning customer keeps the sender id but each visit after the session expiry is a new one),
+with every handoff and every rating that happened in that session; everything here is arithmetic on
+those, so the figures are tested against hand-computed values.
 
 Definitions (also shown on the dashboard):
 
-* CSAT average: mean of the conversations' ratings (the latest rating of each conversation).
+* Conversations: sessions.
+* CSAT average: mean of all ratings given in the sessions (a session rated by the bot's ask and again
+  after a handoff counts both ratings).
 * % satisfied: share of ratings that are 4 or 5.
-* CSAT response rate: rated conversations / conversations.
-* Containment: conversations that never went to a human (no handoff) / conversations.
-* Handoff rate by reason: conversations handed off for that reason / conversations.
-* Human first-response time: the agent's first line − the handoff request (median, p90 by nearest rank).
-* Sentiment at start vs end: mean score of the first and of the latest scored customer line.
+* CSAT response rate: ratings / rating requests. A request is recorded as a resolved handoff (resolving
+  asks in the channel) or a rating that was given (each rating answers one request: one per session and
+  handoff). Requests the customer ignored or declined at the end of a bot-only session leave no row, so
+  they are not in the denominator; a handoff handed back to the bot (no ask) is.
+* Containment: sessions without a handoff / sessions.
+* Handoff rate: sessions with at least one handoff / sessions; by reason: sessions with a handoff for
+  that reason / sessions (a session handed off twice for two reasons counts under both).
+* Human first-response time: the agent's first line − the handoff request, for every handoff (median,
+  p90 by nearest rank).
+* Sentiment at start vs end: mean score of the session's first and of its latest scored customer line.
+* CSAT over time: the ratings by the day their session started.
 * Arms: % satisfied and containment per arm with a 95 % Wilson interval, and the difference between two
-  arms with a 95 % normal-approximation (Wald) interval.
+  arms with a 95 % normal-approximation (Wald) interval. The arm follows the sender id, so one
+  customer's sessions share an arm; the intervals treat sessions as independent.
 """
 
 from __future__ import annotations
@@ -32,9 +43,23 @@ POSITIVE_ABOVE = 0.25
 
 
 @dataclass(frozen=True)
+class HandoffFacts:
+    """One handoff of a session."""
+
+    reason: str
+    status: str | None = None
+    agent_id: str | None = None
+    created_at: datetime | None = None
+    claimed_at: datetime | None = None
+    first_response_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ConversationRecord:
-    id: str
-    started_at: datetime
+    id: str  # the Rasa conversation (sender id): what transcripts, reviews and tickets refer to
+    started_at: datetime  # of this session
+    session_id: int | None = None
+    ended_at: datetime | None = None  # None: the sender's latest session
     customer_id: str | None = None
     status: str | None = None
     channel: str | None = None
@@ -42,19 +67,52 @@ class ConversationRecord:
     segment: str | None = None
     tone: str | None = None
     arm: str | None = None
-    rating: int | None = None  # latest CSAT of the conversation
-    handoff_reason: str | None = None  # of the conversation's first handoff
-    handoff_status: str | None = None
-    agent_id: str | None = None
-    handoff_at: datetime | None = None
-    claimed_at: datetime | None = None
-    first_response_at: datetime | None = None
+    ratings: tuple[int, ...] = ()  # every rating given in this session, oldest first
+    rating_requests: int = 0  # recorded requests for a rating (see the module's definitions)
+    handoffs: tuple[HandoffFacts, ...] = ()  # every handoff of this session, oldest first
     sentiment_start: float | None = None
     sentiment_end: float | None = None
 
     @property
+    def rating(self) -> int | None:
+        """The session's latest rating."""
+        return self.ratings[-1] if self.ratings else None
+
+    @property
     def handed_off(self) -> bool:
-        return self.handoff_reason is not None
+        return bool(self.handoffs)
+
+    def _first(self, name: str) -> object:
+        return getattr(self.handoffs[0], name) if self.handoffs else None
+
+    @property
+    def handoff_reason(self) -> str | None:  # of the session's first handoff
+        return self._first("reason")  # type: ignore[return-value]
+
+    @property
+    def handoff_status(self) -> str | None:
+        return self.handoffs[-1].status if self.handoffs else None
+
+    @property
+    def agent_id(self) -> str | None:  # who answered the session's last handoff
+        return next((h.agent_id for h in reversed(self.handoffs) if h.agent_id), None)
+
+    @property
+    def agents(self) -> set[str]:
+        return {h.agent_id for h in self.handoffs if h.agent_id}
+
+    @property
+    def reasons(self) -> set[str]:
+        return {h.reason for h in self.handoffs}
+
+
+def rating_requests(rated_handoffs: Iterable[int | None], resolved_handoffs: Iterable[int]) -> int:
+    """Recorded requests for a rating in one session: each rating given answered one request (the
+    ``handoff_id`` of each rating, None for the bot's ask), and each resolved handoff without a rating
+    asked once more."""
+    rated = list(rated_handoffs)
+    answered = {h for h in rated if h is not None}
+    return len(rated) + len({h for h in resolved_handoffs if h not in answered})
 
 
 def sentiment_label(score: float | None) -> str | None:
@@ -179,7 +237,7 @@ class ArmFigures:
 
 @dataclass(frozen=True)
 class Dashboard:
-    conversations: int
+    conversations: int  # sessions
     ratings: int
     csat_average: float | None
     satisfied: float | None
@@ -197,34 +255,40 @@ class Dashboard:
     arms: list[ArmFigures] = field(default_factory=list)
     arm_difference_satisfied: Interval | None = None
     arm_difference_containment: Interval | None = None
+    rating_requests: int = 0
+    handoffs: int = 0
 
 
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+def _all_ratings(records: Iterable[ConversationRecord]) -> list[int]:
+    return [x for r in records for x in r.ratings]
+
+
 def csat_by_day(records: Sequence[ConversationRecord]) -> list[DayCsat]:
     days: dict[date, list[int]] = defaultdict(list)
     for r in records:
-        if r.rating is not None:
-            days[r.started_at.date()].append(r.rating)
+        days[r.started_at.date()].extend(r.ratings)
     return [
         DayCsat(day=d, ratings=len(v), average=statistics.fmean(v), satisfied=sum(x >= SATISFIED for x in v) / len(v))
-        for d, v in sorted(days.items())
+        for d, v in sorted(days.items()) if v
     ]
 
 
 def first_response_seconds(records: Sequence[ConversationRecord]) -> list[float]:
     return [
-        (r.first_response_at - r.handoff_at).total_seconds()
+        (h.first_response_at - h.created_at).total_seconds()
         for r in records
-        if r.handoff_at is not None and r.first_response_at is not None
+        for h in r.handoffs
+        if h.created_at is not None and h.first_response_at is not None
     ]
 
 
 def arm_figures(records: Sequence[ConversationRecord], arm: str) -> ArmFigures:
     mine = [r for r in records if r.arm == arm]
-    ratings = [r.rating for r in mine if r.rating is not None]
+    ratings = _all_ratings(mine)
     satisfied = sum(x >= SATISFIED for x in ratings)
     contained = sum(not r.handed_off for r in mine)
     return ArmFigures(
@@ -242,9 +306,10 @@ def arm_figures(records: Sequence[ConversationRecord], arm: str) -> ArmFigures:
 def dashboard(records: Iterable[ConversationRecord], arms: Sequence[str] = ()) -> Dashboard:
     rows = list(records)
     n = len(rows)
-    ratings = [r.rating for r in rows if r.rating is not None]
+    ratings = _all_ratings(rows)
+    requests = sum(r.rating_requests for r in rows)
     handed = [r for r in rows if r.handed_off]
-    reasons = Counter(r.handoff_reason for r in handed)
+    reasons = Counter(reason for r in handed for reason in r.reasons)
     responses = first_response_seconds(rows)
     pairs = [(r.sentiment_start, r.sentiment_end) for r in rows
              if r.sentiment_start is not None and r.sentiment_end is not None]
@@ -259,7 +324,7 @@ def dashboard(records: Iterable[ConversationRecord], arms: Sequence[str] = ()) -
         ratings=len(ratings),
         csat_average=statistics.fmean(ratings) if ratings else None,
         satisfied=_share(sum(x >= SATISFIED for x in ratings), len(ratings)),
-        response_rate=_share(len(ratings), n),
+        response_rate=_share(len(ratings), requests),
         containment=_share(n - len(handed), n),
         handoff_rate=_share(len(handed), n),
         handoff_rate_by_reason={reason: count / n for reason, count in sorted(reasons.items())},
@@ -273,4 +338,6 @@ def dashboard(records: Iterable[ConversationRecord], arms: Sequence[str] = ()) -
         arms=arm_rows,
         arm_difference_satisfied=diff_sat,
         arm_difference_containment=diff_con,
+        rating_requests=requests,
+        handoffs=sum(len(r.handoffs) for r in rows),
     )

@@ -240,6 +240,30 @@ class ConversationSignals(Base):
     updated_at = Column(DateTime, nullable=False, default=_now, onupdate=_now)
 
 
+class ConversationSession(Base):
+    """One Rasa session of a conversation (a new one starts after the session expiry, e.g. a returning
+    customer on the same ``web-…``/``wechat:…`` sender id): the unit the dashboards count. Opened by
+    ``ConversationLog.touch`` at every session start, closed (``ended_at``) when the next one opens;
+    handoffs and ratings belong to the session whose [started_at, ended_at) holds their ``created_at``."""
+
+    __tablename__ = "conversation_sessions"
+    __table_args__ = (Index("ix_conversation_sessions_conversation_started", "conversation_id", "started_at"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(128), nullable=False)  # Rasa sender_id
+    started_at = Column(DateTime, nullable=False, index=True)
+    ended_at = Column(DateTime, nullable=True)  # when the next session started; None = the latest
+    channel = Column(String(16), nullable=True)
+    customer_id = Column(String(16), nullable=True)
+    language = Column(String(2), nullable=True)
+    segment = Column(String(24), nullable=True)
+    arm = Column(String(24), nullable=True)
+    tone = Column(String(16), nullable=True)  # latest tone in this session
+    sentiment_start = Column(Float, nullable=True)  # first scored customer line of this session
+    sentiment_end = Column(Float, nullable=True)  # latest one
+    updated_at = Column(DateTime, nullable=False, default=_now, onupdate=_now)
+
+
 class HandoffResponse(Base):
     """The first line an agent sent on a handoff (human first-response time = this - created_at)."""
 

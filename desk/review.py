@@ -7,24 +7,28 @@ reveal of one masked personal field (the audit row is written before the value i
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from common.masking import mask_name, mask_text
 from desk._unit import unit_of_work
-from desk.metrics import ConversationRecord, sentiment_label
+from desk.metrics import ConversationRecord, HandoffFacts, rating_requests, sentiment_label
 from desk.models import (
     Conversation,
-    ConversationSignals,
+    ConversationSession,
+    ConversationStatus,
     Feedback,
     FollowupClosure,
     Handoff,
     HandoffResponse,
+    HandoffStatus,
     PiiReveal,
     Ticket,
     TicketStatus,
@@ -39,7 +43,19 @@ NOTE_MAX = 2000
 
 
 class ReviewError(ValueError):
-    """A review, closure or reveal request that cannot be accepted (the message says why)."""
+    """A review, closure or reveal request that cannot be accepted. ``key`` names the console's zh/en
+    wording (``desk/console/i18n.yml``) filled in with ``values``; ``str()`` is the English text for logs."""
+
+    NOT_FOUND = frozenset({"review_error_no_conversation", "review_error_no_followup"})
+
+    def __init__(self, key: str, message: str, **values: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values
+
+    @property
+    def not_found(self) -> bool:
+        return self.key in self.NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -63,11 +79,11 @@ class TranscriptQuery:
             and (self.date_to is None or day <= self.date_to)
             and (self.channel is None or r.channel == self.channel)
             and (self.language is None or r.language == self.language)
-            and (self.reason is None or (r.handoff_reason or "none") == self.reason)
+            and (self.reason is None or (self.reason in r.reasons if self.reason != "none" else not r.handed_off))
             and (self.sentiment is None or sentiment_label(r.sentiment_end) == self.sentiment)
-            and (self.csat is None or r.rating == self.csat)
+            and (self.csat is None or self.csat in r.ratings)
             and (self.segment is None or r.segment == self.segment)
-            and (self.agent is None or r.agent_id == self.agent)
+            and (self.agent is None or self.agent in r.agents)
             and (self.tone is None or r.tone == self.tone)
             and (self.arm is None or r.arm == self.arm)
         )
@@ -122,57 +138,25 @@ class ReviewStore:
 
     # --------------------------------------------------------------- conversations
 
-    def records(self) -> list[ConversationRecord]:
-        """One record per conversation, newest first."""
+    def records(self, *, date_from: date | None = None, date_to: date | None = None) -> list[ConversationRecord]:
+        """One record per conversation session started between the two days (inclusive), newest first."""
         with unit_of_work(self._session_factory) as session:
-            conversations = session.scalars(select(Conversation)).all()
-            signals = {s.conversation_id: s for s in session.scalars(select(ConversationSignals)).all()}
-            handoffs: dict[str, Handoff] = {}
-            for h in session.scalars(select(Handoff).order_by(Handoff.id)).all():
-                handoffs.setdefault(h.conversation_id, h)  # the first one
-            responses = {r.handoff_id: r for r in session.scalars(select(HandoffResponse)).all()}
-            ratings: dict[str, int] = {}
-            tones: dict[str, str] = {}
-            for f in session.scalars(select(Feedback).order_by(Feedback.created_at, Feedback.id)).all():
-                ratings[f.conversation_id] = f.rating  # the latest
-                if f.tone:
-                    tones[f.conversation_id] = f.tone
-            out = []
-            for c in conversations:
-                s = signals.get(c.id)
-                h = handoffs.get(c.id)
-                response = responses.get(h.id) if h is not None else None
-                profile = ((h.package or {}).get("profile") or {}) if h is not None else {}
-                out.append(
-                    ConversationRecord(
-                        id=c.id,
-                        started_at=c.started_at,
-                        customer_id=c.customer_id,
-                        status=c.status,
-                        channel=c.channel,
-                        language=c.language,
-                        segment=(s.segment if s else None) or profile.get("segment"),
-                        tone=(s.tone if s else None) or tones.get(c.id),
-                        arm=s.arm if s else None,
-                        rating=ratings.get(c.id),
-                        handoff_reason=h.reason if h else None,
-                        handoff_status=h.status if h else None,
-                        agent_id=h.agent_id if h else None,
-                        handoff_at=h.created_at if h else None,
-                        claimed_at=h.claimed_at if h else None,
-                        first_response_at=response.first_response_at if response else None,
-                        sentiment_start=s.sentiment_start if s else None,
-                        sentiment_end=s.sentiment_end if s else None,
-                    )
-                )
-            out.sort(key=lambda r: (r.started_at, r.id), reverse=True)
-            return out
+            return _records(session, date_from=date_from, date_to=date_to)
 
     def search(self, query: TranscriptQuery) -> list[ConversationRecord]:
-        return [r for r in self.records() if query.matches(r)]
+        return [r for r in self.records(date_from=query.date_from, date_to=query.date_to) if query.matches(r)]
 
-    def record(self, conversation_id: str) -> ConversationRecord | None:
-        return next((r for r in self.records() if r.id == conversation_id), None)
+    def sessions_of(self, conversation_id: str) -> list[ConversationRecord]:
+        """The sessions of one conversation (sender id), newest first; reads only that conversation."""
+        with unit_of_work(self._session_factory) as session:
+            return _records(session, conversation_id=conversation_id)
+
+    def record(self, conversation_id: str, session_id: int | None = None) -> ConversationRecord | None:
+        """One session of a conversation (the latest when ``session_id`` is None)."""
+        sessions = self.sessions_of(conversation_id)
+        if session_id is None:
+            return sessions[0] if sessions else None
+        return next((r for r in sessions if r.session_id == session_id), None)
 
     def note_first_response(self, handoff_id: int, agent_id: str) -> bool:
         """An agent line was stored on the handoff: keep the first one's time (first-response metric)."""
@@ -186,11 +170,12 @@ class ReviewStore:
         for criterion in CRITERIA:
             value = scores.get(criterion)
             if not isinstance(value, int) or not 1 <= value <= 5:
-                raise ReviewError(f"{criterion} must be a score from 1 to 5")
+                raise ReviewError("review_error_score", f"{criterion} must be a score from 1 to 5",
+                                  criterion=criterion)
         notes = mask_text(notes.strip())[:NOTE_MAX] if notes and notes.strip() else None
         with unit_of_work(self._session_factory) as session:
             if session.get(Conversation, conversation_id) is None:
-                raise ReviewError("no such conversation")
+                raise ReviewError("review_error_no_conversation", "no such conversation")
             row = TranscriptReview(conversation_id=conversation_id, reviewer=reviewer, notes=notes,
                                    created_at=self._clock(), **{c: scores[c] for c in CRITERIA})
             session.add(row)
@@ -237,14 +222,14 @@ class ReviewStore:
     def close_followup(self, ticket_id: int, *, supervisor: str, note: str) -> FollowupView:
         note = mask_text(note.strip())[:NOTE_MAX] if note else ""
         if not note:
-            raise ReviewError("a closing note is needed")
+            raise ReviewError("review_error_note_needed", "a closing note is needed")
         now = self._clock()
         with unit_of_work(self._session_factory) as session:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None or ticket.topic != TicketTopic.FEEDBACK_FOLLOWUP.value:
-                raise ReviewError("no such follow-up")
+                raise ReviewError("review_error_no_followup", "no such follow-up")
             if not TicketStatus(ticket.status).is_open:
-                raise ReviewError("this follow-up is closed already")
+                raise ReviewError("review_error_closed_already", "this follow-up is closed already")
             ticket.status = TicketStatus.CLOSED.value
             ticket.resolved_at = now
             ticket.updated_at = now
@@ -259,11 +244,12 @@ class ReviewStore:
         """The raw value of one field; the audit row (who, when, customer, field, reason) is committed first."""
         reason = (reason or "").strip()
         if field not in FIELDS:
-            raise ReviewError(f"field must be one of {', '.join(FIELDS)}")
+            raise ReviewError("review_error_field", f"field must be one of {', '.join(FIELDS)}",
+                              fields=", ".join(FIELDS))
         if len(reason) < 3:
-            raise ReviewError("a reason is needed to reveal personal data")
+            raise ReviewError("review_error_reason_needed", "a reason is needed to reveal personal data")
         if not customer_id:
-            raise ReviewError("no customer")
+            raise ReviewError("review_error_no_customer", "no customer")
         with unit_of_work(self._session_factory) as session:
             session.add(PiiReveal(supervisor=supervisor, customer_id=customer_id, field=field,
                                   reason=mask_text(reason)[:500], conversation_id=conversation_id,
@@ -313,3 +299,120 @@ def record_first_response(session_factory: sessionmaker, handoff_id: int, agent_
         return True
     except IntegrityError:  # another line of the same handoff was first
         return False
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min)
+
+
+def _records(
+    session: Session, *, conversation_id: str | None = None, date_from: date | None = None,
+    date_to: date | None = None,
+) -> list[ConversationRecord]:
+    """Sessions (and conversations with no session row: one implicit session from their start) in the
+    range, each with the handoffs and ratings whose time falls in [started_at, ended_at). Only that range
+    (or that one conversation) is read."""
+
+    sessions_q = select(ConversationSession, Conversation).outerjoin(
+        Conversation, Conversation.id == ConversationSession.conversation_id)
+    bare_q = select(Conversation).where(~exists().where(ConversationSession.conversation_id == Conversation.id))
+    if conversation_id is not None:
+        sessions_q = sessions_q.where(ConversationSession.conversation_id == conversation_id)
+        bare_q = bare_q.where(Conversation.id == conversation_id)
+    if date_from is not None:
+        sessions_q = sessions_q.where(ConversationSession.started_at >= _day_start(date_from))
+        bare_q = bare_q.where(Conversation.started_at >= _day_start(date_from))
+    if date_to is not None:
+        sessions_q = sessions_q.where(ConversationSession.started_at < _day_start(date_to + timedelta(days=1)))
+        bare_q = bare_q.where(Conversation.started_at < _day_start(date_to + timedelta(days=1)))
+    spans: list[_Span] = [
+        _Span(s.conversation_id, s.started_at, s.ended_at, s, c) for s, c in session.execute(sessions_q).all()
+    ]
+    spans += [_Span(c.id, c.started_at, None, None, c) for c in session.scalars(bare_q).all()]
+    if not spans:
+        return []
+    earliest = min(span.start for span in spans)
+    latest = None if any(span.end is None for span in spans) else max(span.end for span in spans)  # type: ignore[type-var]
+
+    def window(query: Any, created: Any, owner: Any) -> Any:
+        query = query.where(created >= earliest)
+        if latest is not None:
+            query = query.where(created < latest)
+        if conversation_id is not None:
+            query = query.where(owner == conversation_id)
+        return query
+
+    by_sender: dict[str, list[_Span]] = defaultdict(list)
+    for span in spans:
+        by_sender[span.sender].append(span)
+    for own in by_sender.values():
+        own.sort(key=lambda sp: sp.start)
+
+    def owner_of(sender: str, at: datetime) -> _Span | None:
+        own = by_sender.get(sender)
+        if not own:
+            return None
+        i = bisect_right([sp.start for sp in own], at) - 1
+        if i < 0 or (own[i].end is not None and at >= own[i].end):
+            return None
+        return own[i]
+
+    handoff_q = window(select(Handoff, HandoffResponse).outerjoin(HandoffResponse, HandoffResponse.handoff_id == Handoff.id),
+                       Handoff.created_at, Handoff.conversation_id).order_by(Handoff.created_at, Handoff.id)
+    for h, response in session.execute(handoff_q).all():
+        span = owner_of(h.conversation_id, h.created_at)
+        if span is not None:
+            span.handoffs.append((h, response))
+    feedback_q = window(select(Feedback), Feedback.created_at, Feedback.conversation_id).order_by(
+        Feedback.created_at, Feedback.id)
+    for f in session.scalars(feedback_q).all():
+        span = owner_of(f.conversation_id, f.created_at)
+        if span is not None:
+            span.feedback.append(f)
+
+    out = [span.record() for span in spans]
+    out.sort(key=lambda r: (r.started_at, r.session_id or 0, r.id), reverse=True)
+    return out
+
+
+class _Span:
+    """One session while its record is assembled."""
+
+    def __init__(self, sender: str, start: datetime, end: datetime | None, row: ConversationSession | None,
+                 conversation: Conversation | None) -> None:
+        self.sender, self.start, self.end, self.row, self.conversation = sender, start, end, row, conversation
+        self.handoffs: list[tuple[Handoff, HandoffResponse | None]] = []
+        self.feedback: list[Feedback] = []
+
+    def record(self) -> ConversationRecord:
+        s, c = self.row, self.conversation
+        first = self.handoffs[0][0] if self.handoffs else None
+        profile = ((first.package or {}).get("profile") or {}) if first is not None else {}
+        tones = [f.tone for f in self.feedback if f.tone]
+        if self.end is None and c is not None:
+            status = c.status
+        else:  # an earlier session: how its last handoff ended, else the bot's
+            status = self.handoffs[-1][0].status if self.handoffs else ConversationStatus.BOT.value
+        return ConversationRecord(
+            id=self.sender,
+            started_at=self.start,
+            session_id=s.id if s is not None else None,
+            ended_at=self.end,
+            customer_id=(s.customer_id if s else None) or (c.customer_id if c else None),
+            status=status,
+            channel=(s.channel if s else None) or (c.channel if c else None),
+            language=(s.language if s else None) or (c.language if c else None),
+            segment=(s.segment if s else None) or profile.get("segment"),
+            tone=(s.tone if s else None) or (tones[-1] if tones else None),
+            arm=s.arm if s else None,
+            ratings=tuple(f.rating for f in self.feedback),
+            rating_requests=rating_requests(
+                [f.handoff_id for f in self.feedback],
+                [h.id for h, _ in self.handoffs if h.status == HandoffStatus.RESOLVED.value]),
+            handoffs=tuple(
+                HandoffFacts(reason=h.reason, status=h.status, agent_id=h.agent_id, created_at=h.created_at,
+                             claimed_at=h.claimed_at, first_response_at=r.first_response_at if r else None)
+                for h, r in self.handoffs),
+            sentiment_start=s.sentiment_start if s else None,
+            sentiment_end=s.sentiment_end if s else None,
+        )

@@ -77,3 +77,40 @@ def interval_chart(rows: Sequence[tuple[str, Interval | None]], *, title: str, t
                  f'<text x="{width - right + 6}" y="{mid + 4:.1f}" class="value">'
                  f'{ci.estimate * 100:.1f}% [{ci.low * 100:.1f}, {ci.high * 100:.1f}] n={ci.n}</text>')
     return _svg(width, height, body, title, testid)
+
+
+def diverging_chart(bars: Sequence[tuple[str, float | None]], *, title: str, testid: str, limit: float = 1.0,
+                    width: int = 480, bar_h: int = 18) -> str:
+    """Horizontal bars around a zero axis for scores in [-limit, limit] (sentiment): a negative value is
+    drawn left of the axis, a positive one right of it, each labelled just outside its end; the value
+    labels have their own margins, so they never run over the row labels. None: no bar, a dash at zero."""
+    label_w, value_w, gap = 110, 46, 6
+    rows = max(1, len(bars))
+    height = rows * (bar_h + gap) + gap + 14
+    half = (width - label_w - 2 * value_w) / 2
+    zero = label_w + value_w + half
+
+    def x(v: float) -> float:
+        return zero + max(-limit, min(limit, v)) / (limit or 1) * half
+
+    body = (f'<line x1="{zero:.1f}" y1="0" x2="{zero:.1f}" y2="{rows * (bar_h + gap) + gap}" class="axis"/>'
+            f'<text x="{x(-limit):.1f}" y="{height - 2}" text-anchor="middle" class="tick">{escape(f"{-limit:g}")}</text>'
+            f'<text x="{zero:.1f}" y="{height - 2}" text-anchor="middle" class="tick">0</text>'
+            f'<text x="{x(limit):.1f}" y="{height - 2}" text-anchor="middle" class="tick">{escape(f"{limit:g}")}</text>')
+    for i, (label, value) in enumerate(bars):
+        top = gap + i * (bar_h + gap)
+        baseline = top + bar_h - 5
+        body += f'<text x="0" y="{baseline}" class="label">{escape(label)}</text>'
+        if value is None:
+            body += f'<text x="{zero + 4:.1f}" y="{baseline}" class="value">–</text>'
+            continue
+        end = x(value)
+        left, span = min(zero, end), abs(end - zero)
+        shown = escape(f"{value:+.2f}" if value else "0.00")
+        kind = "bar negative" if value < 0 else "bar"
+        body += f'<rect x="{left:.1f}" y="{top}" width="{span:.1f}" height="{bar_h}" class="{kind}"/>'
+        if value < 0:
+            body += f'<text x="{end - 4:.1f}" y="{baseline}" text-anchor="end" class="value">{shown}</text>'
+        else:
+            body += f'<text x="{end + 4:.1f}" y="{baseline}" class="value">{shown}</text>'
+    return _svg(width, height, body, title, testid)

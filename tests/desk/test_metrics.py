@@ -9,75 +9,106 @@ import pytest
 
 from desk import metrics
 from desk.metrics import ConversationRecord as R
-from desk.metrics import Filters
+from desk.metrics import Filters, HandoffFacts
 
 D1, D2 = datetime(2026, 11, 19, 10), datetime(2026, 11, 20, 10)
 S = timedelta(seconds=1)
 
-# six conversations, by hand:
-#   ratings 5, 4, 2 (day 1: 5, 4 → avg 4.5, 100 % satisfied; day 2: 2 → avg 2, 0 %) → avg 11/3, 2/3 satisfied
-#   rated 3 of 6 → response rate 0.5; handed off: c3 (refund), c4 (refund), c5 (negative_sentiment) → 3/6
-#   containment 3/6; handoff rate by reason: refund 2/6, negative_sentiment 1/6
-#   first responses: c3 30 s, c4 90 s, c5 600 s → median 90, p90 (nearest rank: ceil(2.7) = 3rd) 600
-#   sentiment pairs: c1 (-0.5 → 0.5), c3 (-0.9 → -0.1) → start -0.7, end 0.2
+
+def _h(reason: str, at: datetime, answered_after_s: int, status: str = "resolved") -> HandoffFacts:
+    return HandoffFacts(reason=reason, status=status, created_at=at, first_response_at=at + answered_after_s * S)
+
+
+# six sessions of five senders (web-A comes back on day 2: c1 and c3 are two sessions of one sender), by hand:
+#   ratings 5, 4 | 2, 1 (c3 was rated after each of its two handoffs)
+#     → 4 ratings, avg (5+4+2+1)/4 = 3.0, satisfied 2/4 = 0.5
+#     day 1: 5, 4 → avg 4.5, 100 %; day 2: 2, 1 → avg 1.5, 0 %
+#   rating requests 1 + 1 + 2 + 1 + 0 + 0 = 5 (c4: resolved, not rated; c5: still with the agent)
+#     → response rate 4/5 = 0.8
+#   handed off: c3 (refund, then negative_sentiment), c4 (refund), c5 (negative_sentiment) → 3 of 6 sessions
+#     containment 3/6, handoff rate 3/6; by reason: refund {c3, c4} 2/6, negative_sentiment {c3, c5} 2/6
+#   first responses, every handoff: 30, 120 (c3), 90 (c4), 600 (c5) → sorted 30, 90, 120, 600
+#     median (90 + 120)/2 = 105, p90 nearest rank ceil(0.9·4) = 4th = 600
+#   sentiment pairs: c1 (-0.5 → 0.5), c3 (-0.9 → -0.1) → start (-0.5 - 0.9)/2 = -0.7, end (0.5 - 0.1)/2 = 0.2
 RECORDS = [
-    R(id="c1", started_at=D1, channel="web", language="zh", segment="vip", tone="warm", arm="adaptive", rating=5,
-      sentiment_start=-0.5, sentiment_end=0.5),
-    R(id="c2", started_at=D1, channel="web", language="en", segment="new", tone="neutral", arm="neutral", rating=4),
-    R(id="c3", started_at=D2, channel="wechat", language="zh", segment="vip", tone="empathetic", arm="adaptive",
-      rating=2, handoff_reason="refund", handoff_at=D2, first_response_at=D2 + 30 * S,
+    R(id="web-A", session_id=1, started_at=D1, ended_at=D2, channel="web", language="zh", segment="vip", tone="warm",
+      arm="adaptive", ratings=(5,), rating_requests=1, sentiment_start=-0.5, sentiment_end=0.5),
+    R(id="web-B", session_id=2, started_at=D1, channel="web", language="en", segment="new", tone="neutral",
+      arm="neutral", ratings=(4,), rating_requests=1),
+    R(id="web-A", session_id=3, started_at=D2, channel="wechat", language="zh", segment="vip", tone="empathetic",
+      arm="adaptive", ratings=(2, 1), rating_requests=2,
+      handoffs=(_h("refund", D2, 30), _h("negative_sentiment", D2 + 3600 * S, 120)),
       sentiment_start=-0.9, sentiment_end=-0.1),
-    R(id="c4", started_at=D2, channel="web", language="zh", segment="regular", arm="neutral",
-      handoff_reason="refund", handoff_at=D2, first_response_at=D2 + 90 * S),
-    R(id="c5", started_at=D2, channel="web", language="en", segment="at_risk", arm="adaptive",
-      handoff_reason="negative_sentiment", handoff_at=D2, first_response_at=D2 + 600 * S),
-    R(id="c6", started_at=D2, channel="rest", language="en", segment="regular", arm="neutral"),
+    R(id="web-C", session_id=4, started_at=D2, channel="web", language="zh", segment="regular", arm="neutral",
+      rating_requests=1, handoffs=(_h("refund", D2, 90),)),
+    R(id="web-D", session_id=5, started_at=D2, channel="web", language="en", segment="at_risk", arm="adaptive",
+      handoffs=(_h("negative_sentiment", D2, 600, status="assigned"),)),
+    R(id="rest-E", session_id=6, started_at=D2, channel="rest", language="en", segment="regular", arm="neutral"),
 ]
+
+
+def _sessions(records: list[R]) -> list[int | None]:
+    return [r.session_id for r in records]
 
 
 def test_dashboard_matches_hand_computed_values() -> None:
     d = metrics.dashboard(RECORDS, arms=["adaptive", "neutral"])
-    assert d.conversations == 6 and d.ratings == 3
-    assert d.csat_average == pytest.approx(11 / 3)
-    assert d.satisfied == pytest.approx(2 / 3)
-    assert d.response_rate == pytest.approx(0.5)
+    assert d.conversations == 6 and d.ratings == 4 and d.rating_requests == 5 and d.handoffs == 4
+    assert d.csat_average == pytest.approx(3.0)
+    assert d.satisfied == pytest.approx(0.5)
+    assert d.response_rate == pytest.approx(0.8)
     assert d.containment == pytest.approx(0.5) and d.handoff_rate == pytest.approx(0.5)
-    assert d.handoff_rate_by_reason == pytest.approx({"negative_sentiment": 1 / 6, "refund": 2 / 6})
-    assert d.first_response_median_s == 90 and d.first_response_p90_s == 600 and d.first_responses == 3
+    assert d.handoff_rate_by_reason == pytest.approx({"negative_sentiment": 2 / 6, "refund": 2 / 6})
+    assert d.first_response_median_s == 105 and d.first_response_p90_s == 600 and d.first_responses == 4
     assert d.sentiment_start == pytest.approx(-0.7) and d.sentiment_end == pytest.approx(0.2)
     assert d.sentiment_pairs == 2
     assert [(x.day, x.ratings, x.average, x.satisfied) for x in d.csat_by_day] == [
-        (date(2026, 11, 19), 2, 4.5, 1.0), (date(2026, 11, 20), 1, 2.0, 0.0)]
+        (date(2026, 11, 19), 2, 4.5, 1.0), (date(2026, 11, 20), 2, 1.5, 0.0)]
+
+
+def test_a_session_reads_its_first_handoff_and_latest_rating() -> None:
+    c3 = RECORDS[2]
+    assert c3.rating == 1 and c3.handoff_reason == "refund" and c3.reasons == {"refund", "negative_sentiment"}
+    assert c3.handoff_status == "resolved" and c3.handed_off and not RECORDS[0].handed_off
+    assert RECORDS[5].rating is None and RECORDS[5].handoff_reason is None
+
+
+def test_rating_requests_count_ratings_and_unrated_resolved_handoffs() -> None:
+    # bot's ask rated (None) + handoff 7 rated + handoff 8 resolved unrated → 1 + 1 + 1 = 3
+    assert metrics.rating_requests([None, 7], [7, 8]) == 3
+    assert metrics.rating_requests([], [9]) == 1 and metrics.rating_requests([None], []) == 1
+    assert metrics.rating_requests([], []) == 0
 
 
 def test_arms_are_compared_with_intervals() -> None:
     d = metrics.dashboard(RECORDS, arms=["adaptive", "neutral"])
     adaptive, neutral = d.arms
-    # adaptive: c1, c3, c5 → ratings 5, 2 → 1/2 satisfied; contained: c1 → 1/3
-    assert (adaptive.conversations, adaptive.ratings, adaptive.satisfied_count, adaptive.contained_count) == (3, 2, 1, 1)
-    assert adaptive.csat_average == pytest.approx(3.5)
-    # neutral: c2, c4, c6 → rating 4 → 1/1 satisfied; contained: c2, c6 → 2/3
+    # adaptive: sessions 1, 3, 5 → ratings 5, 2, 1 → 1/3 satisfied, avg 8/3; contained: session 1 → 1/3
+    assert (adaptive.conversations, adaptive.ratings, adaptive.satisfied_count, adaptive.contained_count) == (3, 3, 1, 1)
+    assert adaptive.csat_average == pytest.approx(8 / 3)
+    # neutral: sessions 2, 4, 6 → rating 4 → 1/1 satisfied; contained: sessions 2, 6 → 2/3
     assert (neutral.conversations, neutral.ratings, neutral.satisfied_count, neutral.contained_count) == (3, 1, 1, 2)
     assert adaptive.containment.estimate == pytest.approx(1 / 3)
     assert d.arm_difference_containment.estimate == pytest.approx(1 / 3 - 2 / 3)
     se = math.sqrt((1 / 3) * (2 / 3) / 3 + (2 / 3) * (1 / 3) / 3)
     assert d.arm_difference_containment.low == pytest.approx(-1 / 3 - 1.959964 * se, abs=1e-5)
-    assert d.arm_difference_satisfied.estimate == pytest.approx(0.5 - 1.0)
+    assert d.arm_difference_satisfied.estimate == pytest.approx(1 / 3 - 1.0)
 
 
 def test_filters_slice_by_segment_channel_language_tone_and_date() -> None:
-    assert [r.id for r in metrics.select(RECORDS, Filters(segment="vip"))] == ["c1", "c3"]
-    assert [r.id for r in metrics.select(RECORDS, Filters(channel="web", language="en"))] == ["c2", "c5"]
-    assert [r.id for r in metrics.select(RECORDS, Filters(tone="empathetic"))] == ["c3"]
-    assert [r.id for r in metrics.select(RECORDS, Filters(date_from=date(2026, 11, 20)))] == ["c3", "c4", "c5", "c6"]
-    assert [r.id for r in metrics.select(RECORDS, Filters(date_to=date(2026, 11, 19)))] == ["c1", "c2"]
+    assert _sessions(metrics.select(RECORDS, Filters(segment="vip"))) == [1, 3]
+    assert _sessions(metrics.select(RECORDS, Filters(channel="web", language="en"))) == [2, 5]
+    assert _sessions(metrics.select(RECORDS, Filters(tone="empathetic"))) == [3]
+    assert _sessions(metrics.select(RECORDS, Filters(date_from=date(2026, 11, 20)))) == [3, 4, 5, 6]
+    assert _sessions(metrics.select(RECORDS, Filters(date_to=date(2026, 11, 19)))) == [1, 2]
     vip = metrics.dashboard(metrics.select(RECORDS, Filters(segment="vip")))
-    assert vip.csat_average == pytest.approx(3.5) and vip.containment == pytest.approx(0.5)
+    # sessions 1 and 3: ratings 5, 2, 1 → 8/3; contained: session 1 of 2
+    assert vip.csat_average == pytest.approx(8 / 3) and vip.containment == pytest.approx(0.5)
 
 
 def test_empty_input_gives_no_figures() -> None:
     d = metrics.dashboard([], arms=["adaptive", "neutral"])
-    assert d.conversations == 0 and d.csat_average is None and d.containment is None
+    assert d.conversations == 0 and d.csat_average is None and d.containment is None and d.response_rate is None
     assert d.first_response_median_s is None and d.arms[0].satisfied is None and d.arm_difference_satisfied is None
 
 

@@ -5,10 +5,12 @@ dashboard, and a CSV export of every list (formula-safe cells, ``desk.csv_export
 from __future__ import annotations
 
 import asyncio
+import calendar
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import yaml
 from fastapi import APIRouter, HTTPException, Request
@@ -16,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from common.db import StoreUnavailable
 from desk import metrics
-from desk.console.dashboard_charts import bar_chart, interval_chart, line_chart
+from desk.console.dashboard_charts import bar_chart, diverging_chart, interval_chart, line_chart
 from desk.console.deps import SUPERVISOR_ONLY, CurrentAgent, ServicesDep, T
 from desk.console.pages import render
 from desk.console.services import Services
@@ -36,6 +38,7 @@ LANGUAGES = ("zh", "en")
 SENTIMENTS = ("negative", "neutral", "positive")
 SEGMENTS = ("important_value", "potential", "at_risk", "new", "regular", "guest")
 TONES = ("neutral", "empathetic", "concise", "warm", "elder_friendly")
+PAGE_SIZE = 50  # transcript rows per page (the CSV export has them all)
 
 
 def routers() -> list[APIRouter]:
@@ -54,6 +57,26 @@ class Words:
     def __call__(self, key: str, **values: Any) -> str:
         text = self._w.get(key) or _wording()["en"].get(key) or key
         return text.format(**values) if values else text
+
+
+def _error(exc: ReviewError, t: Any) -> str:
+    """The store's refusal in the supervisor's language (a criterion's name in its wording too)."""
+    values = {k: (Words(t.language)(v) if k == "criterion" else v) for k, v in exc.values.items()}
+    return t(exc.key, **values)
+
+
+def _page(request: Request) -> int | None:
+    raw = request.query_params.get("page")
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise HTTPException(status_code=422, detail="page is a number from 1")
+    return int(raw)
+
+
+def _page_url(request: Request, page: int) -> str:
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return f"{request.url.path}?{urlencode([*params, ('page', str(page))])}"
 
 
 def _store(services: Services) -> ReviewStore:
@@ -117,13 +140,21 @@ def _wants_page(request: Request) -> bool:
 
 
 def _row(r: ConversationRecord) -> dict[str, Any]:
+    """One session of a conversation (``csat``: its latest rating; ``ratings``: all, oldest first)."""
     return {
-        "conversation_id": r.id, "started_at": r.started_at.isoformat(), "customer_id": r.customer_id,
+        "conversation_id": r.id, "session_id": r.session_id, "started_at": r.started_at.isoformat(),
+        "ended_at": r.ended_at.isoformat() if r.ended_at else None, "customer_id": r.customer_id,
         "status": r.status, "channel": r.channel, "language": r.language, "segment": r.segment, "tone": r.tone,
-        "arm": r.arm, "handoff_reason": r.handoff_reason, "agent": r.agent_id, "csat": r.rating,
+        "arm": r.arm, "handoff_reason": r.handoff_reason, "handoffs": len(r.handoffs), "agent": r.agent_id,
+        "csat": r.rating, "ratings": " ".join(str(x) for x in r.ratings), "rating_requests": r.rating_requests,
         "sentiment_start": r.sentiment_start, "sentiment_end": r.sentiment_end,
         "sentiment": sentiment_label(r.sentiment_end),
     }
+
+
+def _transcript_url(r: ConversationRecord) -> str:
+    url = f"/supervisor/transcripts/{quote(r.id, safe='')}"
+    return f"{url}?session={r.session_id}" if r.session_id is not None else url
 
 
 def _csv_response(name: str, header: list[str], rows: list[list[Any]]) -> Response:
@@ -153,16 +184,28 @@ def _options(records: list[ConversationRecord]) -> dict[str, Any]:
 @router.get("/transcripts", response_class=HTMLResponse)
 async def transcripts_page(request: Request, services: ServicesDep, t: T) -> HTMLResponse:
     query = _query(request)
-    records = await asyncio.to_thread(_store(services).records)
+    page = _page(request) or 1
+    records = await asyncio.to_thread(
+        lambda: _store(services).records(date_from=query.date_from, date_to=query.date_to))
     rows = [r for r in records if query.matches(r)]
-    return render(request, "review_transcripts.html", w=Words(t.language), rows=rows, q=request.query_params,
-                  options=_options(records), csv_url=f"/supervisor/transcripts.csv?{request.url.query}")
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    csv_query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])  # all pages
+    shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    return render(request, "review_transcripts.html", w=Words(t.language), rows=shown, total=len(rows),
+                  page=page, pages=pages, url_of=_transcript_url,
+                  previous_url=_page_url(request, page - 1) if page > 1 else None,
+                  next_url=_page_url(request, page + 1) if page < pages else None,
+                  q=request.query_params, options=_options(records), csv_url=f"/supervisor/transcripts.csv?{csv_query}")
 
 
 @router.get("/api/transcripts")
 async def transcripts_json(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """Every matching session, or one page of them with ``?page=`` (``PAGE_SIZE`` a page)."""
+    page = _page(request)
     rows = await asyncio.to_thread(_store(services).search, _query(request))
-    return {"count": len(rows), "transcripts": [_row(r) for r in rows]}
+    shown = rows if page is None else rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    return {"count": len(rows), "page": page, "page_size": PAGE_SIZE if page else None,
+            "transcripts": [_row(r) for r in shown]}
 
 
 @router.get("/transcripts.csv")
@@ -172,33 +215,61 @@ async def transcripts_csv(request: Request, services: ServicesDep) -> Response:
     return _csv_response("transcripts", header, [[r[h] for h in header] for r in rows])
 
 
-async def _transcript_detail(services: Services, conversation_id: str) -> dict[str, Any]:
+def _epoch(moment: datetime) -> float:
+    return float(calendar.timegm(moment.utctimetuple())) + moment.microsecond / 1e6
+
+
+def _session_lines(events: list[dict[str, Any]], record: ConversationRecord, oldest: bool) -> list[Any]:
+    """The tracker's lines of this session: from its start (the oldest session also shows anything
+    earlier) until the next session's start (the desk opens a session just before Rasa's own start)."""
+    lines = read_events(events)
+    low = None if oldest else _epoch(record.started_at)
+    high = _epoch(record.ended_at) if record.ended_at else None
+    return [m for m in lines if (low is None or m.timestamp >= low) and (high is None or m.timestamp < high)]
+
+
+def _session_param(request: Request) -> int | None:
+    raw = request.query_params.get("session")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise HTTPException(status_code=422, detail="session is a number")
+    return int(raw)
+
+
+async def _transcript_detail(services: Services, conversation_id: str, session_id: int | None) -> dict[str, Any]:
+    """One session of one conversation: only that conversation's rows are read."""
     store = _store(services)
-    record = await asyncio.to_thread(store.record, conversation_id)
+    sessions = await asyncio.to_thread(store.sessions_of, conversation_id)
+    if session_id is None:
+        record = sessions[0] if sessions else None
+    else:
+        record = next((r for r in sessions if r.session_id == session_id), None)
     if record is None:
         raise HTTPException(status_code=404, detail="no such conversation")
     try:
         tracker = await services.rasa.tracker(conversation_id)
-        lines = read_events(tracker.get("events") or [])
+        lines = _session_lines(tracker.get("events") or [], record, oldest=record is sessions[-1])
     except RasaUnavailable:
         lines = None
     reviews = await asyncio.to_thread(store.reviews_for, conversation_id)
     masked = await asyncio.to_thread(store.masked_fields, record.customer_id)
-    return {"record": record, "lines": lines, "reviews": reviews, "masked": masked}
+    return {"record": record, "sessions": sessions, "lines": lines, "reviews": reviews, "masked": masked}
 
 
 @router.get("/transcripts/{conversation_id}", response_class=HTMLResponse)
 async def transcript_page(conversation_id: str, request: Request, services: ServicesDep, t: T) -> HTMLResponse:
-    detail = await _transcript_detail(services, conversation_id)
+    detail = await _transcript_detail(services, conversation_id, _session_param(request))
     return render(request, "review_transcript.html", w=Words(t.language), criteria=CRITERIA, fields=FIELDS,
-                  **detail)
+                  url_of=_transcript_url, **detail)
 
 
 @router.get("/api/transcripts/{conversation_id}")
-async def transcript_json(conversation_id: str, services: ServicesDep) -> dict[str, Any]:
-    detail = await _transcript_detail(services, conversation_id)
+async def transcript_json(conversation_id: str, request: Request, services: ServicesDep) -> dict[str, Any]:
+    detail = await _transcript_detail(services, conversation_id, _session_param(request))
     return {
         **_row(detail["record"]),
+        "sessions": [{"session_id": r.session_id, "started_at": r.started_at.isoformat()} for r in detail["sessions"]],
         "messages": [m.as_dict() for m in detail["lines"]] if detail["lines"] is not None else None,
         "reviews": [{**r.__dict__, "created_at": r.created_at.isoformat()} for r in detail["reviews"]],
         "masked": detail["masked"],
@@ -206,7 +277,8 @@ async def transcript_json(conversation_id: str, services: ServicesDep) -> dict[s
 
 
 @router.post("/api/transcripts/{conversation_id}/reviews")
-async def add_review(conversation_id: str, request: Request, services: ServicesDep, who: CurrentAgent) -> Any:
+async def add_review(conversation_id: str, request: Request, services: ServicesDep, who: CurrentAgent,
+                     t: T) -> Any:
     data = await _payload(request)
     try:
         scores = {c: int(data.get(c)) for c in CRITERIA}  # type: ignore[arg-type]
@@ -216,9 +288,12 @@ async def add_review(conversation_id: str, request: Request, services: ServicesD
         review = await asyncio.to_thread(_store(services).add_review, conversation_id=conversation_id,
                                          reviewer=who.agent.username, scores=scores, notes=data.get("notes"))
     except ReviewError as exc:
-        raise HTTPException(status_code=404 if "no such" in str(exc) else 422, detail=str(exc)) from exc
+        raise HTTPException(status_code=404 if exc.not_found else 422, detail=_error(exc, t)) from exc
     if _wants_page(request):
-        return RedirectResponse(f"/supervisor/transcripts/{conversation_id}#qa", status_code=303)
+        session = _session_param(request)  # the form posts back to the session it was on
+        suffix = f"?session={session}" if session is not None else ""
+        return RedirectResponse(f"/supervisor/transcripts/{quote(conversation_id, safe='')}{suffix}#qa",
+                                status_code=303)
     return {**review.__dict__, "created_at": review.created_at.isoformat()}
 
 
@@ -226,7 +301,7 @@ async def add_review(conversation_id: str, request: Request, services: ServicesD
 
 
 @router.post("/api/reveal")
-async def reveal(request: Request, services: ServicesDep, who: CurrentAgent) -> dict[str, Any]:
+async def reveal(request: Request, services: ServicesDep, who: CurrentAgent, t: T) -> dict[str, Any]:
     """One field of one customer, in clear, for this supervisor; the audit row is written first."""
     data = await _payload(request)
     field = str(data.get("field") or "")
@@ -238,7 +313,7 @@ async def reveal(request: Request, services: ServicesDep, who: CurrentAgent) -> 
             field=field, reason=str(data.get("reason") or ""), conversation_id=data.get("conversation_id") or None,
         )
     except ReviewError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
+        raise HTTPException(status_code=422, detail=_error(exc, t)) from exc
     except VaultError as exc:
         raise HTTPException(status_code=404, detail=f"not available: {exc}") from exc
     return {"field": field, "value": value}
@@ -305,13 +380,14 @@ async def followups_csv(request: Request, services: ServicesDep) -> Response:
 
 
 @router.post("/api/followups/{ticket_id}/close")
-async def close_followup(ticket_id: int, request: Request, services: ServicesDep, who: CurrentAgent) -> Any:
+async def close_followup(ticket_id: int, request: Request, services: ServicesDep, who: CurrentAgent,
+                         t: T) -> Any:
     data = await _payload(request)
     try:
         row = await asyncio.to_thread(_store(services).close_followup, ticket_id, supervisor=who.agent.username,
                                       note=str(data.get("note") or ""))
     except ReviewError as exc:
-        raise HTTPException(status_code=404 if "no such" in str(exc) else 422, detail=str(exc)) from exc
+        raise HTTPException(status_code=404 if exc.not_found else 422, detail=_error(exc, t)) from exc
     if _wants_page(request):
         return RedirectResponse("/supervisor/followups", status_code=303)
     return {"ticket_id": row.ticket_id, "status": row.status, "closed_by": row.closed_by}
@@ -330,11 +406,13 @@ def _arms(services: Services, records: list[ConversationRecord]) -> list[str]:
 
 
 async def _dashboard(request: Request, services: Services) -> tuple[metrics.Dashboard, list[ConversationRecord]]:
+    filters = _filters(request)
     try:
-        records = await asyncio.to_thread(_store(services).records)
+        records = await asyncio.to_thread(
+            lambda: _store(services).records(date_from=filters.date_from, date_to=filters.date_to))
     except StoreUnavailable as exc:
         raise HTTPException(status_code=503, detail="database unavailable") from exc
-    chosen = metrics.select(records, _filters(request))
+    chosen = metrics.select(records, filters)
     return metrics.dashboard(chosen, _arms(services, records)), records
 
 
@@ -346,7 +424,8 @@ def _interval(ci: metrics.Interval | None) -> dict[str, float] | None:
 async def dashboard_json(request: Request, services: ServicesDep) -> dict[str, Any]:
     d, _ = await _dashboard(request, services)
     return {
-        "conversations": d.conversations, "ratings": d.ratings, "csat_average": d.csat_average,
+        "conversations": d.conversations, "ratings": d.ratings, "rating_requests": d.rating_requests,
+        "handoffs": d.handoffs, "csat_average": d.csat_average,
         "satisfied": d.satisfied, "response_rate": d.response_rate, "containment": d.containment,
         "handoff_rate": d.handoff_rate, "handoff_rate_by_reason": d.handoff_rate_by_reason,
         "first_response_median_s": d.first_response_median_s, "first_response_p90_s": d.first_response_p90_s,
@@ -376,8 +455,8 @@ async def dashboard_page(request: Request, services: ServicesDep, t: T) -> HTMLR
         "rates": bar_chart([(w("response_rate"), d.response_rate or 0), (w("containment"), d.containment or 0),
                             (w("handoff_rate"), d.handoff_rate or 0), (w("satisfied"), d.satisfied or 0)],
                            maximum=1, title=w("dashboard"), testid="chart-rates"),
-        "sentiment": bar_chart([(w("start"), d.sentiment_start or 0.0), (w("end"), d.sentiment_end or 0.0)],
-                               maximum=1, percent=False, title=w("sentiment_start_end"), testid="chart-sentiment"),
+        "sentiment": diverging_chart([(w("start"), d.sentiment_start), (w("end"), d.sentiment_end)],
+                                     title=w("sentiment_start_end"), testid="chart-sentiment"),
         "arms_satisfied": interval_chart([(a.arm, a.satisfied) for a in d.arms], title=w("satisfied"),
                                          testid="chart-arms-satisfied"),
         "arms_containment": interval_chart([(a.arm, a.containment) for a in d.arms], title=w("containment"),

@@ -17,8 +17,10 @@ from sqlalchemy.orm import sessionmaker
 from desk.conversations import ConversationLog
 from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
+from desk.console.dashboard_charts import diverging_chart
 from desk.models import Handoff, PiiReveal, Ticket
-from tests.conftest import NOON
+from desk.review import record_first_response
+from tests.conftest import NOON, MovableClock
 from tests.desk.console.conftest import Console, enqueue
 
 VIP = "C000001"  # 陈静 in the demo seed
@@ -155,9 +157,10 @@ def test_low_csat_followups_are_listed_with_due_time_and_closed_with_a_note(
 def test_dashboard_figures_on_the_seeded_conversations(review: Console) -> None:
     boss = review.client("boss")
     d = boss.get("/supervisor/api/dashboard").json()
-    # 3 conversations; ratings 2 and 5; one handed off (refund) and answered at once (the clock stands still)
+    # 3 sessions; ratings 2 and 5; one handed off (refund) and answered at once (the clock stands still)
+    # rating requests: the two ratings (the handoff is still with the agent, so it has asked nothing) → 2/2
     assert d["conversations"] == 3 and d["ratings"] == 2 and d["csat_average"] == 3.5
-    assert d["satisfied"] == 0.5 and d["response_rate"] == pytest.approx(2 / 3)
+    assert d["satisfied"] == 0.5 and d["rating_requests"] == 2 and d["response_rate"] == 1.0
     assert d["containment"] == pytest.approx(2 / 3) and d["handoff_rate_by_reason"] == {"refund": pytest.approx(1 / 3)}
     assert d["first_response_median_s"] == 0 and d["first_response_p90_s"] == 0
     assert d["sentiment_start"] == pytest.approx((-0.2 + 0.6) / 2) and d["sentiment_end"] == pytest.approx(-0.1)
@@ -216,3 +219,143 @@ def test_unclaimed_handoffs_time_out_and_silent_customers_are_abandoned(
     assert sorted(resumed) == ["web-gone0001", "web-wait0001"]
     # nothing left to do: a second sweep changes nothing
     assert asyncio.run(console.app.state.services.timeouts.sweep()) == {"abandoned": [], "timed_out": []}
+
+
+# ------------------------------------------------------------------------------ sessions, not senders
+
+
+def _visits(console: Console) -> dict[str, int]:
+    """A returning customer (one sender id, two visits a day apart) and a second customer:
+
+    visit 1 (day 1, web-C000004): bot only, sentiment 0.4, rated 4 by the bot's ask
+    visit 2 (day 2, web-C000004): sentiment -0.6 then -0.4; refund handoff answered after 60 s, resolved and
+      rated 1; then a user_request handoff resolved without a rating
+    visit 3 (day 2, web-C000005): bot only, no rating
+    """
+    db = console.session_factory
+    clock = MovableClock(NOON - timedelta(days=1))
+    log, feedback, queue = ConversationLog(db, clock=clock), FeedbackLog(db, clock=clock), HandoffQueue(db, clock=clock)
+    who = dict(conversation_id="web-C000004", channel="web", customer_id="C000004", language="en")
+    log.touch(**who, segment="regular", arm="neutral")
+    log.note_signals(conversation_id="web-C000004", score=0.4, tone="neutral")
+    console.rasa.log("web-C000004", {"event": "user", "text": "first visit", "timestamp": _epoch(clock.now)})
+    clock.advance(minutes=5)
+    feedback.record(**who, tone="neutral", rating=4, comment=None, idempotency_key="v1:bot")
+    clock.now = NOON
+    log.touch(**who, segment="regular", arm="neutral")
+    log.note_signals(conversation_id="web-C000004", score=-0.6, tone="empathetic")
+    log.note_signals(conversation_id="web-C000004", score=-0.4, tone="empathetic")
+    console.rasa.log("web-C000004", {"event": "user", "text": "second visit", "timestamp": _epoch(clock.now)})
+    clock.advance(minutes=1)
+    refund = enqueue(queue, conversation_id="web-C000004", customer_id="C000004")
+    queue.claim(refund, agent_id="agent1")
+    record_first_response(db, refund, "agent1", clock.now + timedelta(seconds=60))
+    clock.advance(minutes=2)
+    queue.resolve(refund)
+    clock.advance(minutes=1)
+    feedback.record(**who, tone="empathetic", rating=1, comment=None, idempotency_key="v2:h", handoff_id=refund)
+    clock.advance(minutes=5)
+    again = enqueue(queue, conversation_id="web-C000004", customer_id="C000004", reason="user_request")
+    queue.claim(again, agent_id="agent2")
+    queue.resolve(again)
+    clock.advance(minutes=10)
+    log.touch(conversation_id="web-C000005", channel="wechat", customer_id="C000005", language="zh", arm="adaptive")
+    return {"refund": refund, "again": again}
+
+
+def test_a_returning_customer_is_counted_once_per_visit(console_factory: Callable[..., Console]) -> None:
+    console = console_factory()
+    _visits(console)
+    boss = console.client("boss")
+    d = boss.get("/supervisor/api/dashboard").json()
+    # 3 sessions (2 senders); ratings 4 and 1 → avg 2.5, satisfied 1/2
+    # requests: visit 1 one rating; visit 2 the refund's rating + the unrated resolved user_request; → 3 → 2/3
+    # handed off: visit 2 only → containment 2/3, each reason 1/3; first responses: refund 60 s (the other none)
+    # sentiment pairs: (0.4, 0.4), (-0.6, -0.4) → start (0.4 - 0.6)/2 = -0.1, end (0.4 - 0.4)/2 = 0.0
+    assert d["conversations"] == 3 and d["ratings"] == 2 and d["csat_average"] == 2.5 and d["satisfied"] == 0.5
+    assert d["rating_requests"] == 3 and d["response_rate"] == pytest.approx(2 / 3)
+    assert d["containment"] == pytest.approx(2 / 3) and d["handoff_rate"] == pytest.approx(1 / 3)
+    assert d["handoff_rate_by_reason"] == {"refund": pytest.approx(1 / 3), "user_request": pytest.approx(1 / 3)}
+    assert d["first_response_median_s"] == 60 and d["handoffs"] == 2
+    assert d["sentiment_start"] == pytest.approx(-0.1) and d["sentiment_end"] == pytest.approx(0.0)
+    day1, day2 = (NOON - timedelta(days=1)).date().isoformat(), NOON.date().isoformat()
+    assert [(x["day"], x["average"]) for x in d["csat_by_day"]] == [(day1, 4.0), (day2, 1.0)]
+    # the date filter is applied in the query: only day 1's visit
+    first = boss.get("/supervisor/api/dashboard", params={"date_to": day1}).json()
+    assert first["conversations"] == 1 and first["csat_average"] == 4 and first["response_rate"] == 1
+
+    def sessions(**params: str) -> list[tuple[str, str]]:
+        rows = boss.get("/supervisor/api/transcripts", params=params).json()["transcripts"]
+        return [(r["conversation_id"], r["started_at"][:10]) for r in rows]
+
+    assert sessions() == [("web-C000005", day2), ("web-C000004", day2), ("web-C000004", day1)]
+    assert sessions(csat="1") == [("web-C000004", day2)] and sessions(csat="4") == [("web-C000004", day1)]
+    assert sessions(reason="user_request") == [("web-C000004", day2)] and sessions(agent="agent2") == sessions(csat="1")
+    assert sessions(reason="none") == [("web-C000005", day2), ("web-C000004", day1)]
+
+
+def test_the_transcript_view_shows_one_visit(console_factory: Callable[..., Console]) -> None:
+    console = console_factory()
+    _visits(console)
+    boss = console.client("boss")
+    latest = boss.get("/supervisor/api/transcripts/web-C000004").json()
+    assert [m["text"] for m in latest["messages"]] == ["second visit"] and latest["ratings"] == "1"
+    assert len(latest["sessions"]) == 2
+    older = latest["sessions"][1]["session_id"]
+    first = boss.get("/supervisor/api/transcripts/web-C000004", params={"session": older}).json()
+    assert [m["text"] for m in first["messages"]] == ["first visit"] and first["csat"] == 4
+    assert boss.get("/supervisor/api/transcripts/web-C000004", params={"session": 999}).status_code == 404
+    page = boss.get("/supervisor/transcripts/web-C000004", params={"session": older},
+                    headers={"Accept": "text/html"})
+    assert page.status_code == 200 and 'data-testid="sessions"' in page.text and "first visit" in page.text
+    assert "second visit" not in page.text and ">客户<" in page.text  # the sender's name is worded, not raw
+
+
+def test_the_transcript_list_is_paged_and_the_csv_has_every_row(console_factory: Callable[..., Console]) -> None:
+    console = console_factory()
+    clock = MovableClock(NOON - timedelta(hours=2))
+    log = ConversationLog(console.session_factory, clock=clock)
+    for _ in range(51):  # one sender, 51 visits
+        log.touch(conversation_id="web-C000006", channel="web", customer_id="C000006", language="zh")
+        clock.advance(minutes=2)
+    boss = console.client("boss")
+    html = {"Accept": "text/html"}
+    first = boss.get("/supervisor/transcripts", params={"channel": "web"}, headers=html).text
+    assert first.count('data-conversation="web-C000006"') == 50 and 'data-testid="page-next"' in first
+    assert 'data-testid="page-previous"' not in first and "共 51 条" in first
+    second = boss.get("/supervisor/transcripts", params={"channel": "web", "page": "2"}, headers=html).text
+    assert second.count('data-conversation="web-C000006"') == 1 and 'data-testid="page-previous"' in second
+    assert 'href="/supervisor/transcripts?channel=web&amp;page=1"' in second
+    assert boss.get("/supervisor/transcripts", params={"page": "0"}, headers=html).status_code == 422
+    assert boss.get("/supervisor/api/transcripts", params={"page": "2"}).json()["count"] == 51
+    assert len(boss.get("/supervisor/api/transcripts", params={"page": "2"}).json()["transcripts"]) == 1
+    rows = list(csv.reader(io.StringIO(boss.get("/supervisor/transcripts.csv", params={"page": "2"}).text.lstrip("\ufeff"))))
+    assert len(rows) == 52  # the header and all 51 sessions
+
+
+def test_refusals_are_worded_in_the_supervisors_language(review: Console) -> None:
+    boss = review.client("boss")
+    bad = {"accuracy": 6, "empathy": 5, "resolution": 3}
+    zh = _post(boss, "/supervisor/api/transcripts/web-vip00001/reviews", bad)
+    assert zh.status_code == 422 and zh.json()["detail"] == "准确性需要 1 到 5 分"
+    boss.cookies.set("lang", "en")
+    en = _post(boss, "/supervisor/api/transcripts/web-vip00001/reviews", bad)
+    assert en.json()["detail"].endswith("must be a score from 1 to 5")
+    missing = _post(boss, "/supervisor/api/transcripts/nope-0000001/reviews", {**bad, "accuracy": 4})
+    assert missing.status_code == 404 and missing.json()["detail"] == "no such conversation"
+    reveal = _post(boss, "/supervisor/api/reveal", {"customer_id": VIP, "field": "phone", "reason": ""})
+    assert reveal.json()["detail"] == "a reason is needed to reveal personal data"
+    page = boss.get("/supervisor/followups", headers={"Accept": "text/html"}).text
+    assert "> open only</label>" in page
+
+
+def test_the_sentiment_chart_diverges_around_zero() -> None:
+    svg = diverging_chart([("start <b>", -0.6), ("end", 0.3), ("none", None)], title="a & b", testid="s")
+    # width 480: label 110, value margins 46 each → half = (480 - 110 - 92)/2 = 139, zero at 110 + 46 + 139 = 295
+    assert '<line x1="295.0"' in svg
+    # -0.6 → a bar from 295 - 0.6·139 = 211.6 to the axis, its value right-aligned left of it
+    assert '<rect x="211.6" y="6" width="83.4"' in svg and 'text-anchor="end" class="value">-0.60<' in svg
+    # 0.3 → a bar from the axis 0.3·139 = 41.7 wide, its value after its end (295 + 41.7 + 4)
+    assert '<rect x="295.0" y="30" width="41.7"' in svg and '<text x="340.7" y="43" class="value">+0.30<' in svg
+    assert "start &lt;b&gt;" in svg and "<title>a &amp; b</title>" in svg and "<b>" not in svg
+    assert 'class="value">–<' in svg  # no value: no bar
