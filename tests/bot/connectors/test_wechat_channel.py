@@ -102,6 +102,22 @@ async def test_a_retry_after_a_passive_reply_gets_the_same_reply_without_a_secon
     assert bot.calls["hi"] == 1
 
 
+@pytest.mark.parametrize(("make", "told"), [(lambda s: s.event("o-eve", "subscribe"), "/greet"),
+                                            (lambda s: s.event("o-eve", "CLICK", "ORDER_STATUS"), "/order_status")])
+async def test_an_event_sent_again_with_the_same_sender_and_create_time_is_processed_once(
+    plain_sim: WeChatSimulator, plain_channel: RunningChannel, bot: EchoBot, make, told: str
+) -> None:
+    fields = make(plain_sim)  # events carry no MsgId: FromUserName + CreateTime identify them
+    query, body = plain_sim.signed(fields)
+    first = await plain_sim.post(plain_channel.url, query, body)
+    retry = await plain_sim.post(plain_channel.url, query, body)  # WeChat's retry: the identical request
+    resigned_query, resigned_body = plain_sim.signed(fields)  # the same event under another nonce
+    resigned = await plain_sim.post(plain_channel.url, resigned_query, resigned_body)
+    assert plain_sim.read_reply(query, first.body) == f"echo: {told}"
+    assert plain_sim.read_reply(query, retry.body) == plain_sim.read_reply(resigned_query, resigned.body) == f"echo: {told}"
+    assert bot.calls == {told: 1}
+
+
 async def test_retries_across_two_processes_sharing_redis_run_the_turn_once(
     plain_sim: WeChatSimulator, redis_url: str, database_url: str, bot: EchoBot
 ) -> None:
