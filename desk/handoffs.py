@@ -23,6 +23,7 @@ from desk.models import Conversation, ConversationStatus, Handoff, HandoffReason
 from desk.schemas import HandoffView, QueuedHandoff
 
 OPEN_STATUSES = (HandoffStatus.QUEUED.value, HandoffStatus.ASSIGNED.value)
+RESUME_PENDING = "resume_pending"  # package key: the conversation still waits for Rasa to resume it
 
 # The handoff lifecycle: queued → assigned (claimed by an agent) → resolved; a queued or assigned
 # handoff may end as abandoned (the customer left) and a queued one as timed out (nobody claimed it);
@@ -316,3 +317,34 @@ class HandoffQueue:
 
     def resolve(self, handoff_id: int) -> HandoffView:
         return self.transition(handoff_id, HandoffStatus.RESOLVED)
+
+    # A closed handoff whose conversation Rasa has not resumed yet (Rasa out of reach at that moment)
+    # carries ``package["resume_pending"]`` = how it ended; the console's sweep retries until Rasa
+    # accepts (desk.resolution.resume, desk.console.timeouts).
+
+    def mark_resume_pending(self, handoff_id: int, ending: str) -> None:
+        self._set_resume_pending(handoff_id, ending)
+
+    def clear_resume_pending(self, handoff_id: int) -> None:
+        self._set_resume_pending(handoff_id, None)
+
+    def _set_resume_pending(self, handoff_id: int, ending: str | None) -> None:
+        with unit_of_work(self._session_factory) as session:
+            row = session.get(Handoff, handoff_id)
+            if row is None:
+                raise HandoffNotFound(f"no handoff {handoff_id}")
+            package = {k: v for k, v in dict(row.package or {}).items() if k != RESUME_PENDING}
+            if ending is not None:
+                package[RESUME_PENDING] = ending
+            row.package = package  # a new dict: the JSON column sees the change
+
+    def resume_pending(self) -> list[HandoffView]:
+        """Closed handoffs still waiting for Rasa to resume their conversation, oldest first."""
+        with unit_of_work(self._session_factory) as session:
+            rows = session.scalars(
+                select(Handoff)
+                .where(Handoff.status.not_in(OPEN_STATUSES),
+                       Handoff.package[RESUME_PENDING].as_string().is_not(None))
+                .order_by(Handoff.id)
+            ).all()
+            return [_view(h) for h in rows]

@@ -8,6 +8,10 @@
 
 Both go through ``HandoffQueue.transition`` (one conditional update), so a claim that lands at the same
 moment wins or loses cleanly: a handoff an agent has claimed is never timed out.
+
+Every sweep first retries the resumes Rasa did not accept when a handoff ended (resolved, back to the
+bot, timed out, abandoned while Rasa was out of reach: ``resume_pending``, ``desk.resolution``), until
+Rasa accepts them, so a customer is never left in a paused conversation with no open handoff.
 """
 
 from __future__ import annotations
@@ -24,12 +28,11 @@ from desk.handoffs import HandoffQueue
 from desk.live import QUEUE, Broker, conversation_topic
 from desk.models import HandoffStatus, TicketTopic
 from desk.rasa_client import RasaClient, RasaUnavailable
+from desk.resolution import ABANDONED, TIMED_OUT, resume, resume_or_mark
 from desk.schemas import HandoffView
 from desk.tickets import TicketStore
 
 logger = logging.getLogger(__name__)
-TIMED_OUT_INTENT = "EXTERNAL_handoff_timed_out"
-RESUME = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 
 
 class QueueTimeouts:
@@ -68,6 +71,7 @@ class QueueTimeouts:
     async def sweep(self) -> dict[str, list[int]]:
         """One look at the queue; returns the ids it abandoned and timed out."""
         done: dict[str, list[int]] = {"abandoned": [], "timed_out": []}
+        await self.retry_resumes()
         try:
             queued = await asyncio.to_thread(self._queue.queued)
         except StoreUnavailable:
@@ -86,6 +90,36 @@ class QueueTimeouts:
                     done["timed_out"].append(handoff.id)
         return done
 
+    async def retry_resumes(self) -> list[int]:
+        """Resume the conversations of handoffs marked ``resume_pending``; the ids Rasa accepted.
+
+        Stops at the first refusal (Rasa is still out of reach: the next sweep tries again). A
+        conversation that has an open handoff again is left paused for that handoff.
+        """
+        resumed: list[int] = []
+        try:
+            pending = await asyncio.to_thread(self._queue.resume_pending)
+        except StoreUnavailable:
+            logger.warning("pending resumes: database unavailable")
+            return resumed
+        for handoff in pending:
+            ending = str(handoff.package.get("resume_pending"))
+            try:
+                if await asyncio.to_thread(self._queue.open_for, handoff.conversation_id) is None:
+                    messages = await resume(self._rasa, handoff.conversation_id, ending)
+                    await self._deliver(handoff, messages)
+                await asyncio.to_thread(self._queue.clear_resume_pending, handoff.id)
+            except RasaUnavailable as exc:
+                logger.warning("pending resumes: Rasa still out of reach (%d waiting): %s", len(pending), exc)
+                break
+            except StoreUnavailable:
+                logger.warning("pending resumes: database unavailable")
+                break
+            logger.info("handoff %s (%s): the bot has resumed the conversation", handoff.id, ending)
+            resumed.append(handoff.id)
+            await self._changed(handoff)
+        return resumed
+
     async def customer_left(self, conversation_id: str) -> bool:
         """The customer closed the chat while queued: abandoned (for the widget's close event)."""
         handoff = await asyncio.to_thread(self._queue.open_for, conversation_id)
@@ -96,10 +130,8 @@ class QueueTimeouts:
     async def abandon(self, handoff: HandoffView) -> bool:
         if not await self._move(handoff, HandoffStatus.ABANDONED):
             return False
-        try:  # a customer who comes back talks to the bot again
-            await self._rasa.append_events(handoff.conversation_id, RESUME)
-        except RasaUnavailable as exc:
-            logger.warning("abandoned handoff %s: the bot was not resumed: %s", handoff.id, exc)
+        # a customer who comes back talks to the bot again (resume_pending until Rasa accepts)
+        await resume_or_mark(self._queue, self._rasa, handoff, ABANDONED)
         await self._changed(handoff)
         return True
 
@@ -118,12 +150,9 @@ class QueueTimeouts:
             )
         except Exception:  # the customer is still told; the supervisor sees the timed-out handoff
             logger.exception("timed-out handoff %s: the callback ticket was not saved", handoff.id)
-        try:
-            await self._rasa.append_events(handoff.conversation_id, RESUME)
-            messages = await self._rasa.trigger_intent(handoff.conversation_id, TIMED_OUT_INTENT)
-            await self._deliver(handoff, messages)
-        except RasaUnavailable as exc:
-            logger.error("timed-out handoff %s: the customer was not told: %s", handoff.id, exc)
+        ending = await resume_or_mark(self._queue, self._rasa, handoff, TIMED_OUT)
+        if ending.resumed:  # else the sweep resumes it (and tells the customer) once Rasa answers
+            await self._deliver(handoff, ending.messages)
         await self._changed(handoff)
         return True
 
@@ -141,7 +170,7 @@ class QueueTimeouts:
             for message in messages:
                 await self._gateways.send(handoff.channel, handoff.conversation_id, OutboundMessage.from_rasa(message))
         except ChannelUnavailable:
-            logger.warning("timed-out handoff %s: the notice was kept, not delivered", handoff.id)
+            logger.warning("handoff %s: the bot's lines were kept, not delivered", handoff.id)
 
     async def _changed(self, handoff: HandoffView) -> None:
         await self._broker.publish(conversation_topic(handoff.conversation_id), {"type": "handoff", "id": handoff.id})

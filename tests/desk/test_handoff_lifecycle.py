@@ -76,3 +76,16 @@ def test_two_agents_claiming_at_once_one_wins(tmp_path, round_: int) -> None:  #
     winner = next(r for r in results if r != "refused")
     assert queue.for_conversation("c-1")[0].agent_id == winner
     engine.dispose()
+
+
+def test_a_closed_handoff_can_wait_for_the_bot_to_resume(queue: HandoffQueue) -> None:
+    handoff_id = _enqueue(queue, "c-pending")
+    queue.mark_resume_pending(handoff_id, "abandoned")
+    assert queue.resume_pending() == []  # only closed handoffs wait for a resume
+    queue.transition(handoff_id, HandoffStatus.ABANDONED)
+    [pending] = queue.resume_pending()
+    assert (pending.id, pending.package["resume_pending"]) == (handoff_id, "abandoned")
+    queue.clear_resume_pending(handoff_id)
+    assert queue.resume_pending() == [] and "resume_pending" not in queue.get(handoff_id).package
+    with pytest.raises(HandoffNotFound):
+        queue.mark_resume_pending(999_999, "resolved")

@@ -13,7 +13,7 @@ from desk.agents import SignedIn
 from desk.console.canned import canned_for
 from desk.console.card import build_card
 from desk.console.deps import AGENT_ONLY, CurrentAgent, ServicesDep, T
-from desk.console.i18n import Translator
+from desk.console.i18n import DEFAULT_LANGUAGE, Translator
 from desk.console.pages import render, sse
 from desk.console.services import Services
 from desk.errors import HandoffNotFound, InvalidTransition
@@ -21,7 +21,7 @@ from desk.gateway import ChannelUnavailable, OutboundMessage
 from desk.live import QUEUE, conversation_topic
 from desk.models import HandoffStatus, TicketTopic
 from desk.rasa_client import RasaUnavailable
-from desk.resolution import hand_back_to_bot, resolve_and_resume
+from desk.resolution import BACK_TO_BOT, RESOLVED, end_handoff
 from desk.schemas import HandoffView
 from desk.transcripts import Message, agent_event, read_events
 
@@ -134,7 +134,7 @@ async def messages(handoff_id: int, services: ServicesDep, t: T, after: float | 
 
 
 async def transcript_events(
-    request: Request, services: Services, handoff: HandoffView, after: float, t: Translator
+    request: Request, services: Services, handoff: HandoffView, after: float, t: Translator | None = None
 ) -> AsyncIterator[str]:
     """New transcript lines as they are stored: on every notification about the conversation (the
     console's own chat), and every poll interval for channels that reach Rasa directly."""
@@ -151,7 +151,7 @@ async def transcript_events(
                 cursor = max(cursor, line.timestamp)
                 yield sse("message", line.as_dict())
             if note is not None and note.get("type") == "handoff":
-                current = await _handoff(services, handoff.id, t)
+                current = await _handoff(services, handoff.id, t or Translator(DEFAULT_LANGUAGE))
                 yield sse("handoff", {"id": current.id, "status": current.status, "agent_id": current.agent_id})
             if not lines:
                 yield ": tick\n\n"
@@ -236,33 +236,31 @@ async def _deliver_bot(services: Services, handoff: HandoffView, messages: list[
     return True
 
 
+async def _end(services: Services, who: SignedIn, t: Translator, handoff_id: int, ending: str) -> dict[str, Any]:
+    """Close the handoff and resume the bot; while Rasa is out of reach the handoff is closed all the
+    same, marked for the sweep to resume it, and the agent is told so (``notice``)."""
+    await _held(services, who, handoff_id, t)
+    try:
+        result = await end_handoff(services.queue, services.rasa, handoff_id, ending)
+    except InvalidTransition as exc:
+        raise _over(t, exc.current) from exc
+    delivered = await _deliver_bot(services, result.handoff, result.messages) if result.resumed else False
+    await _changed(services, result.handoff)
+    return {"id": result.handoff.id, "status": result.handoff.status, "bot_messages": len(result.messages),
+            "delivered": delivered, "resumed": result.resumed,
+            "notice": None if result.resumed else t("resume_pending")}
+
+
 @router.post("/api/handoffs/{handoff_id}/resolve")
 async def resolve(handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T) -> dict[str, Any]:
     """Resolved: the bot resumes and asks the customer for a rating in their channel."""
-    await _held(services, who, handoff_id, t)
-    try:
-        handoff, bot_messages = await resolve_and_resume(services.queue, services.rasa, handoff_id)
-    except InvalidTransition as exc:
-        raise _over(t, exc.current) from exc
-    except RasaUnavailable as exc:
-        logger.error("handoff %s resolved but the bot did not resume: %s", handoff_id, exc)
-        raise HTTPException(status_code=502, detail="resolved; the assistant could not be resumed") from exc
-    delivered = await _deliver_bot(services, handoff, bot_messages)
-    await _changed(services, handoff)
-    return {"id": handoff.id, "status": handoff.status, "bot_messages": len(bot_messages), "delivered": delivered}
+    return await _end(services, who, t, handoff_id, RESOLVED)
 
 
 @router.post("/api/handoffs/{handoff_id}/back-to-bot")
 async def back_to_bot(handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T) -> dict[str, Any]:
-    await _held(services, who, handoff_id, t)
-    try:
-        handoff = await hand_back_to_bot(services.queue, services.rasa, handoff_id)
-    except InvalidTransition as exc:
-        raise _over(t, exc.current) from exc
-    except RasaUnavailable as exc:
-        raise HTTPException(status_code=502, detail="handed back; the assistant could not be resumed") from exc
-    await _changed(services, handoff)
-    return {"id": handoff.id, "status": handoff.status}
+    """Back to the bot without a rating question."""
+    return await _end(services, who, t, handoff_id, BACK_TO_BOT)
 
 
 @router.post("/api/handoffs/{handoff_id}/requeue")

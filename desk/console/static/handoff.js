@@ -47,7 +47,10 @@
     }
     const end = (path) => async () => {
       const result = await Desk.call("POST", `/api/handoffs/${id}/${path}`);
-      if (result.ok) window.location.href = "/"; else Desk.notice(result.data.detail);
+      if (!result.ok) { Desk.notice(result.data.detail); return; }
+      if (!result.data.notice) { window.location.href = "/"; return; }
+      Desk.notice(result.data.notice);  // closed; the bot takes over once the assistant answers again
+      setTimeout(() => { window.location.href = "/"; }, 8000);
     };
     document.getElementById("resolve").addEventListener("click", end("resolve"));
     document.getElementById("back-to-bot").addEventListener("click", end("back-to-bot"));

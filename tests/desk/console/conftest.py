@@ -3,12 +3,14 @@ signed-in test clients. The browser test (test_browser.py) uses the real servers
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, AsyncIterator, Callable, Iterator
 
 import pytest
+from aiohttp import web
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import sessionmaker
@@ -59,6 +61,37 @@ class FakeRasa:
         for reply in self.replies:
             self.log(conversation_id, {"event": "bot", "text": reply.get("text")})
         return list(self.replies)
+
+
+@contextlib.asynccontextmanager
+async def rasa_server(port: int) -> AsyncIterator[list[tuple[str, Any]]]:
+    """An HTTP server on ``port`` answering the three Rasa API calls the desk makes (tracker, append
+    events, trigger intent) as a Rasa server does; yields the (path, body) of every call it received."""
+    calls: list[tuple[str, Any]] = []
+
+    async def tracker(request: web.Request) -> web.Response:
+        calls.append((request.path, None))
+        return web.json_response({"sender_id": request.match_info["id"], "events": []})
+
+    async def append(request: web.Request) -> web.Response:
+        calls.append((request.path, await request.json()))
+        return web.json_response({"sender_id": request.match_info["id"], "events": []})
+
+    async def trigger(request: web.Request) -> web.Response:
+        calls.append((request.path, await request.json()))
+        return web.json_response({"tracker": {}, "messages": [RATING_QUESTION]})
+
+    app = web.Application()
+    app.router.add_get("/conversations/{id}/tracker", tracker)
+    app.router.add_post("/conversations/{id}/tracker/events", append)
+    app.router.add_post("/conversations/{id}/trigger_intent", trigger)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield calls
+    finally:
+        await runner.cleanup()
 
 
 @dataclass
@@ -118,7 +151,7 @@ def make_package(**overrides: Any) -> dict[str, Any]:
 def console_factory(seeded: sessionmaker, clock: Callable[..., Any]) -> Callable[..., Console]:
     def make(session_factory: sessionmaker | None = None, **kwargs: Any) -> Console:
         factory = session_factory or seeded
-        rasa = FakeRasa()
+        rasa = kwargs.pop("rasa", None) or FakeRasa()  # or a real RasaClient (e.g. on a closed port)
         settings = Settings(console_session_hours=8, console_queue_poll_ms=50, console_transcript_poll_ms=50)
         now = kwargs.pop("clock", clock)
         app = create_app(settings, session_factory=factory, rasa=rasa, gateways={}, clock=now,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Callable
 
 from desk.live import customer_topic
-from tests.desk.console.conftest import RATING_QUESTION, Console, enqueue, make_package
+from desk.rasa_client import RasaClient
+from tests.desk.console.conftest import RATING_QUESTION, Console, enqueue, make_package, rasa_server
+from tests.utils.services import free_port
 
 XSS = "<script>alert('x')</script>"
 
@@ -171,3 +174,47 @@ def test_what_the_console_says_when_it_does_not_act_is_in_the_agents_language(co
     assert detail(client, "POST", f"/api/handoffs/{handoff_id}/requeue", "en") == (
         409, "This conversation is resolved now; it is no longer open")
     assert detail(client, "POST", f"/api/handoffs/{handoff_id}/resolve", "zh") == (409, "此会话当前为「已解决」，已不在处理中")
+
+
+def test_resolving_while_the_assistant_is_out_of_reach_leaves_a_resume_the_sweep_retries(
+    console_factory: Callable[..., Console],
+) -> None:
+    port = free_port()  # nothing listens there: every call to "Rasa" fails to connect
+    console = console_factory(rasa=RasaClient(f"http://127.0.0.1:{port}", timeout=2))
+    handoff_id, client = _claimed(console)
+    response = client.post(f"/api/handoffs/{handoff_id}/resolve",
+                           headers={"X-CSRF-Token": client.csrf, "Accept-Language": "en"})
+    body = response.json()
+    assert response.status_code == 200, body
+    assert (body["status"], body["resumed"], body["delivered"]) == ("resolved", False, False)
+    assert body["notice"].startswith("Done. The assistant is out of reach")
+    assert [h.id for h in console.queue.resume_pending()] == [handoff_id]
+    sweeper = console.app.state.services.timeouts
+    assert asyncio.run(sweeper.retry_resumes()) == []  # still out of reach: kept
+    assert [h.id for h in console.queue.resume_pending()] == [handoff_id]
+
+    async def rasa_back() -> tuple[list[int], list[tuple[str, object]], dict | None]:  # type: ignore[type-arg]
+        async with rasa_server(port) as calls:
+            async with console.app.state.services.broker.subscribe(customer_topic("web-c0000001")) as customer:
+                resumed = await sweeper.retry_resumes()
+                return resumed, calls, await customer.next(timeout=2)
+
+    resumed, calls, pushed = asyncio.run(rasa_back())
+    assert resumed == [handoff_id] and console.queue.resume_pending() == []
+    [(append_path, events), (trigger_path, intent)] = calls
+    assert append_path == "/conversations/web-c0000001/tracker/events" and events[0] == {"event": "resume"}
+    assert trigger_path.endswith("/trigger_intent") and intent["name"] == "EXTERNAL_conversation_resolved"
+    assert pushed is not None and pushed["buttons"] == RATING_QUESTION["buttons"]  # the rating question
+
+
+def test_back_to_bot_while_the_assistant_is_out_of_reach_is_told_in_chinese(
+    console_factory: Callable[..., Console],
+) -> None:
+    console = console_factory(rasa=RasaClient(f"http://127.0.0.1:{free_port()}", timeout=2))
+    handoff_id, client = _claimed(console)
+    response = client.post(f"/api/handoffs/{handoff_id}/back-to-bot",
+                           headers={"X-CSRF-Token": client.csrf, "Accept-Language": "zh"})
+    assert response.status_code == 200 and response.json()["resumed"] is False
+    assert response.json()["notice"].startswith("会话已结束")
+    [pending] = console.queue.resume_pending()
+    assert pending.package["resume_pending"] == "back_to_bot" and pending.package["reason"] == "refund"
