@@ -56,3 +56,32 @@ def test_settings_switch_the_channel_on_and_check_the_aes_key() -> None:
         Settings.from_env({"WECHAT_TOKEN": "t", "WECHAT_MODE": "safe", "WECHAT_AES_KEY": "short", "WECHAT_APP_ID": "x"})
     with pytest.raises(SettingsError):
         Settings.from_env({"WECHAT_TOKEN": "t", "WECHAT_REPLY_BUDGET_MS": "6000"})
+
+
+@pytest.mark.parametrize(("language", "expected"), [("en", "I read text messages only"), ("zh", "我只能阅读文字消息")])
+async def test_the_polite_reply_to_a_picture_is_in_the_customer_s_language(language: str, expected: str) -> None:
+    # the channel tells the bot /EXTERNAL_unsupported_message; the rule answers utter_unsupported_message,
+    # whose variant follows the `language` slot (set at session start from the profile of a linked
+    # openid, ProfileStore.resolve("wechat", openid); guests start in zh)
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.connectors.wechat_api import Inbound
+    from bot.connectors.wechat_stores import MemoryStore
+    from bot.connectors.wechat_text import ButtonMemory, bot_input
+    from tests.utils.builders import load_domain
+
+    picture = Inbound(msg_type="image", openid="o-en", account="gh", create_time=1, msg_id="1")
+    told = await bot_input(picture, menu={}, buttons=ButtonMemory(MemoryStore()))
+    assert told == f"/{UNSUPPORTED_INTENT}"
+    rules = yaml.safe_load((ROOT / "bot" / "data" / "rules" / "channels.yml").read_text(encoding="utf-8"))
+    assert {"action": "utter_unsupported_message"} in rules["rules"][0]["steps"]
+    domain = Domain.from_dict(load_domain())
+    tracker = DialogueStateTracker.from_events("wechat:o-en", [SlotSet("language", language)], slots=domain.slots)
+    message = await TemplatedNaturalLanguageGenerator(domain.responses).generate(
+        "utter_unsupported_message", tracker, "wechat"
+    )
+    text, _ = render([message])
+    assert expected in text
