@@ -97,8 +97,9 @@ class Settings:
     pii_vault_key: str = "dev-only-vault-key"
     # queued handoffs nobody claims within this many minutes time out (callback/ticket offered); 0 = never
     handoff_timeout_minutes: int = 5
-    # a queued customer silent this long has left: abandoned; 0 = never
-    handoff_abandon_minutes: int = 15
+    # a queued customer silent this long and with no open chat connection has left: abandoned; 0 = never.
+    # Shorter than the timeout, or the timeout always comes first (WeChat customers always get the timeout)
+    handoff_abandon_minutes: int = 2
     queue_sweep_s: int = 30  # how often the console looks for timed-out and abandoned handoffs
     # A/B test of tone strategies: "name:arm1,arm2" (empty = off, everyone adaptive); desk.experiment
     tone_experiment: str = ""  # e.g. "tone-2026:adaptive,neutral"
@@ -158,7 +159,7 @@ class Settings:
             console_transcript_poll_ms=_int(env, "CONSOLE_TRANSCRIPT_POLL_MS", 2000),
             pii_vault_key=env.get("PII_VAULT_KEY") or cls.pii_vault_key,
             handoff_timeout_minutes=_int(env, "HANDOFF_TIMEOUT_MINUTES", 5),
-            handoff_abandon_minutes=_int(env, "HANDOFF_ABANDON_MINUTES", 15),
+            handoff_abandon_minutes=_int(env, "HANDOFF_ABANDON_MINUTES", 2),
             queue_sweep_s=_int(env, "QUEUE_SWEEP_S", 30),
             tone_experiment=env.get("TONE_EXPERIMENT", cls.tone_experiment),
             widget_token_secret=env.get("WIDGET_TOKEN_SECRET") or cls.widget_token_secret,

@@ -1,7 +1,12 @@
 """QueueTimeouts: a periodic task in the console process that ends queued handoffs nobody took.
 
-* Abandoned: the customer has said nothing for ``HANDOFF_ABANDON_MINUTES`` while queued (they left), or
-  ``customer_left`` was called (the widget was closed). The bot is resumed silently.
+* Abandoned: while queued the customer has said nothing for ``HANDOFF_ABANDON_MINUTES`` *and* is not
+  connected (no open widget or web chat socket for the conversation: the broker counts the customer
+  topic's subscribers), or ``customer_left`` was called. The bot is resumed silently. The default (2 min)
+  is shorter than the queue timeout (5 min), so a customer who closed the chat is abandoned before the
+  timeout; a customer still connected is never called gone, and where presence cannot be known (WeChat,
+  or a broker that cannot count subscribers) the timeout applies, which tells the customer and books a
+  callback.
 * Timed out: no agent claimed within ``HANDOFF_TIMEOUT_MINUTES``. A callback ticket is saved, the bot is
   resumed and ``EXTERNAL_handoff_timed_out`` is triggered, so the bot tells the customer politely (response
   ``utter_handoff_timed_out``) in their channel.
@@ -25,7 +30,7 @@ from common.db import StoreUnavailable
 from desk.errors import InvalidTransition
 from desk.gateway import ChannelUnavailable, GatewayRouter, OutboundMessage
 from desk.handoffs import HandoffQueue
-from desk.live import QUEUE, Broker, conversation_topic
+from desk.live import QUEUE, Broker, conversation_topic, customer_topic
 from desk.models import HandoffStatus, TicketTopic
 from desk.rasa_client import RasaClient, RasaUnavailable
 from desk.resolution import ABANDONED, TIMED_OUT, resume, resume_or_mark
@@ -80,7 +85,7 @@ class QueueTimeouts:
         now = self._clock()
         for handoff in queued:
             waited = now - handoff.created_at
-            if self._abandon is not None and waited >= self._abandon:
+            if self._abandon is not None and waited >= self._abandon and self._connected(handoff) is False:
                 if now - await self._last_customer_line(handoff) >= self._abandon:
                     if await self.abandon(handoff):
                         done["abandoned"].append(handoff.id)
@@ -89,6 +94,13 @@ class QueueTimeouts:
                 if await self.time_out(handoff):
                     done["timed_out"].append(handoff.id)
         return done
+
+    def _connected(self, handoff: HandoffView) -> bool | None:
+        """Whether the customer has a live connection to this console (None: cannot be known here)."""
+        count = getattr(self._broker, "subscribers", None)
+        if count is None or not self._gateways.carries_bot_lines(handoff.channel):
+            return None  # a channel with no connection of its own here (WeChat), or a broker that cannot count
+        return bool(count(customer_topic(handoff.conversation_id)))
 
     async def retry_resumes(self) -> list[int]:
         """Resume the conversations of handoffs marked ``resume_pending``; the ids Rasa accepted.

@@ -10,6 +10,7 @@ from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 
+from common.settings import Settings
 from desk.handoffs import HandoffQueue
 from desk.live import customer_topic
 from desk.rasa_client import RasaClient
@@ -64,3 +65,44 @@ def test_a_pending_resume_is_dropped_when_the_conversation_has_a_new_handoff(
     enqueue(console.queue, conversation_id="web-again001")  # asked for a human again meanwhile
     assert asyncio.run(console.app.state.services.timeouts.retry_resumes()) == [first]
     assert console.rasa.appended == [] and console.queue.resume_pending() == []  # still paused for the new one
+
+
+def test_with_the_default_settings_a_customer_who_left_is_abandoned_before_the_timeout() -> None:
+    settings = Settings.from_env({})
+    assert 0 < settings.handoff_abandon_minutes < settings.handoff_timeout_minutes
+
+
+def test_silent_and_not_connected_is_abandoned_silent_but_connected_waits_for_the_timeout(
+    console_factory: Callable[..., Console], seeded: sessionmaker
+) -> None:
+    left = enqueue(_queue_at(seeded, 3), conversation_id="web-left0001")
+    watching = enqueue(_queue_at(seeded, 3), conversation_id="web-here0001")
+    wechat = enqueue(_queue_at(seeded, 3), conversation_id="wechat:o-quiet001", channel="wechat")
+    console = console_factory(seeded, clock=lambda: NOON)  # WeChat: no live connection in the console
+    for conversation in ("web-left0001", "web-here0001", "wechat:o-quiet001"):
+        console.rasa.events[conversation] = [
+            {"event": "user", "text": "转人工", "timestamp": _epoch(NOON - timedelta(minutes=3))}]
+    services = console.app.state.services
+
+    async def sweep_while_one_is_connected() -> dict[str, list[int]]:
+        async with services.broker.subscribe(customer_topic("web-here0001")):
+            return await services.timeouts.sweep()
+
+    # 3 minutes: past HANDOFF_ABANDON_MINUTES (2), before HANDOFF_TIMEOUT_MINUTES (5)
+    assert asyncio.run(sweep_while_one_is_connected()) == {"abandoned": [left], "timed_out": []}
+    assert console.queue.get(left).status == "abandoned"
+    assert {console.queue.get(i).status for i in (watching, wechat)} == {"queued"}
+    assert [c for c, events in console.rasa.appended if {"event": "resume"} in events] == ["web-left0001"]
+    assert console.rasa.triggered == []  # abandoned silently
+
+
+def test_a_customer_who_spoke_lately_is_not_abandoned_even_when_not_connected(
+    console_factory: Callable[..., Console], seeded: sessionmaker
+) -> None:
+    talking = enqueue(_queue_at(seeded, 3), conversation_id="web-talk0001")
+    console = console_factory(seeded, clock=lambda: NOON)
+    console.rasa.events["web-talk0001"] = [
+        {"event": "user", "text": "还要多久", "timestamp": _epoch(NOON - timedelta(minutes=1))}]
+    assert asyncio.run(console.app.state.services.timeouts.sweep()) == {"abandoned": [], "timed_out": []}
+    assert console.queue.get(talking).status == "queued"
+
