@@ -11,7 +11,7 @@ import contextlib
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import AsyncIterator, Callable, Mapping
+from typing import Any, AsyncIterator, Callable, Mapping
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -32,7 +32,56 @@ from desk.live import Broker
 from desk.rasa_client import RasaClient
 
 STATIC = Path(__file__).with_name("static")
+# The console's own pages: scripts and styles from this site only (its templates have no inline script,
+# style or event handler; the JSON data blocks are not scripts), never framed, forms post here only.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+# The demo shop stands for a customer's shop page: the widget it embeds styles its own shadow root
+# (a <style> element) and the page has its own <style>; scripts still come from this site only.
+SHOP_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'"
+)
+# What other sites embed: the widget's files (/widget/widget.js is a script loaded by any shop) and its
+# socket. They get no page policy (no CSP, no frame-ancestors), only nosniff and the referrer policy.
+EMBEDDED_PREFIXES = ("/widget/",)
+SHOP_PAGE = "/demo/shop"
 logger = logging.getLogger(__name__)
+
+
+class SecurityHeaders:
+    """Security headers on every HTTP response (ASGI middleware, so streams pass through untouched):
+    ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: same-origin`` everywhere; on the console's
+    pages also ``Content-Security-Policy`` (``CONSOLE_CSP``) and ``X-Frame-Options: DENY``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    @staticmethod
+    def headers_for(path: str) -> list[tuple[bytes, bytes]]:
+        headers = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+        if path.startswith(EMBEDDED_PREFIXES):
+            return headers
+        if path == SHOP_PAGE:
+            return headers + [(b"content-security-policy", SHOP_CSP.encode())]
+        return headers + [(b"content-security-policy", CONSOLE_CSP.encode()), (b"x-frame-options", b"DENY")]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self.headers_for(scope.get("path") or "/")
+
+        async def with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers") or []}
+                message = {**message, "headers": [*(message.get("headers") or []),
+                                                  *((n, v) for n, v in extra if n not in present)]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def _wants_html(request: Request) -> bool:
@@ -76,6 +125,7 @@ def create_app(
     app = FastAPI(title="Agent console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: also on 413s and errors
     app.state.templates = make_environment()
 
     @app.exception_handler(HTTPException)
