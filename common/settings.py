@@ -90,6 +90,10 @@ class Settings:
     console_host: str = "127.0.0.1"
     console_port: int = 8000
     console_session_hours: int = 8
+    # failed sign-ins (desk/console/routes/auth.py): at this many within the window, sign-in answers 429; 0 = off
+    login_max_failures_per_user: int = 5
+    login_max_failures_per_ip: int = 20
+    login_failure_window_minutes: int = 15
     console_secure_cookies: bool = False  # Secure cookies (HTTPS only); on by default in production
     console_queue_poll_ms: int = 500  # how often the console looks for handoffs queued by the action server
     console_transcript_poll_ms: int = 2000  # for channels the console does not carry itself (WeChat, REST)
@@ -154,6 +158,9 @@ class Settings:
             console_host=env.get("CONSOLE_HOST") or cls.console_host,
             console_port=_int(env, "CONSOLE_PORT", 8000),
             console_session_hours=_int(env, "CONSOLE_SESSION_HOURS", 8),
+            login_max_failures_per_user=_int(env, "LOGIN_MAX_FAILURES_PER_USER", 5),
+            login_max_failures_per_ip=_int(env, "LOGIN_MAX_FAILURES_PER_IP", 20),
+            login_failure_window_minutes=_int(env, "LOGIN_FAILURE_WINDOW_MINUTES", 15),
             console_secure_cookies=_bool(env, "CONSOLE_SECURE_COOKIES", env.get("ENVIRONMENT") == "production"),
             console_queue_poll_ms=_int(env, "CONSOLE_QUEUE_POLL_MS", 500),
             console_transcript_poll_ms=_int(env, "CONSOLE_TRANSCRIPT_POLL_MS", 2000),

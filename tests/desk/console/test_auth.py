@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from desk.agents import AgentExists, AgentStore
+from desk.console.routes.auth import LoginThrottle
 from desk.passwords import WeakPassword, hash_password, verify_password
 from tests.conftest import MovableClock
 from tests.desk.console.conftest import PASSWORD, Console, sign_in
@@ -108,3 +109,54 @@ def test_sign_in_helper_signs_in(console: Console) -> None:
     client = console.client()
     sign_in(client, "boss")
     assert client.get("/supervisor/api/agents").status_code == 200
+
+
+def _attempt(client, username: str, password: str, language: str = "en"):  # type: ignore[no-untyped-def]
+    page = client.get("/login", headers={"Accept": "text/html"})
+    token = re.search(r'name="csrf_token" value="([^"]*)"', page.text).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                       headers={"Accept-Language": language}, follow_redirects=False)
+
+
+def test_failed_sign_ins_are_throttled_per_username(console: Console) -> None:
+    client = console.client()
+    for _ in range(5):  # LOGIN_MAX_FAILURES_PER_USER
+        assert _attempt(client, "agent1", "wrong password").status_code == 401
+    throttled = _attempt(client, "Agent1", PASSWORD)  # even the right password waits; names ignore case
+    assert throttled.status_code == 429 and 0 < int(throttled.headers["retry-after"]) <= 15 * 60
+    assert "please wait a few minutes" in throttled.text
+    assert "稍候几分钟" in _attempt(client, "agent1", PASSWORD, language="zh").text
+    assert "desk_session" not in client.cookies
+    assert _attempt(client, "agent2", PASSWORD).status_code == 303  # another username from the same address
+
+
+def test_a_successful_sign_in_clears_the_usernames_failures(console: Console) -> None:
+    client = console.client()
+    for _ in range(4):
+        assert _attempt(client, "agent1", "wrong password").status_code == 401
+    assert _attempt(client, "agent1", PASSWORD).status_code == 303
+    for _ in range(4):
+        assert _attempt(client, "agent1", "wrong password").status_code == 401
+    assert _attempt(client, "agent1", PASSWORD).status_code == 303
+
+
+def test_failed_sign_ins_are_throttled_per_client_address(console: Console) -> None:
+    client = console.client()
+    for n in range(20):  # LOGIN_MAX_FAILURES_PER_IP, each username tried once
+        assert _attempt(client, f"guess{n}", "wrong password").status_code == 401
+    assert _attempt(client, "agent1", PASSWORD).status_code == 429
+
+
+def test_the_throttle_forgets_failures_older_than_the_window() -> None:
+    now = [1000.0]
+    throttle = LoginThrottle(per_user=2, per_ip=0, window_s=900, clock=lambda: now[0])
+    throttle.failed("li.na", "10.0.0.1")
+    now[0] += 600
+    throttle.failed("li.na", "10.0.0.2")
+    assert throttle.retry_after("li.na", "10.0.0.3") == 300  # the first failure leaves the window then
+    now[0] += 300
+    assert throttle.retry_after("li.na", "10.0.0.3") == 0
+    throttle.failed("li.na", "10.0.0.3")
+    assert throttle.retry_after("li.na", "10.0.0.3") == 600
+    throttle.succeeded("LI.NA")
+    assert throttle.retry_after("li.na", "10.0.0.3") == 0
