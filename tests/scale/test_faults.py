@@ -129,7 +129,8 @@ def test_postgres_down_console_503_bot_apologises_and_the_callback_is_written_wh
     stack.postgres.halt()
     try:
         # the console says what is wrong: 503 with a message, not a 500
-        request = urllib.request.Request(f"{stack.url}/api/queue", headers={"Cookie": "desk_session=any"})
+        request = urllib.request.Request(f"{stack.url}/api/queue",
+                                         headers={"Cookie": "desk_session=any", "Accept-Language": "en"})
         try:
             urllib.request.urlopen(request, timeout=30)
             raise AssertionError("the console answered while its database was down")
