@@ -45,7 +45,7 @@ async def signed_in(request: Request, services: ServicesDep) -> SignedIn:
         return cached  # type: ignore[no-any-return]
     who = await asyncio.to_thread(services.agents.signed_in, request.cookies.get(SESSION_COOKIE))
     if who is None:
-        raise HTTPException(status_code=401, detail="sign in first")
+        raise HTTPException(status_code=401, detail=translator(request)("please_sign_in"))
     request.state.signed_in = who
     return who
 
@@ -54,9 +54,9 @@ CurrentAgent = Annotated[SignedIn, Depends(signed_in)]
 
 
 def require_role(role: AgentRole) -> Callable[..., Coroutine[Any, Any, SignedIn]]:
-    async def check(who: CurrentAgent) -> SignedIn:
+    async def check(request: Request, who: CurrentAgent) -> SignedIn:
         if role is AgentRole.SUPERVISOR and not who.agent.is_supervisor:
-            raise HTTPException(status_code=403, detail="supervisors only")
+            raise HTTPException(status_code=403, detail=translator(request)("forbidden"))
         return who
 
     return check
@@ -71,7 +71,7 @@ async def check_csrf(request: Request, who: CurrentAgent) -> None:
     ):
         sent = str((await request.form()).get(CSRF_FIELD) or "")
     if not sent or not hmac.compare_digest(sent, who.csrf_token):
-        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+        raise HTTPException(status_code=403, detail=translator(request)("csrf_check"))
 
 
 AGENT_ONLY = [Depends(require_role(AgentRole.AGENT)), Depends(check_csrf)]

@@ -77,7 +77,7 @@ async def claim(handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T)
     try:
         handoff = await asyncio.to_thread(services.queue.claim, handoff_id, agent_id=who.agent.username)
     except HandoffNotFound as exc:
-        raise HTTPException(status_code=404, detail="no such handoff") from exc
+        raise HTTPException(status_code=404, detail=t("handoff_not_found")) from exc
     except InvalidTransition as exc:
         raise HTTPException(status_code=409, detail=t("taken")) from exc
     await services.broker.publish(QUEUE, {"type": "queue"})

@@ -160,3 +160,15 @@ def test_the_throttle_forgets_failures_older_than_the_window() -> None:
     assert throttle.retry_after("li.na", "10.0.0.3") == 600
     throttle.succeeded("LI.NA")
     assert throttle.retry_after("li.na", "10.0.0.3") == 0
+
+
+@pytest.mark.parametrize("language, expected", [("zh", ("请先登录", "您的角色没有权限访问此页面", "页面已过期，请刷新后再试")),
+                                                ("en", ("Please sign in", "Your role may not open this page",
+                                                        "This page has expired; please reload it and try again"))])
+def test_refusals_are_worded_in_the_agents_language(console: Console, language: str, expected: tuple) -> None:
+    headers = {"Accept-Language": language}
+    assert console.client().get("/api/queue", headers=headers).json()["detail"] == expected[0]
+    agent = console.client("agent1")
+    assert agent.get("/supervisor/api/transcripts", headers=headers).json()["detail"] == expected[1]
+    refused = agent.post("/api/handoffs/1/claim", headers={**headers, "X-CSRF-Token": "forged"})
+    assert refused.status_code == 403 and refused.json()["detail"] == expected[2]
