@@ -22,6 +22,10 @@ Definitions (also shown on the dashboard):
   p90 by nearest rank).
 * Sentiment at start vs end: mean score of the session's first and of its latest scored customer line.
 * CSAT over time: the ratings by the day their session started.
+* Breakdown: every figure above (but the arms) for each value of one dimension (segment, channel,
+  language or tone) side by side, over the same filtered sessions; each row is ``dashboard`` of that
+  group's sessions (sessions without a value form their own group), and the "all" row is ``dashboard``
+  of them all.
 * Arms: % satisfied and containment per arm with a 95 % Wilson interval, and the difference between two
   arms with a 95 % normal-approximation (Wald) interval. The arm follows the sender id, so one
   customer's sessions share an arm; the intervals treat sessions as independent.
@@ -340,4 +344,49 @@ def dashboard(records: Iterable[ConversationRecord], arms: Sequence[str] = ()) -
         arm_difference_containment=diff_con,
         rating_requests=requests,
         handoffs=sum(len(r.handoffs) for r in rows),
+    )
+
+
+# ---------------------------------------------------------------------------- side by side by group
+
+BREAKDOWNS = ("segment", "channel", "language", "tone")  # the dimensions a breakdown groups by
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    value: str | None  # the group's value of the dimension (None: sessions without one)
+    figures: Dashboard
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    by: str
+    groups: list[GroupFigures]
+    all: Dashboard
+
+
+def breakdown(records: Iterable[ConversationRecord], by: str, order: Sequence[str] = ()) -> Breakdown:
+    """The dashboard's figures per value of ``by`` (one of ``BREAKDOWNS``), plus all the sessions together.
+
+    Groups are the values present in ``records``: those named in ``order`` first in that order, then the
+    others alphabetically, and the sessions without a value last. Every figure comes from ``dashboard``,
+    so a group's row reads exactly as the dashboard filtered to that value would.
+    """
+    if by not in BREAKDOWNS:
+        raise ValueError(f"a breakdown is by one of {', '.join(BREAKDOWNS)}, not {by!r}")
+    rows = list(records)
+    groups: dict[str | None, list[ConversationRecord]] = defaultdict(list)
+    for r in rows:
+        groups[getattr(r, by) or None].append(r)
+    rank = {v: i for i, v in enumerate(order)}
+
+    def position(value: str | None) -> tuple[int, int, str]:
+        if value is None:
+            return (2, 0, "")
+        return (0, rank[value], value) if value in rank else (1, 0, value)
+
+    return Breakdown(
+        by=by,
+        groups=[GroupFigures(value=v, figures=dashboard(groups[v])) for v in sorted(groups, key=position)],
+        all=dashboard(rows),
     )

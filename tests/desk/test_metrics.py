@@ -138,3 +138,44 @@ def test_percentiles_use_nearest_rank() -> None:
     assert metrics.median(values) == 55 and metrics.percentile([], 0.9) is None
     assert metrics.sentiment_label(-0.3) == "negative" and metrics.sentiment_label(0.3) == "positive"
     assert metrics.sentiment_label(0.0) == "neutral" and metrics.sentiment_label(None) is None
+
+
+def test_breakdown_by_language_matches_hand_computed_values_per_group() -> None:
+    b = metrics.breakdown(RECORDS, "language", order=("zh", "en"))
+    assert b.by == "language" and [g.value for g in b.groups] == ["zh", "en"]
+    zh, en = (g.figures for g in b.groups)
+    # zh: sessions 1, 3, 4
+    #   ratings 5 | 2, 1 → 3 ratings, avg (5+2+1)/3 = 8/3, satisfied 1/3; requests 1 + 2 + 1 = 4 → 3/4
+    #   handed off: 3, 4 → containment 1/3, handoff rate 2/3
+    #   first responses 30, 120 (3), 90 (4) → sorted 30, 90, 120: median 90, p90 ceil(0.9·3) = 3rd = 120
+    #   sentiment pairs: 1 (-0.5 → 0.5), 3 (-0.9 → -0.1) → start -0.7, end 0.2
+    assert (zh.conversations, zh.ratings, zh.rating_requests, zh.handoffs) == (3, 3, 4, 3)
+    assert zh.csat_average == pytest.approx(8 / 3) and zh.satisfied == pytest.approx(1 / 3)
+    assert zh.response_rate == pytest.approx(3 / 4)
+    assert zh.containment == pytest.approx(1 / 3) and zh.handoff_rate == pytest.approx(2 / 3)
+    assert zh.first_response_median_s == 90 and zh.first_response_p90_s == 120
+    assert zh.sentiment_start == pytest.approx(-0.7) and zh.sentiment_end == pytest.approx(0.2)
+    # en: sessions 2, 5, 6
+    #   ratings 4 → avg 4.0, satisfied 1/1; requests 1 + 0 + 0 = 1 → 1/1
+    #   handed off: 5 → containment 2/3, handoff rate 1/3; first responses 600 → median 600, p90 600
+    #   no sentiment pairs → None
+    assert (en.conversations, en.ratings, en.rating_requests, en.handoffs) == (3, 1, 1, 1)
+    assert en.csat_average == 4 and en.satisfied == 1 and en.response_rate == 1
+    assert en.containment == pytest.approx(2 / 3) and en.handoff_rate == pytest.approx(1 / 3)
+    assert en.first_response_median_s == 600 and en.first_response_p90_s == 600
+    assert en.sentiment_start is None and en.sentiment_end is None
+    # the all row is the whole dashboard (see test_dashboard_matches_hand_computed_values)
+    assert b.all.conversations == 6 and b.all.csat_average == pytest.approx(3.0) and b.all.response_rate == 0.8
+
+
+def test_breakdown_orders_groups_and_keeps_sessions_without_a_value() -> None:
+    # tone: 1 warm, 2 neutral, 3 empathetic, 4–6 none; the given order first, then the rest, none last
+    b = metrics.breakdown(RECORDS, "tone", order=("neutral", "empathetic"))
+    assert [(g.value, g.figures.conversations) for g in b.groups] == [
+        ("neutral", 1), ("empathetic", 1), ("warm", 1), (None, 3)]
+    # a group reads exactly as the dashboard filtered to that value
+    vip = next(g.figures for g in metrics.breakdown(RECORDS, "segment").groups if g.value == "vip")
+    assert vip == metrics.dashboard(metrics.select(RECORDS, Filters(segment="vip")))
+    assert metrics.breakdown([], "channel").groups == [] and metrics.breakdown([], "channel").all.conversations == 0
+    with pytest.raises(ValueError):
+        metrics.breakdown(RECORDS, "arm")

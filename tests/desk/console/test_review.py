@@ -359,3 +359,88 @@ def test_the_sentiment_chart_diverges_around_zero() -> None:
     assert '<rect x="295.0" y="30" width="41.7"' in svg and '<text x="340.7" y="43" class="value">+0.30<' in svg
     assert "start &lt;b&gt;" in svg and "<title>a &amp; b</title>" in svg and "<b>" not in svg
     assert 'class="value">–<' in svg  # no value: no bar
+
+
+# ------------------------------------------------------------------------------ breakdown by group
+
+
+def _groups(payload: dict[str, Any]) -> dict[str | None, dict[str, Any]]:
+    return {g["value"]: g for g in payload["breakdown"]["groups"]}
+
+
+def test_the_breakdown_compares_groups_side_by_side_within_the_filters(
+    console_factory: Callable[..., Console]
+) -> None:
+    console = console_factory()
+    _visits(console)
+    boss = console.client("boss")
+    day1 = (NOON - timedelta(days=1)).date().isoformat()
+    d = boss.get("/supervisor/api/dashboard").json()
+    # segment (the default): visits 1 and 2 are "regular", visit 3 has none
+    #   regular: ratings 4, 1 → avg 2.5, satisfied 1/2; requests 1 + 2 = 3 → 2/3; handed off: visit 2 → 1/2
+    #     first response 60 s (the user_request handoff has none); sentiment start (0.4 - 0.6)/2 = -0.1,
+    #     end (0.4 - 0.4)/2 = 0.0
+    #   none: 1 session, no rating, no request, not handed off → containment 1, handoff rate 0
+    assert d["breakdown"]["by"] == "segment" and list(_groups(d)) == ["regular", None]
+    regular, other = _groups(d)["regular"], _groups(d)[None]
+    assert (regular["conversations"], regular["ratings"], regular["csat_average"]) == (2, 2, 2.5)
+    assert regular["satisfied"] == 0.5 and regular["response_rate"] == pytest.approx(2 / 3)
+    assert regular["containment"] == 0.5 and regular["handoff_rate"] == 0.5
+    assert regular["first_response_median_s"] == 60 and regular["first_response_p90_s"] == 60
+    assert regular["sentiment_start"] == pytest.approx(-0.1) and regular["sentiment_end"] == pytest.approx(0.0)
+    assert (other["conversations"], other["ratings"], other["csat_average"], other["response_rate"]) == (1, 0, None, None)
+    assert other["containment"] == 1 and other["handoff_rate"] == 0
+    assert d["breakdown"]["all"]["conversations"] == 3 and d["breakdown"]["all"]["csat_average"] == d["csat_average"]
+    # channel: web (visits 1, 2), wechat (visit 3); language: en (1, 2), zh (3); tone: neutral (1), empathetic (2)
+    channel = boss.get("/supervisor/api/dashboard", params={"breakdown": "channel"}).json()
+    assert {k: v["conversations"] for k, v in _groups(channel).items()} == {"web": 2, "wechat": 1}
+    language = boss.get("/supervisor/api/dashboard", params={"breakdown": "language"}).json()
+    assert {k: v["conversations"] for k, v in _groups(language).items()} == {"zh": 1, "en": 2}
+    tone = _groups(boss.get("/supervisor/api/dashboard", params={"breakdown": "tone"}).json())
+    assert (tone["neutral"]["csat_average"], tone["empathetic"]["csat_average"], tone[None]["ratings"]) == (4, 1, 0)
+    # the date filter: day 1 holds visit 1 only → one web group, rated 4 of 1 request
+    first = boss.get("/supervisor/api/dashboard", params={"breakdown": "channel", "date_to": day1}).json()
+    assert list(_groups(first)) == ["web"] and _groups(first)["web"]["conversations"] == 1
+    assert _groups(first)["web"]["csat_average"] == 4 and _groups(first)["web"]["response_rate"] == 1
+    assert boss.get("/supervisor/api/dashboard", params={"breakdown": "arm"}).status_code == 422
+
+    html = {"Accept": "text/html"}
+    page = boss.get("/supervisor/dashboard", params={"breakdown": "channel"}, headers=html).text
+    assert 'data-testid="breakdown-table" data-by="channel"' in page
+    assert '<tr data-testid="breakdown-row" data-group="web"><th scope="row">网页</th>' in page
+    assert '<tr data-testid="breakdown-row" data-group="wechat"><th scope="row">微信</th>' in page
+    assert 'data-testid="breakdown-all"' in page and "<td>66.7%</td>" in page  # web's response rate 2/3
+    assert 'href="/supervisor/dashboard/breakdown.csv?breakdown=channel"' in page
+    dated = boss.get("/supervisor/dashboard", params={"breakdown": "channel", "date_to": day1}, headers=html).text
+    assert 'data-group="web"' in dated and 'data-group="wechat"' not in dated
+    assert f'<input type="hidden" name="date_to" value="{day1}">' in dated  # changing the grouping keeps the dates
+    assert f'href="/supervisor/dashboard/breakdown.csv?breakdown=channel&amp;date_to={day1}"' in dated
+    segments = boss.get("/supervisor/dashboard", headers=html).text  # segment by default, labelled
+    assert '<th scope="row">一般客户</th>' in segments and '<th scope="row">未记录</th>' in segments
+    boss.cookies.set("lang", "en")
+    tones = boss.get("/supervisor/dashboard", params={"breakdown": "tone"}, headers=html).text
+    assert '<th scope="row">Empathetic</th>' in tones and '<th scope="row">Not recorded</th>' in tones
+
+
+def test_the_breakdown_csv_is_filtered_and_formula_safe(console_factory: Callable[..., Console]) -> None:
+    console = console_factory()
+    _visits(console)
+    ConversationLog(console.session_factory, clock=lambda: NOON).touch(
+        conversation_id="web-X0000001", channel="web", customer_id=None, language="zh", segment="=1+1<b>")
+    boss = console.client("boss")
+    response = boss.get("/supervisor/dashboard/breakdown.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
+    assert rows[0][:4] == ["segment", "label", "conversations", "ratings"]
+    # groups: regular (visits 1, 2), the odd value, none (visit 3); then all 4 sessions
+    assert [(r[0], r[1], r[2]) for r in rows[1:]] == [
+        ("regular", "一般客户", "2"), ("'=1+1<b>", "'=1+1<b>", "1"), ("", "未记录", "1"), ("all", "全部", "4")]
+    assert rows[1][rows[0].index("csat_average")] == "2.5"
+    page = boss.get("/supervisor/dashboard", headers={"Accept": "text/html"}).text
+    assert "=1+1&lt;b&gt;" in page and "=1+1<b>" not in page
+    day1 = (NOON - timedelta(days=1)).date().isoformat()
+    dated = list(csv.reader(io.StringIO(boss.get("/supervisor/dashboard/breakdown.csv",
+                                                 params={"breakdown": "language", "date_to": day1}).text.lstrip("\ufeff"))))
+    assert [(r[0], r[2]) for r in dated[1:]] == [("en", "1"), ("all", "1")]
+    assert console.client("agent1").get("/supervisor/dashboard/breakdown.csv").status_code == 403
