@@ -79,6 +79,15 @@ class ServiceWindow:
             return False
         return await self._store.incr(f"window-count:{openid}", self._ttl) <= self._limit
 
+    async def refusal(self, openid: str) -> str:
+        """Why ``take`` said no: ``window_closed`` (48 hours passed, or the customer never wrote) or
+        ``window_used_up`` (the allowance per customer message is spent)."""
+        try:
+            opened = await self._store.get(f"window:{openid}")
+        except StoreUnavailable:
+            return "window_closed"
+        return "window_closed" if opened is None else "window_used_up"
+
 
 class WeChatDelivery:
     def __init__(self, sender: Sender, window: ServiceWindow, outbox: Outbox) -> None:
@@ -90,7 +99,7 @@ class WeChatDelivery:
         """None when sent, else the reason it was not."""
         try:
             if not await self._window.take(openid):
-                return "window_closed"
+                return await self._window.refusal(openid)
         except StoreUnavailable as exc:  # the window is unknown: WeChat itself refuses (45015/45047)
             logger.warning("wechat window unknown for openid=%s (%s); sending anyway", openid, exc)
         try:

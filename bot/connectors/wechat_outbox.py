@@ -29,7 +29,7 @@ class OutboxMessage(Base):
     openid = Column(String(64), nullable=False, index=True)
     text = Column(Text, nullable=False)
     source = Column(String(32), nullable=False)  # bot | agent
-    reason = Column(String(64), nullable=False)  # window_closed | errcode_45015 | errcode_45047 | errcode_-1 ...
+    reason = Column(String(64), nullable=False)  # window_closed | window_used_up | errcode_45015 | errcode_45047 | errcode_-1 ...
     status = Column(String(16), nullable=False, default=HELD, index=True)
     attempts = Column(Integer, nullable=False, default=1)
     created_at = Column(DateTime, nullable=False, default=datetime.utcnow)

@@ -240,4 +240,4 @@ async def test_the_allowance_per_customer_message_is_not_exceeded(
     results = [await delivery.deliver("o", f"m{i}") for i in range(7)]
     assert results == [Delivery.SENT] * 5 + [Delivery.HELD] * 2
     assert plain_sim.refused == []  # the window is tracked locally: no call WeChat would refuse
-    assert [m.text for m in await outbox.held("o")] == ["m5", "m6"]
+    assert [(m.text, m.reason) for m in await outbox.held("o")] == [("m5", "window_used_up"), ("m6", "window_used_up")]
