@@ -20,6 +20,7 @@ from desk.notes import NoteStore
 from desk.rasa_client import RasaClient
 from desk.review import ReviewStore
 from desk.tickets import TicketStore
+from desk.wechat_held import HeldMessages
 from profiles.vault import PiiVault
 
 
@@ -38,6 +39,7 @@ class Services:
     review: ReviewStore | None = None  # supervisor review and dashboards (issue 5)
     timeouts: QueueTimeouts | None = None  # queued handoffs nobody took: timed out / abandoned
     limiter: RateLimiter | None = None  # customer lines per sender on the web chat sockets (None = no limit)
+    held: HeldMessages | None = None  # what WeChat has not taken yet (wechat_outbox), shown on the card
 
     @classmethod
     def build(
@@ -70,6 +72,7 @@ class Services:
         services.review = ReviewStore(
             session_factory, vault=PiiVault(session_factory, secret=settings.pii_vault_key), clock=clock
         )
+        services.held = HeldMessages(session_factory)
         services.limiter = limiter_from_settings(settings, prefix="ratelimit:web:")
         services.timeouts = QueueTimeouts(
             queue, services.rasa, services.tickets, broker, services.gateways,

@@ -9,6 +9,7 @@ from typing import Any, AsyncIterator
 from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from common.db import StoreUnavailable
 from desk.agents import SignedIn
 from desk.console.canned import canned_for
 from desk.console.card import build_card
@@ -24,6 +25,7 @@ from desk.rasa_client import RasaUnavailable
 from desk.resolution import BACK_TO_BOT, RESOLVED, end_handoff
 from desk.schemas import HandoffView
 from desk.transcripts import Message, agent_event, read_events
+from desk.wechat_held import HeldLine, openid_of
 
 logger = logging.getLogger(__name__)
 router = APIRouter(dependencies=AGENT_ONLY)
@@ -78,6 +80,24 @@ async def _transcript(services: Services, conversation_id: str, after: float | N
     return read_events(tracker.get("events") or [], after=after)
 
 
+def _waiting_view(line: HeldLine, t: Translator) -> dict[str, Any]:
+    """One message WeChat has not taken yet, with the agent's wording (the page sets every value as text)."""
+    return {
+        **line.as_dict(),
+        "from_label": t("from_" + line.source),
+        "reason_label": t("held_reason_" + line.kind),
+        "since_label": t("held_since", time=line.held_since.strftime("%Y-%m-%d %H:%M")),
+    }
+
+
+async def _waiting(services: Services, conversation_id: str, t: Translator) -> list[dict[str, Any]]:
+    """What waits in the WeChat outbox for this conversation's customer; [] for other channels."""
+    if services.held is None or openid_of(conversation_id) is None:
+        return []
+    lines = await asyncio.to_thread(services.held.for_conversation, conversation_id)
+    return [_waiting_view(line, t) for line in lines]
+
+
 async def _changed(services: Services, handoff: HandoffView) -> None:
     await services.broker.publish(conversation_topic(handoff.conversation_id), {"type": "handoff", "id": handoff.id})
     await services.broker.publish(QUEUE, {"type": "queue"})
@@ -93,6 +113,8 @@ async def card_page(handoff_id: int, request: Request, services: ServicesDep, wh
         request,
         "handoff.html",
         card=card,
+        wechat=openid_of(handoff.conversation_id) is not None,
+        waiting=await _waiting(services, handoff.conversation_id, t),
         handoff=handoff,
         transcript=transcript,
         cursor=transcript[-1].timestamp if transcript else 0.0,
@@ -121,6 +143,8 @@ async def card_json(handoff_id: int, services: ServicesDep, t: T) -> dict[str, A
         "recent_tickets": list(card.recent_tickets),
         "repeat_contacts": card.repeat_contacts,
         "waiting_s": card.waiting_s,
+        # WeChat only: messages kept until the customer next writes (outside the 48-hour window, ...)
+        "held": await _waiting(services, handoff.conversation_id, t),
     }
 
 
@@ -137,7 +161,11 @@ async def transcript_events(
     request: Request, services: Services, handoff: HandoffView, after: float, t: Translator | None = None
 ) -> AsyncIterator[str]:
     """New transcript lines as they are stored: on every notification about the conversation (the
-    console's own chat), and every poll interval for channels that reach Rasa directly."""
+    console's own chat), and every poll interval for channels that reach Rasa directly. For a WeChat
+    conversation also what waits in the outbox (``held``), whenever it changes (first: as it is now)."""
+    t = t or Translator(DEFAULT_LANGUAGE)
+    wechat = openid_of(handoff.conversation_id) is not None
+    shown: list[int] | None = None
     cursor = after
     poll_s = services.settings.console_transcript_poll_ms / 1000
     async with services.broker.subscribe(conversation_topic(handoff.conversation_id)) as subscription:
@@ -150,8 +178,16 @@ async def transcript_events(
             for line in lines or []:
                 cursor = max(cursor, line.timestamp)
                 yield sse("message", line.as_dict())
+            if wechat:
+                try:
+                    waiting = await _waiting(services, handoff.conversation_id, t)
+                except StoreUnavailable:
+                    waiting = None  # looked at again on the next poll
+                if waiting is not None and [w["id"] for w in waiting] != shown:
+                    shown = [w["id"] for w in waiting]
+                    yield sse("held", {"messages": waiting})
             if note is not None and note.get("type") == "handoff":
-                current = await _handoff(services, handoff.id, t or Translator(DEFAULT_LANGUAGE))
+                current = await _handoff(services, handoff.id, t)
                 yield sse("handoff", {"id": current.id, "status": current.status, "agent_id": current.agent_id})
             if not lines:
                 yield ": tick\n\n"
@@ -239,16 +275,34 @@ async def _deliver_bot(services: Services, handoff: HandoffView, messages: list[
 async def _end(services: Services, who: SignedIn, t: Translator, handoff_id: int, ending: str) -> dict[str, Any]:
     """Close the handoff and resume the bot; while Rasa is out of reach the handoff is closed all the
     same, marked for the sweep to resume it, and the agent is told so (``notice``)."""
-    await _held(services, who, handoff_id, t)
+    handoff = await _held(services, who, handoff_id, t)
+    outbox = services.held if openid_of(handoff.conversation_id) is not None else None
+    mark = 0
+    if outbox is not None:
+        try:
+            mark = await asyncio.to_thread(outbox.last_id, handoff.conversation_id)
+        except StoreUnavailable:  # ending the handoff does not wait for the outbox
+            logger.warning("wechat outbox unread before ending handoff %s", handoff_id)
+            outbox = None
     try:
         result = await end_handoff(services.queue, services.rasa, handoff_id, ending)
     except InvalidTransition as exc:
         raise _over(t, exc.current) from exc
     delivered = await _deliver_bot(services, result.handoff, result.messages) if result.resumed else False
+    kept = 0
+    if outbox is not None and result.resumed and result.messages:
+        # the WeChat output inside Rasa has sent the bot's lines (the rating question) before Rasa
+        # answered, or kept them in the outbox (48-hour window, allowance): whatever is held since the mark
+        try:
+            kept = len(await asyncio.to_thread(outbox.for_conversation, handoff.conversation_id,
+                                               after_id=mark, source="bot"))
+            delivered = kept == 0
+        except StoreUnavailable:
+            logger.warning("wechat outbox unread after ending handoff %s", handoff_id)
     await _changed(services, result.handoff)
+    notice = t("resume_pending") if not result.resumed else t("bot_lines_held") if kept else None
     return {"id": result.handoff.id, "status": result.handoff.status, "bot_messages": len(result.messages),
-            "delivered": delivered, "resumed": result.resumed,
-            "notice": None if result.resumed else t("resume_pending")}
+            "delivered": delivered, "held": kept, "resumed": result.resumed, "notice": notice}
 
 
 @router.post("/api/handoffs/{handoff_id}/resolve")

@@ -15,6 +15,18 @@
   }
   const stream = new EventSource(`/api/handoffs/${id}/stream?after=${cursor}`);
   stream.addEventListener("message", (event) => addLine(JSON.parse(event.data)));
+  stream.addEventListener("held", (event) => {  // WeChat: what waits for the customer's next message
+    const held = document.getElementById("held");
+    if (!held) return;
+    const messages = JSON.parse(event.data).messages;
+    document.getElementById("held-list").replaceChildren(...messages.map((m) =>
+      Desk.el("li", {class: "msg from-" + m.source},
+        Desk.el("span", {class: "who", text: m.from_label}), " ",
+        Desk.el("span", {class: "why", text: m.reason_label}), " ",
+        Desk.el("span", {class: "since", text: m.since_label}),
+        Desk.el("span", {class: "text", text: m.text}))));
+    held.hidden = messages.length === 0;
+  });
   stream.addEventListener("handoff", (event) => {
     const state = JSON.parse(event.data);
     const status = document.getElementById("status");

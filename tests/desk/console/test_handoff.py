@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Callable
+
+from bot.connectors.wechat_delivery import ServiceWindow, WeChatDelivery
+from bot.connectors.wechat_outbox import DELIVERED, Outbox, OutboxMessage
+from bot.connectors.wechat_stores import MemoryStore
+from sqlalchemy.orm import sessionmaker
 
 from desk.live import customer_topic
 from desk.rasa_client import RasaClient
-from tests.desk.console.conftest import RATING_QUESTION, Console, enqueue, make_package, rasa_server
+from tests.desk.console.conftest import RATING_QUESTION, Console, FakeRasa, enqueue, make_package, rasa_server
 from tests.utils.services import free_port
 
 XSS = "<script>alert('x')</script>"
@@ -83,6 +89,130 @@ def test_an_agent_line_on_a_channel_without_a_gateway_is_kept(console: Console) 
                            headers={"X-CSRF-Token": client.csrf})
     assert response.status_code == 200 and response.json()["delivered"] is False and response.json()["notice"]
     assert console.rasa.appended  # in the transcript all the same
+
+
+HELD_AT = datetime(2026, 11, 18, 9, 30)
+
+
+def _hold(console: Console, *rows: OutboxMessage) -> None:
+    """Rows of the WeChat channel's outbox, in the application database the console reads."""
+    OutboxMessage.__table__.create(console.session_factory.kw["bind"], checkfirst=True)
+    with console.session_factory.begin() as session:
+        session.add_all(rows)
+
+
+def test_a_wechat_card_shows_what_waits_for_the_customers_next_message(console: Console) -> None:
+    _hold(
+        console,
+        OutboxMessage(openid="o-held-0001", text=f"您的退款已处理 {XSS}", source="agent", reason="window_closed",
+                      created_at=HELD_AT),
+        OutboxMessage(openid="o-held-0001", text="请为本次服务打分（1-5）", source="bot", reason="errcode_45047",
+                      created_at=HELD_AT),
+        OutboxMessage(openid="o-held-0001", text="稍后为您查询物流", source="bot", reason="errcode_-1", created_at=HELD_AT),
+        OutboxMessage(openid="o-held-0001", text="早已送达的一句", source="bot", reason="window_closed",
+                      status=DELIVERED, delivered_at=HELD_AT),
+        OutboxMessage(openid="o-someone-else", text="别人的消息", source="bot", reason="window_closed"),
+        OutboxMessage(openid="web-c0000001", text="web 会话不显示", source="bot", reason="window_closed"),
+    )
+    wechat_id, client = _claimed(console, conversation_id="wechat:o-held-0001", channel="wechat")
+    web_id = enqueue(console.queue)
+
+    page = client.get(f"/handoffs/{wechat_id}", headers={"Accept": "text/html"}).text
+    held = page[page.index('data-testid="held"'):page.index('id="reply"')]
+    assert "待客户下次来消息后发出（微信）" in held and "客户下次在微信发来消息时会自动发出" in held
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in held and "<script>alert" not in page
+    assert "距客户上次发消息已超过 48 小时" in held and "已达微信每次互动 5 条消息的上限" in held and "微信暂未接收" in held
+    assert "保存于 2026-11-18 09:30（UTC）" in held and "坐席" in held and "机器人" in held
+    for absent in ("早已送达的一句", "别人的消息", "web 会话不显示"):
+        assert absent not in page
+
+    english = client.get(f"/handoffs/{wechat_id}", headers={"Accept": "text/html", "Accept-Language": "en"}).text
+    for expected in ("Waiting for the customer&#39;s next message (WeChat)", "Outside WeChat&#39;s 48-hour window",
+                     "WeChat&#39;s 5-message limit", "WeChat did not accept it", "kept since 2026-11-18 09:30 UTC"):
+        assert expected in english, expected
+
+    card = client.get(f"/api/handoffs/{wechat_id}", headers={"Accept-Language": "en"}).json()
+    assert [(m["text"], m["source"], m["reason"], m["reason_label"], m["from_label"]) for m in card["held"]] == [
+        (f"您的退款已处理 {XSS}", "agent", "window", "Outside WeChat's 48-hour window (the customer last wrote more "
+         "than 48 hours ago)", "Agent"),
+        ("请为本次服务打分（1-5）", "bot", "limit", "WeChat's 5-message limit per customer message is reached", "Bot"),
+        ("稍后为您查询物流", "bot", "not_accepted", "WeChat did not accept it yet", "Bot"),
+    ]
+    assert card["held"][0]["held_since"] == "2026-11-18T09:30:00"
+
+    assert 'data-testid="held"' not in client.get(f"/handoffs/{web_id}", headers={"Accept": "text/html"}).text
+    assert client.get(f"/api/handoffs/{web_id}").json()["held"] == []
+
+
+def test_a_wechat_card_without_held_messages_or_without_the_wechat_tables(console: Console) -> None:
+    _hold(console, OutboxMessage(openid="o-held-0002", text="已发出", source="bot", reason="window_closed",
+                                 status=DELIVERED, delivered_at=HELD_AT))
+    handoff_id, client = _claimed(console, conversation_id="wechat:o-held-0002", channel="wechat")
+    page = client.get(f"/handoffs/{handoff_id}", headers={"Accept": "text/html"}).text
+    assert 'data-testid="held" hidden' in page and "已发出" not in page  # sent messages are not listed
+    assert client.get(f"/api/handoffs/{handoff_id}").json()["held"] == []
+    OutboxMessage.__table__.drop(console.session_factory.kw["bind"])  # WeChat never set up
+    assert client.get(f"/handoffs/{handoff_id}", headers={"Accept": "text/html"}).status_code == 200
+    assert client.get(f"/api/handoffs/{handoff_id}").json()["held"] == []
+
+
+class WeChatRasa(FakeRasa):
+    """The fake Rasa server whose WeChat output channel sends the bot's lines through the real delivery
+    path (service window, outbox) as the channel inside Rasa does, before Rasa answers."""
+
+    def __init__(self, delivery: WeChatDelivery) -> None:
+        super().__init__()
+        self.delivery = delivery
+
+    async def trigger_intent(self, conversation_id: str, intent: str, *, output_channel: str = "latest") -> list[dict]:  # type: ignore[type-arg]
+        messages = await super().trigger_intent(conversation_id, intent, output_channel=output_channel)
+        for message in messages:
+            await self.delivery.deliver(conversation_id.split(":", 1)[1], message["text"], source="bot")
+        return messages
+
+
+class _Sent:
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    async def send_text(self, openid: str, text: str) -> None:
+        self.texts.append(text)
+
+
+def test_resolving_a_wechat_conversation_says_whether_the_rating_question_was_kept(
+    console_factory: Callable[..., Console], seeded: sessionmaker
+) -> None:
+    window, sender = ServiceWindow(MemoryStore()), _Sent()
+    delivery = WeChatDelivery(sender, window, Outbox(seeded.kw["bind"]))
+    console = console_factory(rasa=WeChatRasa(delivery))
+    _hold(console, OutboxMessage(openid="o-late-0001", text="更早保存的一句", source="agent", reason="window_closed"))
+
+    late_id, client = _claimed(console, conversation_id="wechat:o-late-0001", channel="wechat")  # silent 48 h+
+    body = client.post(f"/api/handoffs/{late_id}/resolve", headers={"X-CSRF-Token": client.csrf,
+                                                                     "Accept-Language": "en"}).json()
+    assert (body["status"], body["resumed"], body["delivered"], body["held"]) == ("resolved", True, False, 1)
+    assert body["notice"] == ("Done. The rating question is kept and goes out automatically when the customer "
+                              "next writes on WeChat")
+    assert sender.texts == []
+
+    asyncio.run(window.opened("o-now-0001"))  # this customer wrote a minute ago
+    now_id = enqueue(console.queue, conversation_id="wechat:o-now-0001", channel="wechat")
+    client.post(f"/api/handoffs/{now_id}/claim", headers={"X-CSRF-Token": client.csrf})
+    body = client.post(f"/api/handoffs/{now_id}/resolve", headers={"X-CSRF-Token": client.csrf}).json()
+    assert (body["delivered"], body["held"], body["notice"]) == (True, 0, None)
+    assert sender.texts == [RATING_QUESTION["text"]]
+
+    asyncio.run(window.opened("o-full-0001"))
+    for _ in range(5):  # the allowance per customer message is spent
+        asyncio.run(window.take("o-full-0001"))
+    full_id = enqueue(console.queue, conversation_id="wechat:o-full-0001", channel="wechat")
+    client.post(f"/api/handoffs/{full_id}/claim", headers={"X-CSRF-Token": client.csrf})
+    body = client.post(f"/api/handoffs/{full_id}/resolve", headers={"X-CSRF-Token": client.csrf,
+                                                                     "Accept-Language": "zh"}).json()
+    assert (body["delivered"], body["held"]) == (False, 1)
+    assert body["notice"] == "会话已结束。评价邀请已保存，客户下次在微信发来消息时会自动发出"
+    [rating] = client.get(f"/api/handoffs/{full_id}", headers={"Accept-Language": "zh"}).json()["held"]
+    assert (rating["text"], rating["source"], rating["reason"]) == (RATING_QUESTION["text"], "bot", "limit")
 
 
 def test_notes_are_stored_and_never_sent(console: Console) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
+from sqlalchemy import update
+
+from bot.connectors.wechat_outbox import DELIVERED, OutboxMessage
 from bot.wording import find_forbidden, load_forbidden_words
 from desk.console.canned import load_canned
 from desk.console.charts import sentiment_svg
-from desk.console.i18n import pick_language
+from desk.console.i18n import Translator, pick_language
 from desk.console.routes.handoffs import transcript_events
 from desk.console.watch import QueueWatcher
 from desk.gateway import OutboundMessage
@@ -74,6 +78,35 @@ def test_transcript_stream_sends_new_lines_when_told(console: Console) -> None:
     frames = asyncio.run(scenario())
     assert frames[0].startswith("retry:") and frames[1].startswith(":")
     assert frames[2].startswith("event: message") and "还在吗？" in frames[2] and "我要退款" not in frames[2]
+
+
+def test_transcript_stream_of_a_wechat_conversation_follows_its_held_messages(console: Console) -> None:
+    OutboxMessage.__table__.create(console.session_factory.kw["bind"], checkfirst=True)
+    with console.session_factory.begin() as session:
+        session.add(OutboxMessage(openid="o-live-0001", text="您的退款已处理", source="agent", reason="errcode_45015"))
+    handoff_id = enqueue(console.queue, conversation_id="wechat:o-live-0001", channel="wechat")
+    services = console.app.state.services
+
+    async def scenario() -> list[str]:
+        request = _Request()
+        stream = transcript_events(request, services, console.queue.get(handoff_id), after=0.0,
+                                   t=Translator("en"))
+        frames = [await stream.__anext__() for _ in range(3)]  # retry hint, what is held now, tick
+        with console.session_factory.begin() as session:  # the customer wrote; the flush sent it
+            session.execute(update(OutboxMessage).values(status=DELIVERED))
+        for _ in range(5):
+            frame = await asyncio.wait_for(stream.__anext__(), 2)
+            if frame.startswith("event: held"):
+                frames.append(frame)
+                break
+        request.disconnected = True
+        await stream.aclose()
+        return frames
+
+    frames = asyncio.run(scenario())
+    assert frames[1].startswith("event: held") and "您的退款已处理" in frames[1]
+    assert "Outside WeChat's 48-hour window" in frames[1] and frames[2].startswith(":")
+    assert json.loads(frames[3].split("data: ", 1)[1]) == {"messages": []}
 
 
 def test_customer_socket_forwards_to_rasa_and_pushes_agent_lines(console: Console) -> None:
