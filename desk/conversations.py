@@ -1,7 +1,7 @@
 """ConversationLog: the desk's row per Rasa conversation (channel, customer, language, status), one row
 per Rasa session of it (what the dashboards count: a returning customer keeps the sender id but starts a
 new session), and the signals for the dashboards (segment, A/B arm, tone, sentiment at the start and now),
-kept per session and, as before, per sender."""
+kept per session."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from desk._unit import unit_of_work
-from desk.models import Conversation, ConversationSession, ConversationSignals, ConversationStatus
+from desk.models import Conversation, ConversationSession, ConversationStatus
 
 
 class ConversationLog:
@@ -59,33 +59,14 @@ class ConversationLog:
                 conversation_id=conversation_id, started_at=now, channel=channel, customer_id=customer_id,
                 language=language, segment=segment, arm=arm, updated_at=now,
             ))
-            if segment is not None or arm is not None:
-                signals = session.get(ConversationSignals, conversation_id)
-                if signals is None:
-                    signals = ConversationSignals(conversation_id=conversation_id, updated_at=now)
-                    session.add(signals)
-                signals.segment = segment or signals.segment
-                signals.arm = arm or signals.arm
-                signals.updated_at = now
 
     def note_signals(
         self, *, conversation_id: str, score: float | None, tone: str | None, arm: str | None = None
     ) -> None:
         """One scored customer line: the first score is kept as the start, the latest as the end (of the
-        sender's current session, and of the sender as a whole)."""
+        sender's current session)."""
         now = self._clock()
         with unit_of_work(self._session_factory) as session:
-            signals = session.get(ConversationSignals, conversation_id)
-            if signals is None:
-                signals = ConversationSignals(conversation_id=conversation_id, updated_at=now)
-                session.add(signals)
-            if score is not None:
-                if signals.sentiment_start is None:
-                    signals.sentiment_start = float(score)
-                signals.sentiment_end = float(score)
-            signals.tone = tone or signals.tone
-            signals.arm = arm or signals.arm
-            signals.updated_at = now
             current = _latest_session(session, conversation_id)
             if current is None:  # no session start was logged (the store was down then): open one now
                 current = ConversationSession(conversation_id=conversation_id, started_at=now, updated_at=now)

@@ -226,8 +226,8 @@ class HandoffNote(Base):
 
 
 class ConversationSignals(Base):
-    """What the dashboards slice by and compare, per conversation: written by the action server
-    (segment and A/B arm at session start, sentiment and tone every turn) through ``ConversationLog``."""
+    """Superseded by ``ConversationSession`` (the same signals per Rasa session, which the dashboards
+    read); no longer written. The table stays for the rows older deployments hold (migration 0001)."""
 
     __tablename__ = "conversation_signals"
 
