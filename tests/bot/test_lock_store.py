@@ -9,18 +9,13 @@ from typing import Iterator
 import pytest
 
 from bot.lock_store import FallbackRedisLockStore
-from tests.utils.services import RedisServer, ServiceUnavailable
+from tests.utils.services import RedisServer, running_redis
 
 
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    try:
-        server.start()
-    except ServiceUnavailable as exc:
-        pytest.fail(str(exc))
-    yield server
-    server.stop()
+    with running_redis() as server:
+        yield server
 
 
 async def take_turns(store: FallbackRedisLockStore, conversation: str, n: int = 3) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.utils.services import PostgresServer, RedisServer, ServiceUnavailable
+from tests.utils.services import PostgresServer, RedisServer, ServiceUnavailable, running_redis
 
 _names = itertools.count(1)
 
@@ -42,12 +42,5 @@ def pg_url(postgres: PostgresServer) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    try:
-        server.start()
-    except ServiceUnavailable as exc:
-        pytest.fail(str(exc))
-    try:
+    with running_redis() as server:
         yield server
-    finally:
-        server.stop()

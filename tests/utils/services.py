@@ -11,6 +11,7 @@ in a directory handed to that user; as any other user it simply runs as that use
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -21,6 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -185,3 +187,19 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
             self._process = None
+
+
+@contextlib.contextmanager
+def running_redis() -> Iterator[RedisServer]:
+    """A redis-server of the caller's own for the ``with`` block; a missing redis-server fails the test."""
+    import pytest
+
+    server = RedisServer()
+    try:
+        server.start()
+    except ServiceUnavailable as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()

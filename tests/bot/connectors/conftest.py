@@ -21,7 +21,7 @@ import pytest
 from bot.connectors.wechat_outbox import Outbox
 from bot.connectors.wechat_stores import KeyValueStore, RedisStore, SQLStore
 from common.db import make_engine
-from tests.utils.services import RedisServer, ServiceUnavailable
+from tests.utils.services import RedisServer, running_redis
 from tests.wechat_sim.simulator import WeChatSimulator, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -56,13 +56,8 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     """A redis-server of this test's own, to stop and start again (``restart(server)``)."""
-    server = RedisServer()
-    try:
-        server.start()
-    except ServiceUnavailable as exc:
-        pytest.fail(str(exc))
-    yield server
-    server.stop()
+    with running_redis() as server:
+        yield server
 
 
 def restart(server: RedisServer) -> None:
