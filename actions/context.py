@@ -8,33 +8,23 @@ from rasa_sdk import Tracker
 
 from actions import names
 from actions.sentiment.tone import Escalation, escalation
+from common.ids import ConversationId
 from common.masking import mask_text
 
-KNOWN_CHANNELS = {"web", "wechat", "rest", "socketio"}
+def identity_of(tracker: Tracker) -> ConversationId:
+    """Who the conversation is with, from its id alone (``common.ids``): metadata and Rasa's input channel
+    never move an id to another channel's identities, so a public caller can never claim a customer."""
+    return ConversationId.parse(tracker.sender_id)
 
 
 def channel_of(tracker: Tracker) -> str:
-    """The customer's channel: message metadata first, then Rasa's input channel, then the sender id."""
-    metadata = tracker.get_slot("session_started_metadata") or {}
-    latest = (tracker.latest_message or {}).get("metadata") or {}
-    for source in (latest, metadata):
-        channel = source.get("channel") if isinstance(source, dict) else None
-        if channel in KNOWN_CHANNELS:
-            return "web" if channel == "socketio" else str(channel)
-    input_channel = tracker.get_latest_input_channel()
-    if input_channel in KNOWN_CHANNELS:
-        return "web" if input_channel == "socketio" else str(input_channel)
-    prefix = tracker.sender_id.split(":", 1)[0] if ":" in tracker.sender_id else ""
-    if prefix in KNOWN_CHANNELS:
-        return prefix
-    return "rest"
+    """The customer's channel: ``web``, ``wechat`` or ``rest`` (see ``common.ids``)."""
+    return identity_of(tracker).channel
 
 
 def external_id_of(tracker: Tracker) -> str:
-    """The channel's own id for the customer (``wechat:<openid>`` → ``<openid>``)."""
-    sender = tracker.sender_id
-    prefix, _, rest = sender.partition(":")
-    return rest if rest and prefix in KNOWN_CHANNELS else sender
+    """The channel's own id for the customer (``wechat:<openid>`` → ``<openid>``; nothing else is stripped)."""
+    return identity_of(tracker).external_id
 
 
 def latest_text(tracker: Tracker) -> str:

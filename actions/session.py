@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names, providers
-from actions.context import channel_of, external_id_of
+from actions.context import identity_of
 from common.db import StoreUnavailable
 from desk.conversations import ConversationLog
 from desk.experiment import assign_arm, experiment_from
@@ -52,8 +52,7 @@ class ActionSessionStart(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         store = self._store or providers.profile_store()
-        channel = channel_of(tracker)
-        external_id = external_id_of(tracker)
+        channel, external_id = identity_of(tracker).as_tuple()
         try:
             profile = await asyncio.to_thread(store.resolve, channel, external_id)
         except StoreUnavailable:

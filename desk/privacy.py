@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from common.db import make_engine, make_session_factory
+from common.ids import ConversationId
 from desk._unit import unit_of_work
 from desk.errors import DeskError
 from desk.models import (
@@ -103,7 +104,7 @@ class PrivacyOffice:
         for identity in session.scalars(sa.select(ChannelIdentity).where(ChannelIdentity.customer_id == customer_id)):
             ids.add(identity.external_id)
             ids.add(f"{identity.channel}:{identity.external_id}")
-        ids.add(f"web-{customer_id}")
+        ids.add(str(ConversationId.web_customer(customer_id)))
         return ids
 
     @staticmethod

@@ -9,10 +9,10 @@ caller's job (``RasaClient.append_events``), as for every channel.
 from __future__ import annotations
 
 from bot.connectors.wechat_delivery import Delivery, WeChatDelivery, delivery_from_settings
+from common.ids import ConversationId
 from common.settings import Settings
 from desk.errors import DeskError
 
-WECHAT_PREFIX = "wechat:"
 
 
 class NotAWeChatConversation(DeskError, ValueError):
@@ -33,6 +33,7 @@ class WeChatGateway:
 
     async def send(self, conversation_id: str, text: str, *, agent_id: str | None = None) -> Delivery:
         """Send ``text`` to the customer of ``wechat:<openid>``; ``Delivery.HELD``: it waits in the outbox."""
-        if not conversation_id.startswith(WECHAT_PREFIX):
+        openid = ConversationId.parse(conversation_id).openid
+        if openid is None:
             raise NotAWeChatConversation(conversation_id)
-        return await self._delivery.deliver(conversation_id[len(WECHAT_PREFIX):], text, source="agent")
+        return await self._delivery.deliver(openid, text, source="agent")

@@ -21,8 +21,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.connectors.wechat_outbox import HELD, OutboxMessage
 from common.db import StoreUnavailable
-
-WECHAT_PREFIX = "wechat:"
+from common.ids import ConversationId
 
 # the outbox's reason → why it is waiting, in the console's words (held_reason_<kind> in i18n.yml)
 WINDOW = "window"  # outside WeChat's 48-hour window
@@ -42,9 +41,7 @@ def reason_kind(reason: str) -> str:
 
 def openid_of(conversation_id: str) -> str | None:
     """The customer's openid for ``wechat:<openid>``; None for any other conversation."""
-    if not conversation_id.startswith(WECHAT_PREFIX):
-        return None
-    return conversation_id[len(WECHAT_PREFIX):] or None
+    return ConversationId.parse(conversation_id).openid
 
 
 @dataclass(frozen=True)

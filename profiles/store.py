@@ -56,7 +56,8 @@ __all__ = [
 ]
 
 CARRIERS_FILE = Path(__file__).resolve().parent / "carriers.yml"
-WEB_FALLBACK_CHANNELS = frozenset({"rest", "socketio"})
+# the public ``rest`` channel never falls back to ``web``: its callers are guests (common.ids, issue 11)
+WEB_FALLBACK_CHANNELS = frozenset({"socketio"})
 MAX_ADDRESS_LEN = 300
 
 
@@ -138,7 +139,7 @@ class ProfileStore:
     # -- reads ---------------------------------------------------------------------------------
 
     def resolve(self, channel: str, external_id: str) -> CustomerProfile:
-        """Profile for a channel identity; ``rest``/``socketio`` also try ``web``; unknown -> guest."""
+        """Profile for a channel identity; ``socketio`` also tries ``web``; unknown -> guest."""
         channels = [channel] + (["web"] if channel in WEB_FALLBACK_CHANNELS else [])
         with _db_errors(), self._session_factory.begin() as s:
             for ch in channels:

@@ -9,12 +9,14 @@ RestInput``; before a message reaches the assistant it is refused with
   (Rasa would otherwise fail with a 500 deep inside, or store a line nobody can read back), or
   a text holds a lone surrogate or a NUL (no database stores them: the line would be lost);
 * 429 when the sender has used up its budget (``common.ratelimit``; keyed by sender id);
-* 403 when a caller without the Rasa API token uses a conversation id of a verified channel
-  (``web-<customer>`` of a signed-in widget customer, ``wg-`` widget guests, ``wechat:``): those
-  lines come only from the console's widget socket and the WeChat channel, which check the
-  customer's signed token or WeChat's signature first. Without the token, metadata that names a
-  channel or a customer (``channel``, ``customer_id``, ``signed_in``, ``sent_by``) is dropped, so a
-  public caller always chats as a guest of the ``rest`` channel and cannot speak as a customer.
+* 403 when a caller without the Rasa API token uses a conversation id that only the server's own
+  channels may use (``common.ids.ConversationId.reserved``: ``web-<customer>`` of a signed-in widget
+  customer, ``wg-`` widget guests, ``wechat:<openid>``, and aliases such as ``rest:web-C000001`` or
+  ``web:web-C000003``): those lines come only from the console's widget socket and the WeChat channel,
+  which check the customer's signed token or WeChat's signature first. Without the token the body's
+  ``input_channel`` is forced to ``rest`` and its ``metadata`` is dropped whole (nothing a stranger
+  sends is kept in the tracker, masked or archived), so a public caller always chats as a guest of the
+  ``rest`` channel and cannot speak as a customer.
 
 Settings and the limiter are built on the first request, never at import.
 """
@@ -28,15 +30,12 @@ from rasa.core.channels.rest import RestInput
 from sanic.exceptions import Forbidden, InvalidUsage, PayloadTooLarge, SanicException
 from sanic.request import Request
 
+from common.ids import ConversationId
 from common.ratelimit import RateLimiter, limiter_from_settings
 from common.settings import Settings, get_settings
 
 SENDER_MAX = 128
 MESSAGE_MAX = 4000  # characters; bigger lines are refused as too large
-# conversation ids that carry a verified identity: only a caller holding the Rasa API token may use them
-VERIFIED_SENDER_PREFIXES = ("web-", "wg-", "wechat:")
-# metadata keys that claim a channel or a customer: honoured only from a caller holding the token
-TRUSTED_METADATA_KEYS = frozenset({"channel", "customer_id", "signed_in", "sent_by"})
 
 
 def _encodable(text: str) -> bool:
@@ -111,10 +110,10 @@ class GuardedRestInput(RestInput):
         if body.get("metadata") is not None and not isinstance(body.get("metadata"), dict):
             raise InvalidUsage("metadata must be a JSON object")
         if not self._trusted(req):
-            if sender is not None and sender.startswith(VERIFIED_SENDER_PREFIXES):
+            if sender is not None and ConversationId.reserved(sender):
                 raise Forbidden("this conversation id belongs to a verified channel")
-            if isinstance(body.get("metadata"), dict):
-                body["metadata"] = {k: v for k, v in body["metadata"].items() if k not in TRUSTED_METADATA_KEYS}
+            body.pop("metadata", None)
+            body["input_channel"] = self.name()
         limiter = self._rate_limiter()
         if limiter is not None and not await limiter.allow(sender or "default"):
             raise TooManyRequests("too many messages; please wait a moment")

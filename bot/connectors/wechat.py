@@ -40,16 +40,14 @@ from bot.connectors.wechat_stores import KeyValueStore, make_store
 from bot.connectors.wechat_text import ButtonMemory, load_menu, render
 from bot.connectors.wechat_turns import RetryLater, TurnRunner
 from common.db import StoreUnavailable
+from common.ids import ConversationId
 from common.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "wechat"
-SENDER_PREFIX = "wechat:"
-
-
 def openid_of(recipient_id: str) -> str:
-    return recipient_id[len(SENDER_PREFIX):] if recipient_id.startswith(SENDER_PREFIX) else recipient_id
+    return ConversationId.parse(recipient_id).openid or recipient_id
 
 
 @dataclass
@@ -152,7 +150,7 @@ class WeChatInput(InputChannel):
                 UserMessage(
                     text,
                     collector,
-                    SENDER_PREFIX + inbound.openid,
+                    str(ConversationId.wechat(inbound.openid)),
                     input_channel=CHANNEL,
                     message_id=inbound.dedup_key,
                     metadata={"channel": CHANNEL, "wechat_msg_type": inbound.msg_type},

@@ -23,6 +23,7 @@ import re
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse
 
+from common.ids import ConversationId
 from desk.console.pages import render
 from desk.gateway import OutboundMessage
 from desk.live import conversation_topic, customer_topic
@@ -32,7 +33,6 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 SENDER_RE = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
 TEXT_MAX = 2000
-WIDGET_PREFIXES = ("web-", "wg-")  # identities only the verified widget socket may speak for
 
 
 def routers() -> list[APIRouter]:
@@ -42,7 +42,7 @@ def routers() -> list[APIRouter]:
 @router.websocket("/chat/ws")
 async def customer_socket(websocket: WebSocket, sender: str = "") -> None:
     production = websocket.app.state.services.settings.environment == "production"
-    if production or not SENDER_RE.match(sender) or sender.startswith(WIDGET_PREFIXES):
+    if production or not SENDER_RE.match(sender) or ConversationId.reserved(sender):
         await websocket.close(code=1008)
         return
     services = websocket.app.state.services

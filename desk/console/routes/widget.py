@@ -30,7 +30,6 @@ import hashlib
 import json
 import logging
 import re
-import secrets
 import time
 from collections import OrderedDict
 from functools import lru_cache
@@ -39,6 +38,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from common.ids import WEB_GUEST_RE, ConversationId
 from common.settings import ROOT
 from desk.console.i18n import pick_language
 from desk.gateway import OutboundMessage
@@ -56,7 +56,7 @@ FILE_RE = re.compile(r"^[a-z0-9_-]+\.(js|json|css|svg)$")
 MEDIA_TYPES = {"js": "text/javascript; charset=utf-8", "json": "application/json", "css": "text/css",
                "svg": "image/svg+xml"}
 CACHE_CONTROL = "public, max-age=3600"
-GUEST_RE = re.compile(r"^wg-[0-9a-f]{32}$")
+GUEST_RE = WEB_GUEST_RE  # a widget guest's conversation id (common.ids)
 MESSAGE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 TEXT_MAX = 2000  # characters of one customer line
 SHOWN_MAX = 200  # characters of a quick reply's title, shown in the other windows instead of its payload
@@ -73,11 +73,11 @@ def routers() -> list[APIRouter]:
 
 def customer_conversation(customer_id: str) -> str:
     """A signed-in customer's web conversation: their ``web`` channel identity (``profiles.seed``)."""
-    return f"web-{customer_id}"
+    return str(ConversationId.web_customer(customer_id))
 
 
 def new_guest_id() -> str:
-    return "wg-" + secrets.token_hex(16)
+    return str(ConversationId.new_web_guest())
 
 
 @lru_cache(maxsize=1)
@@ -187,7 +187,7 @@ async def _hello(websocket: WebSocket, secret: str) -> tuple[str, bool, str | No
     if check.customer_id is not None:
         return customer_conversation(check.customer_id), True, None, False
     guest = hello.get("guest")
-    guest = guest if isinstance(guest, str) and GUEST_RE.match(guest) else new_guest_id()
+    guest = guest if isinstance(guest, str) and ConversationId.is_web_guest_id(guest) else new_guest_id()
     return guest, False, guest, bool(token)
 
 
@@ -217,7 +217,7 @@ async def widget_socket(websocket: WebSocket) -> None:
         pusher = asyncio.create_task(push())
         metadata: dict[str, Any] = {"channel": "web", "signed_in": signed_in}
         if signed_in:
-            metadata["customer_id"] = conversation_id.removeprefix("web-")
+            metadata["customer_id"] = ConversationId.parse(conversation_id).customer_id
         try:
             while True:
                 raw = await websocket.receive_text()

@@ -68,4 +68,4 @@ async def test_a_public_caller_chats_as_a_rest_guest_whatever_its_metadata_claim
     url, bot = served
     metadata = {"channel": "wechat", "customer_id": "C000001", "signed_in": True, "sent_by": "agent", "page": "/faq"}
     assert await _post(url, {"sender": "o-alice", "message": "hi", "metadata": metadata}) == 200
-    assert bot.received == [("o-alice", "hi", {"page": "/faq"})]
+    assert bot.received == [("o-alice", "hi", {})]  # dropped whole (issue 11 item 2)
