@@ -27,8 +27,11 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from functools import lru_cache
+from typing import Callable
 
 __all__ = [
+    "MASK_INPUT_MAX",
     "PII_KINDS",
     "find_pii",
     "hash_contact",
@@ -43,32 +46,97 @@ __all__ = [
 
 PII_KINDS = ("email", "id_number", "bank_card", "phone")
 
-_SEP = r"[ \-]?"
+# Longer strings are cut to this many characters before they are masked (``mask_text``): no message
+# the channels accept is longer, and a bound keeps one request from holding the event loop.
+MASK_INPUT_MAX = 16_384
+_CUT_MARK = "…[cut]"
+
+# Separators people put inside numbers, after NFKC (full-width forms become ASCII): space, hyphen, dot.
+_SEP = r"[ \-.]?"
 _DATE8 = r"(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 _DATE6 = r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+_ID18_COMPACT_RE = re.compile(rf"[1-9]\d{{5}}{_DATE8}\d{{3}}[\dXx]")
+_ID15_COMPACT_RE = re.compile(rf"[1-9]\d{{5}}{_DATE6}\d{{3}}")
 
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-_ID18_RE = re.compile(rf"(?<!\d)[1-9]\d{{5}}{_DATE8}\d{{3}}[\dXx](?![\dXx])")
-_ID15_RE = re.compile(rf"(?<!\d)[1-9]\d{{5}}{_DATE6}\d{{3}}(?!\d)")
-# 16-19 digits, plain or in groups of four separated by a space or a dash
-_CARD_RE = re.compile(r"(?<!\d)(?:\d{16,19}|\d{4}(?:[ \-]\d{4}){3}(?:[ \-]?\d{1,3})?)(?!\d)")
+# Every pattern is linear: a match may only start where its first character's run starts (look-behind),
+# repetitions are bounded or made of disjoint classes, so a failed attempt never rescans what it read.
+_EMAIL_RE = re.compile(
+    r"(?<![A-Za-z0-9_._%+\-])[A-Za-z0-9_._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}"
+    r"(?![A-Za-z])"
+)
+# 18 characters with an optional single separator between any two (110101 19900307 1234, 1101 0119 ...);
+# the compact form must carry a valid date of birth (``_valid_id``)
+_ID18_RE = re.compile(r"(?<!\d)[1-9](?:[ \-.]?\d){16}[ \-.]?[\dXx](?![\dXx])")
+_ID15_RE = re.compile(r"(?<!\d)[1-9](?:[ \-.]?\d){14}(?![\d\-.]?\d)")
+# 16-19 digits plain, in groups of four (space or dash), or a 15-digit card (Amex 4-6-5 or plain)
+_CARD_RE = re.compile(
+    r"(?<!\d)(?:\d{15,19}|\d{4}(?:[ \-]\d{4}){3}(?:[ \-]?\d{1,3})?|\d{4}[ \-]\d{6}[ \-]\d{5})(?![\d])"
+)
+# mobile: 3-4-4 or 4-3-4 with optional separators, optional +86 / 0086 / (+86)
 _MOBILE_RE = re.compile(
-    rf"(?<![\d+])(?:(?:\+|00)?86[ \-]?|\(\+?86\)[ \-]?)?1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}(?!\d)"
+    rf"(?<![\d+])(?:(?:\+|00)?86[ \-]?|\(\+?86\)[ \-]?)?"
+    rf"1[3-9](?:\d{_SEP}\d{{4}}|\d{{2}}{_SEP}\d{{3}}){_SEP}\d{{4}}(?![\d])"
 )
 # +<country code> followed by 7-12 digits (the "+" is required, so plain numbers never match)
 _INTL_RE = re.compile(r"(?<![\d+])\+(?!86)[1-9]\d{0,2}(?:[ \-]?\d){7,12}(?!\d)")
 # PRC landline with an explicit separator after the area code: 010-12345678, 0755 2345 6789
 _LANDLINE_RE = re.compile(r"(?<!\d)0\d{2,3}[ \-]\d{3,4}[ \-]?\d{4}(?!\d)")
 
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("email", _EMAIL_RE),
-    ("id_number", _ID18_RE),
-    ("bank_card", _CARD_RE),
-    ("id_number", _ID15_RE),
-    ("phone", _MOBILE_RE),
-    ("phone", _INTL_RE),
-    ("phone", _LANDLINE_RE),
+
+def _valid_id(match: str) -> bool:
+    compact = re.sub(r"[ \-.]", "", match)
+    pattern = _ID18_COMPACT_RE if len(compact) == 18 else _ID15_COMPACT_RE
+    return bool(pattern.fullmatch(compact))
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _valid_card(match: str) -> bool:
+    digits = _digits(match)
+    if len(digits) != 15:
+        return True
+    # 15 digits: an Amex number (34/37), one grouped 4-6-5 as printed on the card, or a Luhn-valid one
+    return digits.startswith(("34", "37")) or not match.isdigit() or _luhn(digits)
+
+
+_PATTERNS: tuple[tuple[str, re.Pattern[str], "Callable[[str], bool] | None"], ...] = (
+    ("email", _EMAIL_RE, None),
+    ("id_number", _ID18_RE, _valid_id),
+    ("id_number", _ID15_RE, _valid_id),
+    ("bank_card", _CARD_RE, _valid_card),
+    ("phone", _MOBILE_RE, None),
+    ("phone", _INTL_RE, None),
+    ("phone", _LANDLINE_RE, None),
 )
+
+# Characters NFKC leaves alone that people use as separators inside numbers
+_EXTRA_FOLD = {
+    **{ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b\u301c\ufe58\ufe63"},
+    **{ord(c): "." for c in "\u00b7\u2027\u30fb\uff65\u2022"},
+}
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    folded = unicodedata.normalize("NFKC", ch).translate(_EXTRA_FOLD)
+    return folded if len(folded) == 1 else ch
+
+
+def fold(text: str) -> str:
+    """NFKC per character (full-width digits, ＠, ideographic space → ASCII; dashes and middle dots →
+    ``-`` and ``.``), keeping the length, so a span found in the folded text is the same span in ``text``."""
+    if text.isascii():
+        return text
+    return "".join(ch if ch < "\x80" else _fold_char(ch) for ch in text)
+
 
 _CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -98,7 +166,7 @@ def mask_phone(phone: str) -> str:
 
 def mask_id_number(id_number: str) -> str:
     """PRC ID (18 or 15 chars): keep the first 6 (area) and the last 4."""
-    compact = re.sub(r"\s", "", id_number).upper()
+    compact = re.sub(r"[\s\-.]", "", id_number).upper()
     if len(compact) <= 10:
         return "*" * max(len(compact) - 2, 0) + compact[-2:]
     return compact[:6] + "*" * (len(compact) - 10) + compact[-4:]
@@ -146,16 +214,19 @@ def mask_name(name: str | None) -> str | None:
 
 
 def find_pii(text: str) -> list[tuple[str, int, int]]:
-    """``[(kind, start, end), ...]`` sorted by position; kinds: email, id_number, bank_card, phone."""
+    """``[(kind, start, end), ...]`` sorted by position; kinds: email, id_number, bank_card, phone.
+
+    Matching runs on ``fold(text)`` (same length), so full-width and dashed forms are found too."""
+    folded = fold(text)
     found: list[tuple[str, int, int]] = []
-    taken: list[tuple[int, int]] = []
-    for kind, pattern in _PATTERNS:
-        for m in pattern.finditer(text):
+    taken = bytearray(len(folded))  # one flag per character: linear whatever the number of matches
+    for kind, pattern, valid in _PATTERNS:
+        for m in pattern.finditer(folded):
             start, end = m.span()
-            if any(start < t_end and t_start < end for t_start, t_end in taken):
+            if any(taken[start:end]) or (valid is not None and not valid(m.group())):
                 continue
             found.append((kind, start, end))
-            taken.append((start, end))
+            taken[start:end] = b"\x01" * (end - start)
     found.sort(key=lambda f: f[1])
     return found
 
@@ -168,15 +239,20 @@ _MASKERS = {
 }
 
 
-def mask_text(text: str) -> str:
-    """Free text (zh or en) with every phone, ID number, bank card and e-mail masked."""
+def mask_text(text: str, limit: int = MASK_INPUT_MAX) -> str:
+    """Free text (zh or en) with every phone, ID number, bank card and e-mail masked.
+
+    Text longer than ``limit`` characters is cut first (marked ``…[cut]``): masking stays bounded."""
     if not text:
         return text
+    if len(text) > limit:
+        text = text[:limit] + _CUT_MARK
+    folded = fold(text)
     out: list[str] = []
     pos = 0
-    for kind, start, end in find_pii(text):
+    for kind, start, end in find_pii(folded):
         out.append(text[pos:start])
-        out.append(_MASKERS[kind](text[start:end]))
+        out.append(_MASKERS[kind](folded[start:end]))
         pos = end
     out.append(text[pos:])
     return "".join(out)
