@@ -8,6 +8,12 @@ Sanic and uvicorn configure later: the message is formatted with its arguments a
 formatted and masked too (exception messages often carry the offending input). Order numbers are
 not personal data and stay readable.
 
+The arguments stay in place where masking them one by one masks the whole message (uvicorn's access
+formatter reads ``record.args``): string arguments are masked, a number that reads as personal data
+becomes its masked text; only when that is not enough are message and arguments replaced by the
+masked text. Fields passed as ``extra=`` are masked too (``Logger.makeRecord`` sets them after the
+record factory ran, so it is wrapped as well).
+
 Text a library prints straight to stdout without logging is not covered; none of ours does.
 """
 
@@ -20,16 +26,53 @@ from typing import Any, Callable
 from common.masking import mask_text
 
 _installed: Callable[..., logging.LogRecord] | None = None
+_make_record: Callable[..., logging.LogRecord] | None = None
+
+
+def _mask_arg(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = str(value)
+        masked = mask_text(text)
+        return value if masked == text else masked
+    return value
+
+
+def _mask_value(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if depth < 4 and isinstance(value, dict):
+        return {k: _mask_value(v, depth + 1) for k, v in value.items()}
+    if depth < 4 and isinstance(value, (list, tuple)):
+        return type(value)(_mask_value(v, depth + 1) for v in value)
+    return _mask_arg(value)
 
 
 def mask_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Replace the record's message (and traceback text) by its masked form, in place."""
+    """Mask the record's message, arguments and traceback text, in place (arguments kept where possible)."""
     try:
         message = record.getMessage()
     except Exception:  # a bad format string: keep what logging would show, masked
         message = f"{record.msg!r} {record.args!r}"
-    record.msg = mask_text(message)
-    record.args = None
+        record.msg, record.args = mask_text(message), None
+    else:
+        masked = mask_text(message)
+        if masked != message:
+            kept = False
+            if isinstance(record.msg, str) and mask_text(record.msg) == record.msg and record.args:
+                args = record.args
+                masked_args: Any = (
+                    {k: _mask_arg(v) for k, v in args.items()} if isinstance(args, dict)
+                    else tuple(_mask_arg(v) for v in args)
+                )
+                record.args = masked_args
+                try:
+                    kept = mask_text(record.getMessage()) == record.getMessage()
+                except Exception:
+                    kept = False
+            if not kept:
+                record.msg, record.args = masked, None
     if record.exc_info and not record.exc_text:
         record.exc_text = mask_text("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
     if record.stack_info:
@@ -39,7 +82,7 @@ def mask_record(record: logging.LogRecord) -> logging.LogRecord:
 
 def install_masking() -> None:
     """Mask every log record of this process from now on (idempotent)."""
-    global _installed
+    global _installed, _make_record
     if _installed is not None:
         return
     previous = logging.getLogRecordFactory()
@@ -47,13 +90,28 @@ def install_masking() -> None:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         return mask_record(previous(*args, **kwargs))
 
+    original = logging.Logger.makeRecord
+
+    def make_record(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = original(self, *args, **kwargs)
+        extra = kwargs.get("extra") if "extra" in kwargs else (args[8] if len(args) > 8 else None)
+        if extra:
+            for key in extra:
+                if key in record.__dict__:
+                    record.__dict__[key] = _mask_value(record.__dict__[key])
+        return record
+
     logging.setLogRecordFactory(factory)
-    _installed = previous
+    logging.Logger.makeRecord = make_record  # type: ignore[method-assign]
+    _installed, _make_record = previous, original
 
 
 def uninstall_masking() -> None:
     """Restore the factory that was in place before ``install_masking`` (tests)."""
-    global _installed
+    global _installed, _make_record
     if _installed is not None:
         logging.setLogRecordFactory(_installed)
         _installed = None
+    if _make_record is not None:
+        logging.Logger.makeRecord = _make_record  # type: ignore[method-assign]
+        _make_record = None

@@ -70,7 +70,7 @@ async def check_csrf(request: Request, who: CurrentAgent) -> None:
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
         sent = str((await request.form()).get(CSRF_FIELD) or "")
-    if not sent or not hmac.compare_digest(sent, who.csrf_token):
+    if not sent or not hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), who.csrf_token.encode("utf-8")):
         raise HTTPException(status_code=403, detail=translator(request)("csrf_check"))
 
 

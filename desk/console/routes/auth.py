@@ -120,7 +120,7 @@ async def login(
     next: str = Form("/"),
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
-    if not expected or not hmac.compare_digest(expected, csrf_token):
+    if not expected or not hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), csrf_token.encode("utf-8", "surrogatepass")):
         return login_page_response(request, status_code=403, error="bad_login", next_url=_safe_next(next))
     throttle: LoginThrottle = request.app.state.login_throttle
     ip = request.client.host if request.client else ""
