@@ -66,7 +66,7 @@ class Settings:
     wechat_aes_key: str | None = None  # EncodingAESKey, 43 characters (compatible and safe mode)
     wechat_app_id: str | None = None
     wechat_app_secret: str | None = None
-    wechat_mode: str = "plain"  # plain | compatible | safe (default: compatible when an AES key is set)
+    wechat_mode: str = "plain"  # plain | compatible | safe (default: safe when an AES key is set)
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_reply_budget_ms: int = 4500  # answer passively within this, else "success" + customer-service API
     wechat_max_skew_s: int = 300  # older or newer signed timestamps are refused (403)
@@ -137,7 +137,7 @@ class Settings:
             wechat_aes_key=env.get("WECHAT_AES_KEY") or None,
             wechat_app_id=env.get("WECHAT_APP_ID") or None,
             wechat_app_secret=env.get("WECHAT_APP_SECRET") or None,
-            wechat_mode=env.get("WECHAT_MODE") or ("compatible" if env.get("WECHAT_AES_KEY") else cls.wechat_mode),
+            wechat_mode=env.get("WECHAT_MODE") or ("safe" if env.get("WECHAT_AES_KEY") else cls.wechat_mode),
             wechat_api_base=env.get("WECHAT_API_BASE") or cls.wechat_api_base,
             wechat_reply_budget_ms=_int(env, "WECHAT_REPLY_BUDGET_MS", 4500),
             wechat_max_skew_s=_int(env, "WECHAT_MAX_SKEW_S", 300),

@@ -12,7 +12,7 @@ import pytest
 from uvicorn.logging import AccessFormatter
 
 from common.logging import install_masking, uninstall_masking
-from tests.desk.console.conftest import Console, console, console_factory, enqueue  # noqa: F401 (fixtures)
+from tests.desk.console.conftest import Console, enqueue
 
 PHONE = "13812341234"
 
