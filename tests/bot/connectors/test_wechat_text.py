@@ -51,7 +51,7 @@ def test_settings_switch_the_channel_on_and_check_the_aes_key() -> None:
         Settings.from_env({"WECHAT_TOKEN": "t", "WECHAT_AES_KEY": "k" * 43, "WECHAT_APP_ID": "wx1",
                            "WECHAT_REPLY_BUDGET_MS": "4000"})
     )
-    assert config is not None and config.mode == "compatible" and config.reply_budget_s == 4.0
+    assert config is not None and config.mode == "safe" and config.reply_budget_s == 4.0  # safe by default (issue 11)
     with pytest.raises(SettingsError):
         Settings.from_env({"WECHAT_TOKEN": "t", "WECHAT_MODE": "safe", "WECHAT_AES_KEY": "short", "WECHAT_APP_ID": "x"})
     with pytest.raises(SettingsError):
