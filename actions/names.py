@@ -99,6 +99,12 @@ UTTER_ORDER_NOT_FOUND = "utter_order_not_found"
 UTTER_ORDER_OTHER_ACCOUNT = "utter_order_other_account"
 UTTER_ORDER_STATUS_PREFIX = "utter_order_status_"  # + OrderStatus value
 UTTER_ORDER_STATUS_UNAVAILABLE = "utter_order_lookup_unavailable"
+# a guest proves an order before its details (actions/order_access.py, bot/domain/order_access.yml)
+UTTER_ASK_ORDER_PHONE_LAST4 = "utter_ask_order_phone_last4"
+UTTER_ORDER_ACCESS_WRONG = "utter_order_access_wrong"
+UTTER_ORDER_ACCESS_NOT_DIGITS = "utter_order_access_not_digits"
+UTTER_ORDER_ACCESS_SIGN_IN = "utter_order_access_sign_in"
+UTTER_ORDER_ACCESS_LATER = "utter_order_access_later"
 UTTER_ASK_NEW_ADDRESS = "utter_ask_new_address"
 UTTER_ADDRESS_INVALID = "utter_address_invalid"
 UTTER_ASK_ADDRESS_CONFIRMED = "utter_ask_address_confirmed"

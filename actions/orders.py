@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import names, providers
+from actions import names, order_access, providers
 from actions.context import channel_of, escalation_of, language_of
 from actions.handoff import offer_human
 from actions.sentiment.tone import Escalation
@@ -117,7 +117,15 @@ class ActionCheckOrder(Action):
             # a signed-in customer asking about someone else's order learns nothing about it
             dispatcher.utter_message(response=names.UTTER_ORDER_OTHER_ACCOUNT, order_id=order.order_id)
             return [SlotSet(names.ORDER_ID, None)]
+        if not order_access.may_see(tracker, order):
+            # a guest proves the order first (actions/order_access.py); the form comes back here
+            if tracker.get_slot(order_access.SLOT_LAST4) == order_access.LOCKED:
+                dispatcher.utter_message(response=order_access.UTTER_SIGN_IN, order_id=order.order_id)
+                return [SlotSet(names.ORDER_ID, None), SlotSet(order_access.SLOT_LAST4, None)]
+            return order_access.ask_second_factor(dispatcher, tracker, order)
         events: list[EventType] = [SlotSet(names.ORDER_ID, order.order_id)]
+        if tracker.get_slot(order_access.SLOT_LAST4) is not None:
+            events.append(SlotSet(order_access.SLOT_LAST4, None))  # the answer is not kept
         if tracker.get_slot(names.TONE) in ("empathetic", "elder_friendly"):
             dispatcher.utter_message(response=names.UTTER_TONE_OPENER)
         dispatcher.utter_message(
