@@ -8,8 +8,9 @@ chat sockets (``desk.console.routes.chat`` / ``widget``), behind one small inter
 * ``InProcessRateLimiter``: the embedded default; buckets in a bounded dict (least recently used
   dropped first), so one process = one budget.
 * ``RedisRateLimiter``: chosen when ``REDIS_URL`` is set, so every replica shares a sender's budget;
-  one Lua script refills and takes atomically. If Redis cannot be reached the line is allowed
-  (the assistant keeps answering; the failure is logged).
+  one Lua script refills and takes atomically. While Redis cannot be reached each process keeps the
+  same budget in a bounded in-process limiter (the assistant keeps answering within the limit rather
+  than letting everything through; the outage is logged once a minute at most).
 
 ``limiter_from_settings`` returns ``None`` when ``RATE_LIMIT_PER_MINUTE`` is 0 (no limit).
 Nothing connects at import; the Redis client is made on first use.
@@ -86,6 +87,9 @@ class RedisRateLimiter:
         self._script: Any | None = None
         # a bucket left alone this long is full again: Redis may forget it
         self._ttl = max(int(self._burst / self._rate) + 1, 1) if self._rate > 0 else 3600
+        # the same budget per process while Redis is unreachable (bounded: least recently used dropped)
+        self._fallback = InProcessRateLimiter(per_minute=per_minute, burst=burst, max_keys=50_000)
+        self._warned_at = float("-inf")
 
     def _redis(self) -> Any:
         if self._client is None:
@@ -103,9 +107,13 @@ class RedisRateLimiter:
                 keys=[self._prefix + key], args=[self._rate, self._burst, self._clock(), self._ttl]
             )
             return bool(int(result))
-        except Exception as exc:  # Redis down or unreachable: keep answering, say so
-            logger.warning("rate limiter: Redis unavailable (%s); line allowed", type(exc).__name__)
-            return True
+        except Exception as exc:  # Redis down or unreachable: the in-process budget decides, say so
+            now = time.monotonic()
+            if now - self._warned_at >= 60:
+                self._warned_at = now
+                logger.warning("rate limiter: Redis unavailable (%s); this process's own budget applies",
+                               type(exc).__name__)
+            return self._fallback.take(key)
 
 
 def limiter_from_settings(settings: Settings, *, prefix: str = "ratelimit:") -> RateLimiter | None:

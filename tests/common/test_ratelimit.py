@@ -30,6 +30,7 @@ def test_settings_pick_the_limiter() -> None:
     assert isinstance(limiter_from_settings(dataclasses.replace(Settings(), redis_url="redis://x")), RedisRateLimiter)
 
 
-async def test_redis_unreachable_allows_the_line() -> None:
-    limiter = RedisRateLimiter("redis://127.0.0.1:1/0", per_minute=60, burst=1)
+async def test_redis_unreachable_keeps_answering_within_the_process_budget() -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0", per_minute=60, burst=2)
     assert await limiter.allow("a") and await limiter.allow("a")
+    assert not await limiter.allow("a")  # bounded while Redis is down (issue 11 item 12)
