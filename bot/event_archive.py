@@ -56,7 +56,10 @@ class EventArchive(EventBroker):
         self.engine = make_engine(url)
         create_tables(ArchiveBase.metadata, self.engine)  # replicas may start at once
         self.sessionmaker = sessionmaker(bind=self.engine)
-        self._waiting: Deque[Dict[Text, Any]] = collections.deque()  # events not yet written (database down)
+        # events not yet written (database down), already masked; at most ``waiting_max``: past it the
+        # oldest is dropped and the drop is logged (the tracker store keeps the conversation itself)
+        self._waiting: Deque[Dict[Text, Any]] = collections.deque()
+        self._dropped = 0
 
     @classmethod
     async def from_endpoint_config(
@@ -74,9 +77,18 @@ class EventArchive(EventBroker):
         finally:
             session.close()
 
+    waiting_max: int = 50_000
+
     def publish(self, event: Dict[Text, Any]) -> None:
-        """Append one event; while the database is down, events wait here (in order) for the next publish."""
-        self._waiting.append(event)
+        """Append one event; while the database is down, events wait here (in order, masked, bounded by
+        ``waiting_max``) for the next publish."""
+        self._waiting.append({**masked_event(event), "sender_id": event.get("sender_id")})
+        while len(self._waiting) > max(int(self.waiting_max), 1):
+            self._waiting.popleft()
+            self._dropped += 1
+            if self._dropped == 1 or self._dropped % 1000 == 0:
+                logger.error("event archive: %d events held while the database is down; %d oldest dropped so far",
+                             self.waiting_max, self._dropped)
         while self._waiting:
             try:
                 self._write(self._waiting[0])
@@ -86,9 +98,12 @@ class EventArchive(EventBroker):
                                  "it returns", type(exc).__name__)
                 return
             self._waiting.popleft()
+        if self._dropped:
+            logger.warning("event archive: database is back; %d events were dropped during the outage", self._dropped)
+            self._dropped = 0
 
     def _write(self, event: Dict[Text, Any]) -> None:
-        data = masked_event(event)
+        data = event  # masked when it was published
         with self.session_scope() as session:
             session.add(
                 ArchivedEvent(

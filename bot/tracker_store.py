@@ -131,7 +131,10 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
     # events already stored) and served from there; the first database access that works again writes
     # every pending tracker's missing events, in order. A conversation first seen during the outage
     # starts from an empty tracker. (Lost if this process dies before the database returns.)
+    # At most ``pending_max`` conversations are held: past it the one saved longest ago is dropped
+    # (its turns since the outage began are not written) and the drop is logged.
     _pending: Dict[Text, "tuple[DialogueStateTracker, int]"]
+    pending_max: int = 5_000
 
     def _database_down(self, exc: BaseException) -> None:
         if not getattr(self, "_down", False):
@@ -188,7 +191,13 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
             self._database_down(exc)
             if not hasattr(self, "_pending"):
                 self._pending = {}
+            self._pending.pop(tracker.sender_id, None)  # re-inserted last: the dict is oldest-saved first
             self._pending[tracker.sender_id] = (tracker.copy(), getattr(tracker, _STORED, None) or 0)
+            while len(self._pending) > max(int(self.pending_max), 1):
+                dropped = next(iter(self._pending))
+                self._pending.pop(dropped)
+                logger.error("tracker store: %d conversations held while the database is down; the oldest "
+                             "(%s) is dropped and its latest turns are not written", self.pending_max, dropped)
             return
         getattr(self, "_pending", {}).pop(tracker.sender_id, None)
 
