@@ -4,7 +4,12 @@
   recording bot: no 5xx, and every accepted (200) message reached the bot, every refused one did not;
 * the console / web-chat HTTP API: ``tests/desk/console/test_fuzz.py``;
 * the WeChat channel with random and malformed XML (signed, plain mode) and random text messages:
-  no 5xx, and every accepted text message reached the bot.
+  no 5xx, and every accepted text message reached the bot;
+* the REST channel with the Rasa API token set (issue 11): alias senders (``rest:web-C000001``,
+  ``web:web-C000003`` ...), ``input_channel`` tricks and large metadata from a caller without the token:
+  a reserved id is refused (403), anything accepted reaches the bot as a ``rest`` guest with no metadata;
+* the masking table: phones, ID numbers, cards and e-mails written with full-width digits and every
+  kind of separator, inside random text, are never shown whole; masking never fails and is idempotent.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from bot.connectors.rest import GuardedRestInput
 from bot.connectors.wechat_outbox import Outbox
 from bot.connectors.wechat_stores import SQLStore
 from common.db import make_engine
+from common.ids import ConversationId
+from common.masking import find_pii, fold, mask_text
 from common.ratelimit import InProcessRateLimiter
 from common.settings import Settings
 from tests.wechat_sim.channel_app import EchoBot, _SeveralPerProcess, config_for, serve_channel
@@ -207,3 +214,115 @@ def test_wechat_text_messages_all_reach_the_bot(wechat: Any, text: str, openid: 
                                body, {"Content-Type": "text/xml"})
     assert status == 200, (status, reply[:200])
     assert sum(bot.calls.values()) == before + 1, (text, reply[:200])
+
+
+# -------------------------------------------------------------- REST with the API token (issue 11)
+TOKEN = "fuzz-rasa-token"
+
+
+class ChannelRecorder:
+    def __init__(self) -> None:
+        self.received: list[tuple[str, str, Any]] = []
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.received.append((str(message.sender_id), str(message.input_channel), message.metadata))
+        await message.output_channel.send_text_message(str(message.sender_id), "ok")
+
+
+@pytest.fixture(scope="module")
+def guarded(background: BackgroundLoop) -> Iterator[tuple[Http, ChannelRecorder]]:
+    bot = ChannelRecorder()
+    channel = GuardedRestInput(Settings(rasa_token=TOKEN, max_body_bytes=256 * 1024), limiter=None)
+    app = _SeveralPerProcess("fuzz_rest_token")
+    app.blueprint(channel.blueprint(bot), url_prefix="/webhooks/rest")
+    port = free_port()
+
+    async def start() -> Any:
+        server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+        await server.startup()
+        return server
+
+    server = background.run(start())
+    yield Http(port), bot
+    server.close()
+
+
+alias_prefixes = st.sampled_from(["", "rest:", "web:", "wechat:", "REST:", "Web:", " ", "socketio:", "rest:rest:",
+                                  "wg-", "web-", "\t", "rest: "])
+verified_ids = st.one_of(
+    st.integers(1, 999_999).map(lambda n: f"web-C{n:06d}"),
+    st.from_regex(r"wg-[0-9a-f]{32}", fullmatch=True),
+    st.from_regex(r"wechat:o[A-Za-z0-9_-]{5,27}", fullmatch=True),
+    st.from_regex(r"[A-Za-z0-9_-]{4,20}", fullmatch=True),
+)
+alias_senders = st.builds(lambda prefix, rest: (prefix + rest)[:128], alias_prefixes, verified_ids)
+channel_claims = st.none() | st.sampled_from(["web", "wechat", "socketio", "rest", "WEB", "", "console"]) | json_values
+big_metadata = st.one_of(
+    json_values,
+    st.fixed_dictionaries({"channel": st.sampled_from(["web", "wechat"]), "customer_id": st.just("C000001"),
+                           "signed_in": st.just(True)}),
+    st.integers(1_000, 60_000).map(lambda n: {"blob": "a@" * (n // 2), "phone": "13812341234"}),
+    st.integers(1_000, 60_000).map(lambda n: {"nested": [{"x": "1" * n}]}),
+)
+
+
+@settings(max_examples=1500, **FUZZ)
+@given(sender=alias_senders, claim=channel_claims, metadata=big_metadata)
+def test_a_caller_without_the_token_is_only_ever_a_rest_guest(guarded: Any, sender: str, claim: Any, metadata: Any):
+    http_, bot = guarded
+    body = {"sender": sender, "message": "我的订单到哪了", "input_channel": claim, "metadata": metadata}
+    before = len(bot.received)
+    status, reply = http_.post("/webhooks/rest/webhook", json.dumps(body).encode(), {"Content-Type": "application/json"})
+    assert status < 500, (status, reply[:200])
+    if ConversationId.reserved(sender):
+        assert status in (400, 403) and len(bot.received) == before
+    if status == 200:
+        received_sender, input_channel, received_metadata = bot.received[-1]
+        identity = ConversationId.parse(received_sender)
+        assert identity.channel == "rest" and not identity.verified and identity.customer_id is None
+        assert input_channel == "rest" and not received_metadata
+
+
+# ---------------------------------------------------------------------------- masking table
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+separators = st.sampled_from(["", " ", "-", ".", "\u2013", "\u2014", "\u3000", "\uff0d", "\u00b7", "\uff0e"])
+plain_text = st.text(st.sampled_from(list("我的电话是请联系谢谢，。！abcXYZ ()【】:")), max_size=12)
+
+
+def _digits_shown(text: str) -> str:
+    return "".join(ch for ch in fold(text) if ch.isdigit())
+
+
+@settings(max_examples=1500, **FUZZ)
+@given(prefix=plain_text, suffix=plain_text, second=st.sampled_from("3456789"), body=st.from_regex(r"[0-9]{9}", fullmatch=True),
+       sep1=separators, sep2=separators, wide=st.booleans(), grouping=st.sampled_from(["3-4-4", "4-3-4"]))
+def test_a_mobile_number_in_any_everyday_form_is_masked(prefix, suffix, second, body, sep1, sep2, wide, grouping):
+    number = "1" + second + body
+    a, b = (3, 7) if grouping == "3-4-4" else (4, 7)
+    written = number[:a] + sep1 + number[a:b] + sep2 + number[b:]
+    if wide:
+        written = written.translate(FULL_WIDTH)
+    masked = mask_text(prefix + written + suffix)
+    assert number not in _digits_shown(masked), masked
+    assert number[:3] + "****" + number[-4:] in masked
+
+
+@settings(max_examples=800, **FUZZ)
+@given(prefix=plain_text, suffix=plain_text, sep=st.sampled_from(["", " ", "-"]), wide=st.booleans(),
+       local=st.from_regex(r"[a-z][a-z0-9._]{1,15}", fullmatch=True), at=st.sampled_from(["@", "＠"]))
+def test_id_numbers_and_emails_in_everyday_forms_are_masked(prefix, suffix, sep, wide, local, at):
+    id_number = "11010119900307" + "123X"
+    written = id_number[:6] + sep + id_number[6:14] + sep + id_number[14:]
+    email = f"{local}{at}example.com"
+    if wide:
+        written = written.translate(FULL_WIDTH)
+    masked = mask_text(f"{prefix}{written}，{email}{suffix}")
+    assert "19900307" not in _digits_shown(masked) and local[1:] + "@" not in fold(masked)
+
+
+@settings(max_examples=1000, **FUZZ)
+@given(text=st.text(max_size=300))
+def test_masking_any_text_never_fails_and_is_idempotent(text: str) -> None:
+    once = mask_text(text)
+    assert mask_text(once) == once
+    assert isinstance(find_pii(text), list)
