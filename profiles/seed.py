@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from common.ids import ConversationId
 from common.masking import hash_contact, mask_email, mask_id_number, mask_phone
 from desk.models import Ticket, TicketContact
 from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, CustomerVault, Order
@@ -274,7 +275,8 @@ class _Generator:
         # the raw values, sealed, for a supervisor's audited reveal (profiles.vault)
         self.vault.append(CustomerVault(customer_id=customer_id, phone_sealed=seal(phone, self.vault_key),
                                         id_number_sealed=seal(id_number, self.vault_key)))
-        self.identities.append(ChannelIdentity(channel="web", external_id=f"web-{customer_id}", customer_id=customer_id,
+        web = ConversationId.web_customer(customer_id)
+        self.identities.append(ChannelIdentity(channel=web.channel, external_id=web.external_id, customer_id=customer_id,
                                                created_at=_at(registered_at, 9)))
         self.identities.append(ChannelIdentity(channel="wechat", external_id=self.openid(), customer_id=customer_id,
                                                created_at=_at(registered_at, 9)))

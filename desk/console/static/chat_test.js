@@ -1,7 +1,7 @@
 // A bare customer chat on /chat/ws (the real widget is issue 4's). ?sender=<id> picks the conversation.
 (() => {
   const params = new URLSearchParams(window.location.search);
-  const sender = params.get("sender") || "web-" + crypto.randomUUID().replaceAll("-", "");
+  const sender = params.get("sender") || "chat-" + crypto.randomUUID().replaceAll("-", "");  // web-… ids belong to the widget
   const list = document.getElementById("messages");
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${window.location.host}/chat/ws?sender=${encodeURIComponent(sender)}`);
