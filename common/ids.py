@@ -1,17 +1,14 @@
 """Conversation ids: the one place that knows how each channel spells the sender id Rasa keys a tracker by.
 
-==========================  ============  ===============================  =========
-sender id                   ``channel``   ``external_id`` (profiles key)    verified
-==========================  ============  ===============================  =========
-``web-<customer_id>``       ``web``       ``web-<customer_id>``             yes: the widget checked the shop's signed token
-``wg-<32 hex digits>``      ``web``       ``wg-<32 hex digits>``            no: a widget guest, but only the widget speaks for it
-``wechat:<openid>``         ``wechat``    ``<openid>``                     yes: WeChat's signature was checked
-anything else               ``rest``      the sender id, unchanged          no
-==========================  ============  ===============================  =========
+* ``web-<customer_id>``: channel ``web``, external id ``web-<customer_id>`` (the profiles key);
+  verified: the widget checked the shop's signed token;
+* ``wg-<32 hex digits>``: channel ``web``, a widget guest (only the widget speaks for it);
+* ``wechat:<openid>``: channel ``wechat``, external id ``<openid>``; verified: WeChat's signature;
+* anything else: channel ``rest``, external id = the sender id, unchanged; a guest.
 
 A sender id is parsed exactly once and never "cleaned up": ``rest:web-C000001`` or ``web:web-C000003``
 are plain ``rest`` ids (external id = the whole string), so they can never reach a customer's profile.
-``reserved`` ids (the first three rows, and any id that names a channel before a colon) belong to the
+``reserved`` ids (the first three kinds, and any id that names a channel before a colon) belong to the
 console's widget socket and the WeChat channel; a caller without the Rasa API token may not use them.
 
     >>> ConversationId.parse("wechat:o-abc")
