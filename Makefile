@@ -83,7 +83,7 @@ compose-config:  ## validate docker-compose.yml with the variables in .env
 	docker-compose -f docker-compose.yml config -q
 
 sentiment-model: install  ## rebuild the shipped sentiment model, n-gram model and fusion from ../shared/datasets (~25 min)
-	$(VENV)/python -m sentiment_training.train --out actions/sentiment/model
+	$(VENV)/python -m sentiment_training.train --out sentiment/model
 	$(VENV)/python -m sentiment_training.ngram
 	$(VENV)/python -m sentiment_training.fuse
 

@@ -7,9 +7,10 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions import names
-from actions.sentiment.tone import Escalation, escalation
 from common.ids import ConversationId
 from common.masking import mask_text
+from sentiment.tone import Escalation, escalation
+
 
 def identity_of(tracker: Tracker) -> ConversationId:
     """Who the conversation is with, from its id alone (``common.ids``): metadata and Rasa's input channel

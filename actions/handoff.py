@@ -22,7 +22,7 @@ from actions.context import (
     priority_customer,
     recent_intents,
 )
-from actions.sentiment.tone import Escalation, fallback_threshold
+from sentiment.tone import Escalation, fallback_threshold
 from common.db import StoreUnavailable
 from common.masking import mask_name
 from desk.handoffs import HandoffQueue, SummaryFacts, build_summary, handoff_priority

@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions import names, order_access, providers
 from actions.context import channel_of, escalation_of, language_of
 from actions.handoff import offer_human
-from actions.sentiment.tone import Escalation
+from sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from common.masking import mask_text, mask_tracking_number
 from desk.models import HandoffReason, TicketTopic

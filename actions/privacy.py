@@ -12,9 +12,9 @@ from rasa_sdk.types import DomainDict
 
 from actions import names, providers
 from actions.context import channel_of, latest_intent
-from actions.sentiment.tone import Tone
 from common.db import StoreUnavailable
 from profiles.store import ProfileStore
+from sentiment.tone import Tone
 
 logger = logging.getLogger(__name__)
 

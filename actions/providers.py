@@ -11,7 +11,6 @@ from functools import lru_cache
 
 from sqlalchemy.orm import sessionmaker
 
-from actions.sentiment import SentimentAnalyzer
 from common.db import create_all, make_engine, make_session_factory
 from common.settings import Settings, get_settings
 from desk.conversations import ConversationLog
@@ -21,6 +20,7 @@ from desk.outbox import CallbackOutbox
 from desk.tickets import TicketStore
 from profiles.segmentation import load_thresholds
 from profiles.store import ProfileStore
+from sentiment import SentimentAnalyzer
 
 
 def settings() -> Settings:
@@ -73,7 +73,7 @@ def conversation_log() -> ConversationLog:
 def sentiment_analyzer() -> SentimentAnalyzer:
     """The configured analyzer (the model runs in the Rasa server's NLU pipeline; the batch
     command and the benchmark build the same one here)."""
-    from actions.sentiment.factory import build_analyzer
+    from sentiment.factory import build_analyzer
 
     return build_analyzer(settings())
 
@@ -81,6 +81,6 @@ def sentiment_analyzer() -> SentimentAnalyzer:
 @lru_cache(maxsize=1)
 def fallback_analyzer() -> SentimentAnalyzer:
     """For a message that reached the action server without the NLU component's reading."""
-    from actions.sentiment.lexicon import LexiconAnalyzer
+    from sentiment.lexicon import LexiconAnalyzer
 
     return LexiconAnalyzer()

@@ -18,12 +18,12 @@ from rasa_sdk.types import DomainDict
 
 from actions import names, providers
 from actions.context import latest_intent, latest_text
-from actions.sentiment import SentimentAnalyzer, SentimentResult
-from actions.sentiment.language import detect_language
-from actions.sentiment.tone import choose_tone, push_history, trend
 from desk.conversations import ConversationLog
 from desk.experiment import assign_arm, experiment_from
 from desk.feedback import parse_rating
+from sentiment import SentimentAnalyzer, SentimentResult
+from sentiment.language import detect_language
+from sentiment.tone import choose_tone, push_history, trend
 
 logger = logging.getLogger(__name__)
 _pending: set[asyncio.Task] = set()  # dashboard notes in flight (a reference keeps each task alive)

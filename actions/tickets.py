@@ -13,13 +13,13 @@ from rasa_sdk.types import DomainDict
 from actions import names, providers
 from actions.context import channel_of, escalation_of, latest_text, priority_customer
 from actions.handoff import hand_over, offer_human
-from actions.sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from desk.handoffs import HandoffQueue
 from desk.models import HandoffReason, Priority, TicketTopic
 from desk.schemas import ContactRecord
 from desk.tickets import TicketStore
 from profiles.store import ProfileStore, normalize_order_id
+from sentiment.tone import Escalation
 
 logger = logging.getLogger(__name__)
 

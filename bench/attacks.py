@@ -229,7 +229,7 @@ def f06_outbox(t: Target) -> Result:
     from sqlalchemy import text as sql
 
     try:
-        from bot.connectors.wechat_outbox import Outbox
+        from wechat.outbox import Outbox
     except ImportError:  # moved into the wechat library
         from wechat.outbox import Outbox  # type: ignore[no-redef]
     from common.db import make_engine

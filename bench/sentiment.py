@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from actions import providers  # noqa: E402
-from actions.sentiment import NEGATIVE, SentimentAnalyzer  # noqa: E402
+from sentiment import NEGATIVE, SentimentAnalyzer  # noqa: E402
 
 CS_SET = ROOT / "tests" / "sentiment" / "cs_emotions.jsonl"
 TARGETS = {
@@ -156,7 +156,7 @@ def main() -> int:
     shipped, times = analyzer_rows(analyzer, data)
     columns = [shipped]
     if not args.skip_baselines:
-        from actions.sentiment.lexicon import LexiconAnalyzer
+        from sentiment.lexicon import LexiconAnalyzer
 
         columns += [ngram_baseline(data), analyzer_rows(LexiconAnalyzer(), data)[0]]
 

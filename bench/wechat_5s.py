@@ -33,11 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.connectors.wechat_outbox import Outbox  # noqa: E402
-from bot.connectors.wechat_stores import KeyValueStore, RedisStore, SQLStore  # noqa: E402
 from common.db import make_engine  # noqa: E402
 from tests.wechat_sim.channel_app import EchoBot, config_for, serve_channel, slow_fraction  # noqa: E402
 from tests.wechat_sim.simulator import Exchange, WeChatSimulator, free_port  # noqa: E402
+from wechat.outbox import Outbox  # noqa: E402
+from wechat.stores import KeyValueStore, RedisStore, SQLStore  # noqa: E402
 
 
 async def _customer(sim: WeChatSimulator, url: str, user: int, count: int, lose: float,

@@ -53,7 +53,7 @@ def make_session_factory(engine: Engine) -> sessionmaker:
 
 # every module that declares application tables on ``Base`` (Rasa's own ``events`` table is Rasa's);
 # ``migrations/`` is generated from exactly these
-MODEL_MODULES = ("profiles.models", "desk.models", "bot.connectors.wechat_stores", "bot.connectors.wechat_outbox")
+MODEL_MODULES = ("profiles.models", "desk.models", "wechat.stores", "wechat.outbox")
 
 
 def application_metadata() -> MetaData:

@@ -52,7 +52,7 @@ class Settings:
     # "transformers": the model in SENTIMENT_MODEL (a directory or a Hugging Face hub id) with the
     # lexicon's cues on top; "lexicon": cue lists only (no model, no TensorFlow in the action server)
     sentiment_backend: str = "transformers"
-    sentiment_model: str = str(ROOT / "actions" / "sentiment" / "model")
+    sentiment_model: str = str(ROOT / "sentiment" / "model")
     sentiment_max_tokens: int = 128
     handoff_wait_minutes_per_position: int = 3
     repeat_contact_window_days: int = 30

@@ -4,9 +4,10 @@ bot's after a handoff) to the customer; the Rasa tracker keeps the transcript (t
 * ``web`` and ``rest``: ``WebGateway`` publishes to the customer's live connection (``/chat/ws`` in
   the console, through ``desk.live``, so whichever replica holds the socket sends it). A REST client
   without a live connection gets no push; the line stays in the transcript.
-* ``wechat``: ``WeChatChannel`` wraps ``desk.wechat_gateway.WeChatGateway`` (customer-service API;
-  outside the 48-hour window the line waits in the outbox and ``send`` returns False). It is
-  registered when WeChat is configured (``GatewayRouter.from_settings``).
+* ``wechat``: ``WeChatGateway`` sends through the customer-service API (``wechat.delivery``); outside
+  the 48-hour window, over the allowance or with the API unreachable the line waits in the
+  ``wechat_outbox`` table and ``send`` returns False. It is registered when WeChat is configured
+  (``GatewayRouter.from_settings``).
 * any other channel: ``register(channel, gateway)``; until then ``send`` raises ``ChannelUnavailable``.
 
 ``carries_bot_lines``: after a resolve, the bot's lines (the rating question) come back in Rasa's HTTP
@@ -19,9 +20,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
 
+from common.ids import ConversationId
 from common.settings import Settings
 from desk.errors import DeskError
 from desk.live import Broker, customer_topic
+from wechat.delivery import Delivery, WeChatDelivery, delivery_from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -71,22 +74,34 @@ class WebGateway:
         return True
 
 
-class WeChatChannel:
-    """Agent lines to WeChat customers through the customer-service API (desk.wechat_gateway)."""
+class NotAWeChatConversation(ChannelUnavailable, ValueError):
+    """The conversation id is not ``wechat:<openid>``."""
 
+
+class WeChatGateway:
+    """Agent lines to WeChat customers: sent through the customer-service API or kept in the outbox."""
+
+    channel = "wechat"
     carries_bot_lines = False
 
-    def __init__(self, gateway: Any) -> None:  # desk.wechat_gateway.WeChatGateway
-        self._gateway = gateway
+    def __init__(self, delivery: WeChatDelivery) -> None:
+        self._delivery = delivery
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "WeChatGateway | None":
+        """None while WeChat is not configured (no ``WECHAT_TOKEN``)."""
+        delivery = delivery_from_settings(settings)
+        return None if delivery is None else cls(delivery)
+
+    async def deliver(self, conversation_id: str, text: str, *, agent_id: str | None = None) -> Delivery:
+        """Send ``text`` to the customer of ``wechat:<openid>``; ``Delivery.HELD``: it waits in the outbox."""
+        openid = ConversationId.parse(conversation_id).openid
+        if openid is None:
+            raise NotAWeChatConversation(conversation_id)
+        return await self._delivery.deliver(openid, text, source="agent")
 
     async def send(self, conversation_id: str, message: OutboundMessage) -> bool:
-        from desk.wechat_gateway import NotAWeChatConversation
-
-        try:
-            delivery = await self._gateway.send(conversation_id, message.text, agent_id=message.agent_id)
-        except NotAWeChatConversation as exc:
-            raise ChannelUnavailable(str(exc)) from exc
-        return str(getattr(delivery, "value", delivery)) == "sent"
+        return await self.deliver(conversation_id, message.text, agent_id=message.agent_id) is Delivery.SENT
 
 
 class GatewayRouter:
@@ -104,11 +119,9 @@ class GatewayRouter:
     def from_settings(cls, settings: Settings, broker: Broker) -> "GatewayRouter":
         router = cls.with_web(broker)
         if settings.wechat_token:
-            from desk.wechat_gateway import WeChatGateway  # only where WeChat is configured
-
             wechat = WeChatGateway.from_settings(settings)
             if wechat is not None:
-                router.register("wechat", WeChatChannel(wechat))
+                router.register("wechat", wechat)
         return router
 
     def register(self, channel: str, gateway: ChannelGateway) -> None:

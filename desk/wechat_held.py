@@ -1,7 +1,7 @@
 """What the WeChat channel keeps for a customer, read for the agent console.
 
 WeChat takes customer-service messages only within 48 hours of the customer's last message and only
-a few per message (``bot.connectors.wechat_delivery``); what it would not take waits in the
+a few per message (``wechat.delivery``); what it would not take waits in the
 ``wechat_outbox`` table and goes out when the customer writes again. ``HeldMessages`` reads that
 table (read-only, one short session per call, frozen snapshots) so the agent sees what is waiting
 on a WeChat conversation (``wechat:<openid>``). Where WeChat was never set up the table may be
@@ -19,9 +19,9 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from bot.connectors.wechat_outbox import HELD, OutboxMessage
 from common.db import StoreUnavailable
 from common.ids import ConversationId
+from wechat.outbox import HELD, OutboxMessage
 
 # the outbox's reason → why it is waiting, in the console's words (held_reason_<kind> in i18n.yml)
 WINDOW = "window"  # outside WeChat's 48-hour window

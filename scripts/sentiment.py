@@ -64,7 +64,7 @@ def score(lines: Iterable[str], out: TextIO, analyzer: Any, batch_size: int = 64
 def main() -> int:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     from actions import providers
-    from actions.sentiment import SentimentAnalyzer
+    from sentiment import SentimentAnalyzer
 
     analyzer: SentimentAnalyzer = providers.sentiment_analyzer()
     failures = score(sys.stdin, sys.stdout, analyzer)

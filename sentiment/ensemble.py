@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from actions.sentiment import EMOTION_THRESHOLD, NEGATIVE, NEUTRAL, POSITIVE, SentimentAnalyzer, SentimentResult
-from actions.sentiment.language import detect_language
-from actions.sentiment.transformer import Reading, TransformerAnalyzer, to_result
+from sentiment import EMOTION_THRESHOLD, NEGATIVE, NEUTRAL, POSITIVE, SentimentAnalyzer, SentimentResult
+from sentiment.language import detect_language
+from sentiment.transformer import Reading, TransformerAnalyzer, to_result
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from actions.sentiment import SentimentAnalyzer
-from actions.sentiment.lexicon import LexiconAnalyzer
+from sentiment import SentimentAnalyzer
+from sentiment.lexicon import LexiconAnalyzer
 from common.settings import Settings, SettingsError
 
 
@@ -15,9 +15,9 @@ def build_analyzer(settings: Settings) -> SentimentAnalyzer:
     if backend == "lexicon":
         return LexiconAnalyzer()
     if backend == "transformers":
-        from actions.sentiment.ensemble import EnsembleAnalyzer, Fusion
-        from actions.sentiment.ngram import NgramPolarity
-        from actions.sentiment.transformer import DEFAULT_MODEL, TransformerAnalyzer
+        from sentiment.ensemble import EnsembleAnalyzer, Fusion
+        from sentiment.ngram import NgramPolarity
+        from sentiment.transformer import DEFAULT_MODEL, TransformerAnalyzer
 
         source = settings.sentiment_model
         model = TransformerAnalyzer(source, max_length=settings.sentiment_max_tokens).load()

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from actions.sentiment import (
+from sentiment import (
     ANGER,
     ANXIETY,
     NEGATIVE,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from typing import Sequence
 
-from actions.sentiment import ANGER, ANXIETY, NEGATIVE, POSITIVE
+from sentiment import ANGER, ANXIETY, NEGATIVE, POSITIVE
 
 
 class Tone(str, enum.Enum):

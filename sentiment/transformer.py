@@ -5,7 +5,7 @@ Loads any local directory or Hugging Face hub id with ``AutoTokenizer`` and
 model saved for PyTorch loads too, from its safetensors). The labels are read from the model's
 ``config.id2label``:
 
-- the shipped model (``actions/sentiment/model``, built by ``sentiment_training``) declares
+- the shipped model (``sentiment/model``, built by ``sentiment_training``) declares
   ``sentiment_heads``: a softmax over negative/neutral/positive and sigmoid outputs for anger
   and anxiety;
 - any other model is read as one softmax; labels are matched by name (``negative``, ``NEG``,
@@ -28,7 +28,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from actions.sentiment import ANGER, ANXIETY, NEGATIVE, NEUTRAL, POSITIVE, SentimentResult
+from sentiment import ANGER, ANXIETY, NEGATIVE, NEUTRAL, POSITIVE, SentimentResult
 
 logger = logging.getLogger(__name__)
 

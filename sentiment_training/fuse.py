@@ -1,4 +1,4 @@
-"""Fit the per-language polarity fusion (``actions/sentiment/fusion.json``) on validation splits.
+"""Fit the per-language polarity fusion (``sentiment/fusion.json``) on validation splits.
 
     .venv/bin/python -m sentiment_training.fuse
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from actions.sentiment.ensemble import DEFAULT_FUSION, features
-from actions.sentiment.ngram import DEFAULT_FILE, NgramPolarity
-from actions.sentiment.transformer import DEFAULT_MODEL, TransformerAnalyzer
+from sentiment.ensemble import DEFAULT_FUSION, features
+from sentiment.ngram import DEFAULT_FILE, NgramPolarity
+from sentiment.transformer import DEFAULT_MODEL, TransformerAnalyzer
 from sentiment_training.data import ROOT, read_jsonl
 
 NEGATIVE = {"negative", "angry", "sad", "fear"}

@@ -1,4 +1,4 @@
-"""Train the character n-gram polarity model shipped as ``actions/sentiment/ngram.npz``.
+"""Train the character n-gram polarity model shipped as ``sentiment/ngram.npz``.
 
     .venv/bin/python -m sentiment_training.ngram
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from actions.sentiment.ngram import DEFAULT_FILE, vectorizer
+from sentiment.ngram import DEFAULT_FILE, vectorizer
 from sentiment_training.data import ROOT, read_jsonl
 
 NEGATIVE = {"negative", "angry", "sad", "fear"}

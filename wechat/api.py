@@ -32,8 +32,8 @@ from wechatpy.messages import BaseMessage
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
-from bot.connectors.wechat_stores import KeyValueStore
 from common.settings import Settings
+from wechat.stores import KeyValueStore
 
 ERR_TOKEN_INVALID = frozenset({40001, 40014, 42001})
 ERR_OUT_OF_WINDOW = 45015

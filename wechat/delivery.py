@@ -15,17 +15,17 @@ import logging
 import time
 from typing import Callable, Protocol
 
-from bot.connectors.wechat_api import (
+from common.db import StoreUnavailable
+from common.settings import Settings
+from wechat.api import (
     CustomerServiceClient,
     Inbound,
     NoCustomerServiceApi,
     WeChatApiError,
     WeChatConfig,
 )
-from bot.connectors.wechat_outbox import Outbox
-from bot.connectors.wechat_stores import KeyValueStore, make_store
-from common.db import StoreUnavailable
-from common.settings import Settings
+from wechat.outbox import Outbox
+from wechat.stores import KeyValueStore, make_store
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from bot.connectors.wechat_api import Inbound
-from bot.connectors.wechat_stores import KeyValueStore
+from wechat.api import Inbound
+from wechat.stores import KeyValueStore
 
 UNSUPPORTED_INTENT = "EXTERNAL_unsupported_message"
 GREET_INTENT = "greet"

@@ -1,7 +1,7 @@
 """Sentiment and emotion of every user message, read inside the Rasa server.
 
 Runs the configured analyzer (``SENTIMENT_BACKEND``; by default the shipped ``transformers``
-model with the n-gram fusion and the lexicon's cues, see ``actions/sentiment``) and puts the
+model with the n-gram fusion and the lexicon's cues, see ``sentiment``) and puts the
 result in the parse data as ``sentiment`` (label, score, confidence, emotions, emotion). The
 action that sets the tone slots (``actions/signals.py``) reads it from ``latest_message``.
 
@@ -41,8 +41,8 @@ class SentimentComponent(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "SentimentComponent":
-        from actions.sentiment.factory import build_analyzer
         from common.settings import get_settings
+        from sentiment.factory import build_analyzer
 
         return cls(build_analyzer(get_settings()))
 

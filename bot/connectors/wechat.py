@@ -26,7 +26,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.connectors.wechat_api import (
+from bot.connectors.wechat_turns import RetryLater, TurnRunner
+from common.db import StoreUnavailable
+from common.ids import ConversationId
+from common.settings import get_settings
+from wechat.api import (
     CustomerServiceClient,
     Inbound,
     NoCustomerServiceApi,
@@ -34,14 +38,10 @@ from bot.connectors.wechat_api import (
     WeChatConfig,
     WeChatError,
 )
-from bot.connectors.wechat_delivery import Sender, ServiceWindow, WeChatDelivery
-from bot.connectors.wechat_outbox import Outbox
-from bot.connectors.wechat_stores import KeyValueStore, make_store
-from bot.connectors.wechat_text import ButtonMemory, load_menu, render
-from bot.connectors.wechat_turns import RetryLater, TurnRunner
-from common.db import StoreUnavailable
-from common.ids import ConversationId
-from common.settings import get_settings
+from wechat.delivery import Sender, ServiceWindow, WeChatDelivery
+from wechat.outbox import Outbox
+from wechat.stores import KeyValueStore, make_store
+from wechat.text import ButtonMemory, load_menu, render
 
 logger = logging.getLogger(__name__)
 

@@ -32,11 +32,11 @@ import logging
 import time
 from typing import Any, Awaitable, Callable
 
-from bot.connectors.wechat_api import Inbound
-from bot.connectors.wechat_delivery import ServiceWindow, WeChatDelivery, opens_window
-from bot.connectors.wechat_stores import KeyValueStore
-from bot.connectors.wechat_text import ButtonMemory, bot_input, render
 from common.db import StoreUnavailable
+from wechat.api import Inbound
+from wechat.delivery import ServiceWindow, WeChatDelivery, opens_window
+from wechat.stores import KeyValueStore
+from wechat.text import ButtonMemory, bot_input, render
 
 logger = logging.getLogger(__name__)
 

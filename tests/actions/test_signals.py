@@ -6,10 +6,10 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions import names
-from actions.sentiment import SentimentResult
-from actions.sentiment.lexicon import LexiconAnalyzer
-from actions.sentiment.tone import HISTORY_LIMIT
 from actions.signals import ActionValidateSlotMappings
+from sentiment import SentimentResult
+from sentiment.lexicon import LexiconAnalyzer
+from sentiment.tone import HISTORY_LIMIT
 from tests.utils import builders
 from tests.utils.builders import FakeAnalyzer
 

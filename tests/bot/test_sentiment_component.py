@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.sentiment import SentimentResult
-from actions.sentiment.lexicon import LexiconAnalyzer
 from bot.components.sentiment import SENTIMENT, SentimentComponent
+from sentiment import SentimentResult
+from sentiment.lexicon import LexiconAnalyzer
 
 
 def test_every_message_gets_a_reading_in_its_output():

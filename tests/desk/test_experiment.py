@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from actions.sentiment.tone import Tone, choose_tone
 from desk.experiment import ADAPTIVE, Experiment, assign_arm, experiment_from
+from sentiment.tone import Tone, choose_tone
 
 
 def test_parse() -> None:

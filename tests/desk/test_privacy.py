@@ -9,12 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
 from common.db import make_engine
-from bot.connectors.wechat_outbox import OutboxMessage
-from bot.connectors.wechat_stores import KeyValueRow
 from desk.models import Feedback, FollowupClosure, Handoff, PiiReveal, Ticket
 from desk.privacy import PrivacyOffice, main
 from desk.retention import purge
 from profiles.models import ChannelIdentity, Customer, Order
+from wechat.outbox import OutboxMessage
+from wechat.stores import KeyValueRow
 
 DAY = 86400.0
 NOW = 1_800_000_000.0

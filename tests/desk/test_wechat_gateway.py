@@ -7,15 +7,15 @@ from typing import AsyncIterator
 
 import pytest
 
-from bot.connectors.wechat_api import CustomerServiceClient
-from bot.connectors.wechat_delivery import Delivery, ServiceWindow, WeChatDelivery
-from bot.connectors.wechat_outbox import Outbox
-from bot.connectors.wechat_stores import SQLStore
 from common.db import make_engine
 from common.settings import Settings
-from desk.wechat_gateway import NotAWeChatConversation, WeChatGateway
+from desk.gateway import NotAWeChatConversation, OutboundMessage, WeChatGateway
 from tests.wechat_sim.channel_app import config_for
 from tests.wechat_sim.simulator import WeChatSimulator
+from wechat.api import CustomerServiceClient
+from wechat.delivery import Delivery, ServiceWindow, WeChatDelivery
+from wechat.outbox import Outbox
+from wechat.stores import SQLStore
 
 
 @pytest.fixture
@@ -33,13 +33,16 @@ async def test_agent_lines_go_out_through_the_api_or_wait_in_the_outbox(sim: WeC
     sim._last_inbound["o-1"] = sim.now()
     await window.opened("o-1")  # the customer wrote recently
 
-    assert await gateway.send("wechat:o-1", "您好，我是客服小王", agent_id="A1") is Delivery.SENT
-    assert await gateway.send("wechat:o-2", "您好，退款已处理", agent_id="A1") is Delivery.HELD  # silent 48 h+
+    assert await gateway.deliver("wechat:o-1", "您好，我是客服小王", agent_id="A1") is Delivery.SENT
+    assert await gateway.deliver("wechat:o-2", "您好，退款已处理", agent_id="A1") is Delivery.HELD  # silent 48 h+
 
     assert [(d.openid, d.text) for d in sim.deliveries] == [("o-1", "您好，我是客服小王")]
     assert [(m.openid, m.source, m.reason) for m in await outbox.held()] == [("o-2", "agent", "window_closed")]
     with pytest.raises(NotAWeChatConversation):
-        await gateway.send("demo-vip-zh", "hi")
+        await gateway.deliver("demo-vip-zh", "hi")
+    # the console's router speaks to it as to every channel gateway: True = sent now, False = held
+    assert await gateway.send("wechat:o-1", OutboundMessage(text="还有什么可以帮您？", agent_id="A1")) is True
+    assert await gateway.send("wechat:o-2", OutboundMessage(text="退款已处理", agent_id="A1")) is False
 
 
 def test_no_gateway_while_wechat_is_not_configured() -> None:

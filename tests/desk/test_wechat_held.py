@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import sessionmaker
 
-from bot.connectors.wechat_outbox import DELIVERED, OutboxMessage
 from common.db import make_engine, make_session_factory
 from desk.wechat_held import HeldLine, HeldMessages, openid_of, reason_kind
+from wechat.outbox import DELIVERED, OutboxMessage
 
 EARLIER = datetime(2026, 11, 18, 9, 30)
 

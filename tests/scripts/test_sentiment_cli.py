@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from actions.sentiment.lexicon import LexiconAnalyzer
 from scripts.sentiment import score
+from sentiment.lexicon import LexiconAnalyzer
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -31,8 +31,6 @@ from hypothesis import strategies as st
 from rasa.core.channels.channel import UserMessage
 
 from bot.connectors.rest import GuardedRestInput
-from bot.connectors.wechat_outbox import Outbox
-from bot.connectors.wechat_stores import SQLStore
 from common.db import make_engine
 from common.ids import ConversationId
 from common.masking import find_pii, fold, mask_text
@@ -40,6 +38,8 @@ from common.ratelimit import InProcessRateLimiter
 from common.settings import Settings
 from tests.wechat_sim.channel_app import EchoBot, _SeveralPerProcess, config_for, serve_channel
 from tests.wechat_sim.simulator import WeChatSimulator, free_port, sign
+from wechat.outbox import Outbox
+from wechat.stores import SQLStore
 
 T = TypeVar("T")
 FUZZ = dict(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.connectors.wechat_api import Forbidden, WeChatCodec, WeChatConfig
 from common.settings import Settings
 from tests.wechat_sim.simulator import WeChatSimulator
+from wechat.api import Forbidden, WeChatCodec, WeChatConfig
 
 AES_KEY = WeChatSimulator.aes_key_for_tests()
 

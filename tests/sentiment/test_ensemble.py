@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from actions.sentiment import NEGATIVE, NEUTRAL, POSITIVE, SentimentResult
-from actions.sentiment.ensemble import EnsembleAnalyzer, Fusion, combine, features
-from actions.sentiment.transformer import Reading
+from sentiment import NEGATIVE, NEUTRAL, POSITIVE, SentimentResult
+from sentiment.ensemble import EnsembleAnalyzer, Fusion, combine, features
+from sentiment.transformer import Reading
 
 
 def result(label, score, confidence=0.9, anger=0.0, anxiety=0.0):

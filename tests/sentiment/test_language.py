@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.sentiment.language import detect_language
+from sentiment.language import detect_language
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.sentiment import EMOTION_THRESHOLD, SentimentResult
-from actions.sentiment.lexicon import Lexicon, LexiconAnalyzer
+from sentiment import EMOTION_THRESHOLD, SentimentResult
+from sentiment.lexicon import Lexicon, LexiconAnalyzer
 
 ANALYZER = LexiconAnalyzer()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.sentiment.tone import (
+from sentiment.tone import (
     HISTORY_LIMIT,
     Escalation,
     Tone,

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from actions.sentiment import ANGER, ANXIETY, EMOTION_THRESHOLD, NEGATIVE, NEUTRAL, POSITIVE
-from actions.sentiment.transformer import DEFAULT_MODEL, LabelPlan, TransformerAnalyzer, head_tail
+from sentiment import ANGER, ANXIETY, EMOTION_THRESHOLD, NEGATIVE, NEUTRAL, POSITIVE
+from sentiment.transformer import DEFAULT_MODEL, LabelPlan, TransformerAnalyzer, head_tail
 
 
 @pytest.fixture(scope="module")

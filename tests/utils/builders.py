@@ -15,8 +15,8 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.sentiment import SentimentResult
 from common.db import StoreUnavailable
+from sentiment import SentimentResult
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_DIR = ROOT / "bot" / "domain"

@@ -19,10 +19,10 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from bot.connectors.wechat import WeChatInput, WeChatParts
-from bot.connectors.wechat_api import CustomerServiceClient, WeChatConfig
-from bot.connectors.wechat_outbox import Outbox
-from bot.connectors.wechat_stores import KeyValueStore
 from tests.wechat_sim.simulator import WeChatSimulator, free_port
+from wechat.api import CustomerServiceClient, WeChatConfig
+from wechat.outbox import Outbox
+from wechat.stores import KeyValueStore
 
 _apps = itertools.count()
 

@@ -18,11 +18,11 @@ from typing import AsyncIterator, Iterator
 
 import pytest
 
-from bot.connectors.wechat_outbox import Outbox
-from bot.connectors.wechat_stores import KeyValueStore, RedisStore, SQLStore
 from common.db import make_engine
 from tests.utils.services import RedisServer, running_redis
 from tests.wechat_sim.simulator import WeChatSimulator, free_port
+from wechat.outbox import Outbox
+from wechat.stores import KeyValueStore, RedisStore, SQLStore
 
 ROOT = Path(__file__).resolve().parents[3]
 

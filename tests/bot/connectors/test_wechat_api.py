@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
-from bot.connectors.wechat_api import (
+from tests.wechat_sim.channel_app import config_for
+from tests.wechat_sim.simulator import WeChatSimulator, message_xml, sign
+from wechat.api import (
     BadRequest,
     CustomerServiceClient,
     Forbidden,
@@ -14,11 +16,9 @@ from bot.connectors.wechat_api import (
     WeChatApiError,
     WeChatCodec,
 )
-from bot.connectors.wechat_delivery import Delivery, ServiceWindow, WeChatDelivery
-from bot.connectors.wechat_outbox import Outbox
-from bot.connectors.wechat_stores import KeyValueStore, SQLStore
-from tests.wechat_sim.channel_app import config_for
-from tests.wechat_sim.simulator import WeChatSimulator, message_xml, sign
+from wechat.delivery import Delivery, ServiceWindow, WeChatDelivery
+from wechat.outbox import Outbox
+from wechat.stores import KeyValueStore, SQLStore
 
 # ------------------------------------------------------------------------------ codec
 

@@ -13,12 +13,12 @@ from typing import AsyncIterator
 
 import pytest
 
-from bot.connectors.wechat_outbox import Outbox
-from bot.connectors.wechat_stores import FallbackStore, KeyValueStore, RedisStore, SQLStore
 from tests.bot.connectors.conftest import halt, restart, resume
 from tests.utils.services import RedisServer
 from tests.wechat_sim.channel_app import EchoBot, RunningChannel, config_for, serve_channel
 from tests.wechat_sim.simulator import WeChatSimulator, message_xml
+from wechat.outbox import Outbox
+from wechat.stores import FallbackStore, KeyValueStore, RedisStore, SQLStore
 
 
 @pytest.fixture
@@ -121,8 +121,8 @@ async def test_an_event_sent_again_with_the_same_sender_and_create_time_is_proce
 async def test_retries_across_two_processes_sharing_redis_run_the_turn_once(
     plain_sim: WeChatSimulator, redis_url: str, database_url: str, bot: EchoBot
 ) -> None:
-    from bot.connectors.wechat_stores import RedisStore
     from common.db import make_engine
+    from wechat.stores import RedisStore
 
     outbox = Outbox(make_engine(database_url))
     prefix = f"x{time.monotonic_ns()}:"

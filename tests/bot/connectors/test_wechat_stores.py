@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.connectors.wechat_stores import FallbackStore, MemoryStore, RedisStore, SQLStore, make_store
 from common.db import StoreUnavailable, make_engine
 from tests.bot.connectors.conftest import restart
 from tests.utils.services import RedisServer
+from wechat.stores import FallbackStore, MemoryStore, RedisStore, SQLStore, make_store
 
 
 async def test_memory_store_keeps_the_contract() -> None:
@@ -28,7 +28,7 @@ async def test_memory_store_keeps_the_contract() -> None:
 async def test_redis_down_the_store_serves_from_this_process_and_returns_to_redis(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.connectors.wechat_stores")
+    caplog.set_level(logging.WARNING, logger="wechat.stores")
     prefix = f"fb{time.monotonic_ns()}:"
     store = FallbackStore(RedisStore(redis_server.url, prefix=prefix), retry_after_s=0.2)
     try:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.connectors.wechat_api import WeChatConfig
-from bot.connectors.wechat_text import UNSUPPORTED_INTENT, load_menu, render
 from common.settings import Settings, SettingsError
+from wechat.api import WeChatConfig
+from wechat.text import UNSUPPORTED_INTENT, load_menu, render
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -68,10 +68,10 @@ async def test_the_polite_reply_to_a_picture_is_in_the_customer_s_language(langu
     from rasa.shared.core.events import SlotSet
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.connectors.wechat_api import Inbound
-    from bot.connectors.wechat_stores import MemoryStore
-    from bot.connectors.wechat_text import ButtonMemory, bot_input
     from tests.utils.builders import load_domain
+    from wechat.api import Inbound
+    from wechat.stores import MemoryStore
+    from wechat.text import ButtonMemory, bot_input
 
     picture = Inbound(msg_type="image", openid="o-en", account="gh", create_time=1, msg_id="1")
     told = await bot_input(picture, menu={}, buttons=ButtonMemory(MemoryStore()))

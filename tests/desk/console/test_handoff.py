@@ -6,15 +6,15 @@ import asyncio
 from datetime import datetime
 from typing import Callable
 
-from bot.connectors.wechat_delivery import ServiceWindow, WeChatDelivery
-from bot.connectors.wechat_outbox import DELIVERED, Outbox, OutboxMessage
-from bot.connectors.wechat_stores import MemoryStore
 from sqlalchemy.orm import sessionmaker
 
 from desk.live import customer_topic
 from desk.rasa_client import RasaClient
 from tests.desk.console.conftest import RATING_QUESTION, Console, FakeRasa, enqueue, make_package, rasa_server
 from tests.utils.services import free_port
+from wechat.delivery import ServiceWindow, WeChatDelivery
+from wechat.outbox import DELIVERED, Outbox, OutboxMessage
+from wechat.stores import MemoryStore
 
 XSS = "<script>alert('x')</script>"
 

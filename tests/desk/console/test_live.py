@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import update
 
-from bot.connectors.wechat_outbox import DELIVERED, OutboxMessage
 from bot.wording import find_forbidden, load_forbidden_words
 from desk.console.canned import load_canned
 from desk.console.charts import sentiment_svg
@@ -18,6 +17,7 @@ from desk.console.watch import QueueWatcher
 from desk.gateway import OutboundMessage
 from desk.live import QUEUE, InProcessBroker, conversation_topic
 from tests.desk.console.conftest import Console, enqueue
+from wechat.outbox import DELIVERED, OutboxMessage
 
 
 def test_broker_fans_out_and_forgets_closed_subscriptions() -> None:
