@@ -262,7 +262,7 @@ def f08_erasure(t: Target) -> Result:
     from common.db import create_all, make_engine, make_session_factory
     from desk.models import Ticket
     from desk.privacy import PrivacyOffice
-    from profiles.seed import seed_demo
+    from demo.seed import seed_demo
 
     customer = "C000006"
     marker = f"回电 13912345678 {uuid.uuid4().hex[:6]}"
@@ -440,11 +440,11 @@ def f15_scrypt(t: Target) -> Result:
 
 
 def f16_agent_name(t: Target) -> Result:
-    from desk.console.users import DEMO_USERS
+    from demo.users import DEMO_USERS
 
     shown = [name for username, _, _, name in DEMO_USERS if username in name]
     return Result("16 customers see the sign-in name", f"display names naming the sign-in: {shown or 'none'}",
-                  not shown, "config: desk/console/users.py")
+                  not shown, "config: demo/users.py")
 
 
 def f17_supervision(t: Target) -> Result:
@@ -468,7 +468,7 @@ def start_stack(work: Path) -> tuple[Target, list[Any]]:
     import subprocess
 
     from common.db import create_all, make_engine, make_session_factory
-    from profiles.seed import seed_demo
+    from demo.seed import seed_demo
     from tests.utils.services import free_port
     from tests.utils.stack import MODEL, action_server, console_server, rasa_server, wait_all_ready
 

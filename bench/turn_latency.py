@@ -529,7 +529,7 @@ def prepare_database(work: Path, senders: int) -> tuple[str, dict[str, list[str]
 
     from common.db import create_all, make_engine, make_session_factory
     from profiles.models import ChannelIdentity, Order
-    from profiles.seed import DEMO_CAST, seed_demo
+    from demo.seed import DEMO_CAST, seed_demo
 
     database_url = f"sqlite:///{work / 'app.db'}"
     engine = make_engine(database_url)

@@ -1,6 +1,6 @@
 """Seed the demo data into the configured database: ``python scripts/seed_demo.py [--today YYYY-MM-DD]``.
 
-Creates the tables when missing, then runs ``profiles.seed.seed_demo`` (a no-op when customers exist).
+Creates the tables when missing, then runs ``demo.seed.seed_demo`` (a no-op when customers exist).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.db import create_all, make_engine, make_session_factory  # noqa: E402
 from common.settings import get_settings  # noqa: E402
-from profiles.seed import seed_demo  # noqa: E402
+from demo.seed import seed_demo  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

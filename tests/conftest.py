@@ -21,7 +21,7 @@ from desk.conversations import ConversationLog
 from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
 from desk.tickets import TicketStore
-from profiles.seed import seed_demo
+from demo.seed import seed_demo
 from profiles.segmentation import Thresholds, load_thresholds
 from profiles.store import ProfileStore
 from tests.utils.builders import load_domain, make_tracker

@@ -4,7 +4,7 @@
     python -m desk.console.users passwd <username>
     python -m desk.console.users deactivate <username>
     python -m desk.console.users list
-    python -m desk.console.users seed-demo        (development only: the users in DEMO_USERS)
+    python -m desk.console.users seed-demo        (development only: the users in demo.users.DEMO_USERS)
 
 The password is read from the terminal, or from standard input with ``--password-stdin``.
 """
@@ -16,32 +16,12 @@ import getpass
 import sys
 from typing import Sequence
 
-from sqlalchemy.orm import sessionmaker
-
 from common.db import create_all, make_engine, make_session_factory
 from common.settings import get_settings
+from demo.users import seed_demo_users
 from desk.agents import AgentExists, AgentStore
 from desk.models import AgentRole
 from desk.passwords import WeakPassword
-
-# Development only (refused when ENVIRONMENT=production); documented in desk/console/README.md.
-DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
-    ("agent1", "agent1-demo-pass", AgentRole.AGENT.value, "小李 (agent1)"),
-    ("agent2", "agent2-demo-pass", AgentRole.AGENT.value, "Sam (agent2)"),
-    ("supervisor", "supervisor-demo-pass", AgentRole.SUPERVISOR.value, "王主管 (supervisor)"),
-)
-
-
-def seed_demo_users(session_factory: sessionmaker) -> list[str]:
-    """Create the demo users that do not exist yet; returns the usernames created."""
-    store = AgentStore(session_factory)
-    created = []
-    for username, password, role, name in DEMO_USERS:
-        if store.get(username) is None:
-            store.add(username=username, password=password, role=role, display_name=name)
-            created.append(username)
-    return created
-
 
 def _password(args: argparse.Namespace) -> str:
     if args.password_stdin:

@@ -1,4 +1,4 @@
-"""profiles.seed: size, determinism, no raw contact data, the promised demo cast, idempotence."""
+"""demo.seed: size, determinism, no raw contact data, the promised demo cast, idempotence."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from common.db import Base, create_all, make_engine, make_session_factory
 from desk.models import Ticket, TicketContact
 from profiles.models import ChannelIdentity, Consent, Customer, Order
-from profiles.seed import DEMO_CAST, seed_demo
+from demo.seed import DEMO_CAST, seed_demo
 from profiles.segmentation import Thresholds
 from profiles.store import ProfileStore
 

@@ -24,7 +24,7 @@ from desk.errors import InvalidTransition
 from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
 from desk.models import Feedback, Handoff
-from profiles.seed import seed_demo
+from demo.seed import seed_demo
 from tests.conftest import SALT, TODAY
 from tests.deploy.test_migrations import alembic_config
 from tests.utils.services import PostgresServer

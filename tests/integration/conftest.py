@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.orm import sessionmaker
 
 from common.db import create_all, make_engine, make_session_factory
-from profiles.seed import seed_demo
+from demo.seed import seed_demo
 from tests.utils.services import free_port
 from tests.utils.stack import ServerProcess, StartFailed, action_server, http_status, rasa_server, wait_all_ready
 

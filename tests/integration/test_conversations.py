@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from desk.models import ConversationStatus, Conversation, Feedback, Handoff, Ticket, TicketTopic
 from profiles.models import ChannelIdentity, ConsentChange, Order
-from profiles.seed import DEMO_CAST
+from demo.seed import DEMO_CAST
 from tests.integration.conftest import ROOT, Assistant
 
 

@@ -9,7 +9,7 @@ import uuid
 from sqlalchemy import select
 
 from profiles.models import Customer, Order
-from profiles.seed import DEMO_CAST
+from demo.seed import DEMO_CAST
 from tests.integration.conftest import Assistant
 
 

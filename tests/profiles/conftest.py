@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from profiles.seed import DEMO_CAST
+from demo.seed import DEMO_CAST
 
 
 @pytest.fixture
 def demo_cast() -> dict[str, str]:
-    """Demo external id -> customer id (``profiles.seed.DEMO_CAST``)."""
+    """Demo external id -> customer id (``demo.seed.DEMO_CAST``)."""
     return dict(DEMO_CAST)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 from common.db import StoreUnavailable, make_session_factory
 from profiles.models import ChannelIdentity, Consent, ConsentChange, Order
 from profiles.schemas import CustomerProfile, OrderSnapshot
-from profiles.seed import DEMO_CAST
+from demo.seed import DEMO_CAST
 from profiles.segmentation import Thresholds
 from profiles.store import (
     AddressLocked,

@@ -2,7 +2,7 @@
 
 ``MASKED`` is the table of real-world forms (full-width digits, dots, dashes of every kind, ID numbers
 with spaces, a full-width ＠, 15-digit cards); ``READABLE`` holds look-alikes that are not personal
-data (order numbers as ``profiles.seed`` makes them, dates, prices, tracking numbers) and stay as typed.
+data (order numbers as ``demo.seed`` makes them, dates, prices, tracking numbers) and stay as typed.
 """
 
 from __future__ import annotations

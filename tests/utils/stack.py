@@ -445,7 +445,7 @@ def prepare_database(database_url: str) -> None:
     from alembic.config import Config
 
     from common.db import make_engine, make_session_factory
-    from profiles.seed import seed_demo
+    from demo.seed import seed_demo
 
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))

@@ -72,7 +72,7 @@ def routers() -> list[APIRouter]:
 
 
 def customer_conversation(customer_id: str) -> str:
-    """A signed-in customer's web conversation: their ``web`` channel identity (``profiles.seed``)."""
+    """A signed-in customer's web conversation: their ``web`` channel identity (``demo.seed``)."""
     return str(ConversationId.web_customer(customer_id))
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from desk.agents import AgentStore
 from desk.models import Feedback, Handoff
 from profiles.models import ChannelIdentity
-from profiles.seed import DEMO_CAST
+from demo.seed import DEMO_CAST
 from tests.integration.conftest import Assistant, shared_assistant
 from tests.utils.browser import debian_chromium, ensure_agent, running_console
 
