@@ -33,7 +33,7 @@ validate: install kb  ## rasa data validate (fails on warnings)
 	$(VENV)/python scripts/validate_data.py
 
 unit: install-dev  ## unit tests (no servers, no trained model)
-	$(VENV)/python -m pytest -m "not model and not integration"
+	$(VENV)/python -m pytest -m "not model and not integration and not services and not scale and not browser"
 
 test-stories: train  ## conversation tests (rasa test) on tests/stories
 	$(VENV)/rasa test core --model models/assistant.tar.gz --stories tests/stories \

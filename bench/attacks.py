@@ -260,9 +260,9 @@ def f08_erasure(t: Target) -> Result:
     from sqlalchemy import select
 
     from common.db import create_all, make_engine, make_session_factory
+    from demo.seed import seed_demo
     from desk.models import Ticket
     from desk.privacy import PrivacyOffice
-    from demo.seed import seed_demo
 
     customer = "C000006"
     marker = f"回电 13912345678 {uuid.uuid4().hex[:6]}"
@@ -469,8 +469,8 @@ def start_stack(work: Path) -> tuple[Target, list[Any]]:
 
     from common.db import create_all, make_engine, make_session_factory
     from demo.seed import seed_demo
-    from tests.utils.services import free_port
-    from tests.utils.stack import MODEL, action_server, console_server, rasa_server, wait_all_ready
+    from devtools.services import free_port
+    from devtools.stack import MODEL, action_server, console_server, rasa_server, wait_all_ready
 
     if not MODEL.exists():
         raise SystemExit(f"no trained model at {MODEL}: run `make train` first")

@@ -1,6 +1,6 @@
 """Throughput and latency of 1 vs 2 replicas behind nginx, start-up time and peak memory of every server.
 
-Runs the production topology of ``docker-compose.yml`` natively (``tests/utils/stack.py``: PostgreSQL,
+Runs the production topology of ``docker-compose.yml`` natively (``devtools/stack.py``: PostgreSQL,
 redis-server, nginx, N Rasa servers with ``bot/endpoints.production.yml``, N action servers, the
 console) once with N=1 and once with N=2, and drives each through nginx with the same load: CONCURRENCY
 conversations at once, each saying the lines of SCRIPT one after the other, TURNS turns in all (after
@@ -30,8 +30,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.turn_latency import memory_of, percentile  # noqa: E402
-from tests.utils.services import ServiceUnavailable  # noqa: E402
-from tests.utils.stack import MODEL, StartFailed, Stack  # noqa: E402
+from devtools.services import ServiceUnavailable  # noqa: E402
+from devtools.stack import MODEL, Stack, StartFailed  # noqa: E402
 
 RESULTS = ROOT / "results" / "bench"
 SCRIPT = ["hello", "where is my order E20991231999?", "how long does delivery usually take?", "你好",

@@ -21,7 +21,6 @@ is shut down in a ``finally`` block.
 from __future__ import annotations
 
 import abc
-
 import argparse
 import asyncio
 import json
@@ -42,8 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.utils.services import free_port  # noqa: E402
-from tests.utils.stack import (  # noqa: E402  the one launcher of our servers (also the tests')
+from devtools.services import free_port  # noqa: E402
+from devtools.stack import (  # noqa: E402  the one launcher of our servers (also the tests')
     ServerProcess,
     StartFailed,
     action_server,
@@ -528,8 +527,8 @@ def prepare_database(work: Path, senders: int) -> tuple[str, dict[str, list[str]
     from sqlalchemy import select
 
     from common.db import create_all, make_engine, make_session_factory
-    from profiles.models import ChannelIdentity, Order
     from demo.seed import DEMO_CAST, seed_demo
+    from profiles.models import ChannelIdentity, Order
 
     database_url = f"sqlite:///{work / 'app.db'}"
     engine = make_engine(database_url)

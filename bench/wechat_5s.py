@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from common.db import make_engine  # noqa: E402
-from tests.wechat_sim.channel_app import EchoBot, config_for, serve_channel, slow_fraction  # noqa: E402
-from tests.wechat_sim.simulator import Exchange, WeChatSimulator, free_port  # noqa: E402
+from devtools.wechat_sim.channel_app import EchoBot, config_for, serve_channel, slow_fraction  # noqa: E402
+from devtools.wechat_sim.simulator import Exchange, WeChatSimulator, free_port  # noqa: E402
 from wechat.outbox import Outbox  # noqa: E402
 from wechat.stores import KeyValueStore, RedisStore, SQLStore  # noqa: E402
 

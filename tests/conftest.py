@@ -158,3 +158,16 @@ def tracker_factory() -> Callable[..., Tracker]:
 def domain() -> dict[str, Any]:
     """``bot/domain/*.yml`` merged (no Rasa server)."""
     return load_domain()
+
+
+# -- markers -----------------------------------------------------------------------------------------
+# Fixtures that start a server of their own (devtools/services.py): a test using one is marked
+# ``services`` so that ``make unit`` (no servers, no model) leaves it out. A test that starts a server
+# in another way carries ``@pytest.mark.services`` itself.
+SERVICE_FIXTURES = frozenset({"redis_url", "redis_server", "postgres", "pg_url"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.services)

@@ -19,7 +19,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from bot.connectors.wechat import WeChatInput, WeChatParts
-from tests.wechat_sim.simulator import WeChatSimulator, free_port
+from devtools.wechat_sim.simulator import WeChatSimulator, free_port
 from wechat.api import CustomerServiceClient, WeChatConfig
 from wechat.outbox import Outbox
 from wechat.stores import KeyValueStore
@@ -40,11 +40,17 @@ class EchoBot:
     delay: Callable[[str], float] = lambda text: 0.0
     calls: Counter[str] = field(default_factory=Counter)
     senders: list[str] = field(default_factory=list)
+    _started: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def started(self, text: str) -> asyncio.Event:
+        """Set once a turn for ``text`` has begun (for tests that must act while it runs)."""
+        return self._started.setdefault(text, asyncio.Event())
 
     async def __call__(self, message: UserMessage) -> None:
         text = message.text or ""
         self.calls[text] += 1
         self.senders.append(str(message.sender_id))
+        self.started(text).set()
         await asyncio.sleep(self.delay(text))
         assert message.output_channel is not None
         if "buttons" in text:

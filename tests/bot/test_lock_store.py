@@ -9,7 +9,7 @@ from typing import Iterator
 import pytest
 
 from bot.lock_store import FallbackRedisLockStore
-from tests.utils.services import RedisServer, running_redis
+from devtools.services import RedisServer, running_redis
 
 
 @pytest.fixture

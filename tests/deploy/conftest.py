@@ -1,6 +1,6 @@
 """A real PostgreSQL for the deployment tests: one throwaway cluster per session, one database per test.
 
-The cluster comes from ``tests/utils/services.py`` (Debian's ``postgresql`` package, started as the
+The cluster comes from ``devtools/services.py`` (Debian's ``postgresql`` package, started as the
 ``postgres`` user when the tests run as root). Without the package the tests fail and say how to
 install it (``scripts/system_deps.sh`` does).
 """
@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.utils.services import PostgresServer, RedisServer, ServiceUnavailable, running_redis
+from devtools.services import PostgresServer, RedisServer, ServiceUnavailable, running_redis
 
 _names = itertools.count(1)
 

@@ -20,14 +20,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from common.db import make_engine, make_session_factory
+from demo.seed import seed_demo
 from desk.errors import InvalidTransition
 from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
 from desk.models import Feedback, Handoff
-from demo.seed import seed_demo
+from devtools.services import PostgresServer
 from tests.conftest import SALT, TODAY
 from tests.deploy.test_migrations import alembic_config
-from tests.utils.services import PostgresServer
 
 # the existing store tests, collected again here against PostgreSQL
 from tests.desk.test_feedback import (  # noqa: F401

@@ -22,8 +22,8 @@ from rasa.shared.core.domain import Domain
 
 from bot.event_archive import EventArchive
 from bot.tracker_store import CompactingSQLTrackerStore
+from devtools.services import PostgresServer, RedisServer
 from tests.bot.test_tracker_store import converse
-from tests.utils.services import PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = ROOT / "bot" / "endpoints.production.yml"

@@ -11,7 +11,7 @@ from common.db import make_engine, make_session_factory
 from desk.models import Ticket
 from desk.outbox import CallbackOutbox, CallbackRequest
 from desk.tickets import TicketStore
-from tests.utils.services import free_port
+from devtools.services import free_port
 
 
 def unreachable_store() -> TicketStore:

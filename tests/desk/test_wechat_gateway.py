@@ -10,8 +10,8 @@ import pytest
 from common.db import make_engine
 from common.settings import Settings
 from desk.gateway import NotAWeChatConversation, OutboundMessage, WeChatGateway
-from tests.wechat_sim.channel_app import config_for
-from tests.wechat_sim.simulator import WeChatSimulator
+from devtools.wechat_sim.channel_app import config_for
+from devtools.wechat_sim.simulator import WeChatSimulator
 from wechat.api import CustomerServiceClient
 from wechat.delivery import Delivery, ServiceWindow, WeChatDelivery
 from wechat.outbox import Outbox

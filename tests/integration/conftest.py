@@ -2,7 +2,7 @@
 
 They run the trained model (``models/assistant.tar.gz``, made by ``scripts/train.sh``) against a
 fresh SQLite database seeded with the demo customers, on free loopback ports, started by the shared
-launcher (``tests/utils/stack.py``, also used by the scale tests and the benchmarks).
+launcher (``devtools/stack.py``, also used by the scale tests and the benchmarks).
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from sqlalchemy.orm import sessionmaker
 
 from common.db import create_all, make_engine, make_session_factory
 from demo.seed import seed_demo
-from tests.utils.services import free_port
-from tests.utils.stack import ServerProcess, StartFailed, action_server, http_status, rasa_server, wait_all_ready
+from devtools.services import free_port
+from devtools.stack import ServerProcess, StartFailed, action_server, http_status, rasa_server, wait_all_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "assistant.tar.gz"
 START_TIMEOUT = 420
-# the WeChat channel runs in safe (AES) mode against tests/wechat_sim on WECHAT_API_BASE (test_wechat.py)
+# the WeChat channel runs in safe (AES) mode against devtools/wechat_sim on WECHAT_API_BASE (test_wechat.py)
 WECHAT_ENV = {
     "WECHAT_TOKEN": "integration-wechat-token",
     "WECHAT_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",

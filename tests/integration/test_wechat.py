@@ -14,9 +14,9 @@ from typing import AsyncIterator
 import pytest
 from sqlalchemy import select
 
+from devtools.wechat_sim.simulator import WeChatSimulator
 from profiles.models import ChannelIdentity
 from tests.integration.conftest import WECHAT_ENV, Assistant
-from tests.wechat_sim.simulator import WeChatSimulator
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -1,4 +1,4 @@
-"""One production-shaped stack per pytest session for the scale and fault tests (``tests/utils/stack.py``).
+"""One production-shaped stack per pytest session for the scale and fault tests (``devtools/stack.py``).
 
 PostgreSQL, redis-server and nginx from Debian packages, two Rasa servers with the production
 endpoints, two action servers and the console, all on loopback. Every test in this folder is marked
@@ -13,8 +13,8 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 
-from tests.utils.services import ServiceUnavailable
-from tests.utils.stack import ROOT, StartFailed, Stack
+from devtools.services import ServiceUnavailable
+from devtools.stack import ROOT, Stack, StartFailed
 
 # a hold reply when the action server does not answer comes after this many seconds of retries
 STACK_ENV = {"ACTION_RETRY_SECONDS": "6"}

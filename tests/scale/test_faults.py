@@ -18,9 +18,9 @@ import uuid
 import sqlalchemy as sa
 import yaml
 
+from devtools.services import RedisServer
+from devtools.stack import ROOT, Stack, wait_all_ready
 from tests.scale.conftest import user_texts
-from tests.utils.services import RedisServer
-from tests.utils.stack import ROOT, Stack, wait_all_ready
 
 GUEST_ORDER = "E20991231999"  # no such order: the action answers with the number, the hold reply does not
 

@@ -20,8 +20,8 @@ from typing import Any
 import aiohttp
 import sqlalchemy as sa
 
+from devtools.stack import Stack, upstream_counts
 from tests.scale.conftest import user_texts
-from tests.utils.stack import Stack, upstream_counts
 
 CONVERSATIONS = 200
 TURN_TIMEOUT = 120

@@ -18,8 +18,8 @@ import websockets
 
 from common.ratelimit import RedisRateLimiter
 from desk.console.__main__ import WS_MAX_BYTES, uvicorn_options
+from devtools.wechat_sim.simulator import free_port
 from tests.desk.console.conftest import Console
-from tests.wechat_sim.simulator import free_port
 
 
 async def test_an_oversized_websocket_frame_is_refused_while_it_is_read(console: Console) -> None:

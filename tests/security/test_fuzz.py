@@ -36,8 +36,8 @@ from common.ids import ConversationId
 from common.masking import find_pii, fold, mask_text
 from common.ratelimit import InProcessRateLimiter
 from common.settings import Settings
-from tests.wechat_sim.channel_app import EchoBot, _SeveralPerProcess, config_for, serve_channel
-from tests.wechat_sim.simulator import WeChatSimulator, free_port, sign
+from devtools.wechat_sim.channel_app import EchoBot, _SeveralPerProcess, config_for, serve_channel
+from devtools.wechat_sim.simulator import WeChatSimulator, free_port, sign
 from wechat.outbox import Outbox
 from wechat.stores import SQLStore
 

@@ -18,9 +18,9 @@ from actions.session import ActionSessionStart
 from bot.connectors.rest import GuardedRestInput
 from common.ids import ConversationId
 from common.settings import Settings
+from devtools.wechat_sim.channel_app import _SeveralPerProcess
+from devtools.wechat_sim.simulator import free_port
 from tests.utils.builders import slot_events
-from tests.wechat_sim.channel_app import _SeveralPerProcess
-from tests.wechat_sim.simulator import free_port
 
 TOKEN = "identity-test-token"
 ALIASES = [

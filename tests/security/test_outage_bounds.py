@@ -17,7 +17,7 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 
 from bot.event_archive import EventArchive
 from bot.tracker_store import CompactingSQLTrackerStore
-from tests.utils.services import PostgresServer, ServiceUnavailable
+from devtools.services import PostgresServer, ServiceUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 

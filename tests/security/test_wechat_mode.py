@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from common.settings import Settings
-from tests.wechat_sim.simulator import WeChatSimulator
+from devtools.wechat_sim.simulator import WeChatSimulator
 from wechat.api import Forbidden, WeChatCodec, WeChatConfig
 
 AES_KEY = WeChatSimulator.aes_key_for_tests()

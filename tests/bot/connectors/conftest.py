@@ -19,8 +19,8 @@ from typing import AsyncIterator, Iterator
 import pytest
 
 from common.db import make_engine
-from tests.utils.services import RedisServer, running_redis
-from tests.wechat_sim.simulator import WeChatSimulator, free_port
+from devtools.services import RedisServer, running_redis
+from devtools.wechat_sim.simulator import WeChatSimulator, free_port
 from wechat.outbox import Outbox
 from wechat.stores import KeyValueStore, RedisStore, SQLStore
 
@@ -86,7 +86,7 @@ def outbox(database_url: str) -> Outbox:
     return Outbox(make_engine(database_url))
 
 
-@pytest.fixture(params=["sql", "redis"])
+@pytest.fixture(params=["sql", pytest.param("redis", marks=pytest.mark.services)])
 async def store(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[KeyValueStore]:
     if request.param == "sql":
         yield SQLStore(make_engine(database_url))

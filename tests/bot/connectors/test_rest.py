@@ -13,8 +13,8 @@ from rasa.core.channels.channel import UserMessage
 
 from bot.connectors.rest import GuardedRestInput
 from common.settings import Settings
-from tests.wechat_sim.channel_app import _SeveralPerProcess
-from tests.wechat_sim.simulator import free_port
+from devtools.wechat_sim.channel_app import _SeveralPerProcess
+from devtools.wechat_sim.simulator import free_port
 
 TOKEN = "rest-test-token"
 

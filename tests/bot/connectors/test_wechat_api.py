@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from tests.wechat_sim.channel_app import config_for
-from tests.wechat_sim.simulator import WeChatSimulator, message_xml, sign
+from devtools.wechat_sim.channel_app import config_for
+from devtools.wechat_sim.simulator import WeChatSimulator, message_xml, sign
 from wechat.api import (
     BadRequest,
     CustomerServiceClient,

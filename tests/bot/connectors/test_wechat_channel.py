@@ -13,10 +13,10 @@ from typing import AsyncIterator
 
 import pytest
 
+from devtools.services import RedisServer
+from devtools.wechat_sim.channel_app import EchoBot, RunningChannel, config_for, serve_channel
+from devtools.wechat_sim.simulator import WeChatSimulator, message_xml
 from tests.bot.connectors.conftest import halt, restart, resume
-from tests.utils.services import RedisServer
-from tests.wechat_sim.channel_app import EchoBot, RunningChannel, config_for, serve_channel
-from tests.wechat_sim.simulator import WeChatSimulator, message_xml
 from wechat.outbox import Outbox
 from wechat.stores import FallbackStore, KeyValueStore, RedisStore, SQLStore
 
@@ -70,7 +70,7 @@ async def test_a_retry_while_the_turn_runs_is_attached_not_processed_again(
     query, body = plain_sim.signed(fields)
     plain_sim._last_inbound["o-carol"] = plain_sim.now()
     first = asyncio.ensure_future(plain_sim.post(plain_channel.url, query, body))
-    await asyncio.sleep(1)
+    await asyncio.wait_for(bot.started("slow twice").wait(), timeout=10)  # the first request's turn runs
     second = await plain_sim.post(plain_channel.url, query, body)  # the identical request, as WeChat retries
     assert (await first).body == "success" and second.body == "success"
     await plain_channel.drain()
@@ -290,12 +290,41 @@ class _HaltsAfterTheClaim(RedisStore):
         return taken
 
 
+class _Logged(logging.Handler):
+    """``event`` is set when the WeChat channel logs a line containing ``fragment``."""
+
+    def __init__(self, fragment: str) -> None:
+        super().__init__(logging.INFO)
+        self.fragment = fragment
+        self.event = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.fragment in record.getMessage():
+            self.event.set()
+
+
+def _logged(fragment: str) -> _Logged:
+    handler = _Logged(fragment)
+    logging.getLogger("bot.connectors.wechat").addHandler(handler)
+    return handler
+
+
+async def _answers(server: RedisServer) -> None:
+    """Return once ``server`` answers a PING on a fresh connection."""
+    probe = RedisStore(server.url, prefix="probe:", timeout_s=5.0)
+    try:
+        await probe.ping()
+    finally:
+        await probe.close()
+
+
 @pytest.mark.parametrize("when", ["before the claim", "after the claim"])
 async def test_a_store_outage_loses_no_message_the_retry_runs_the_turn_once(
     plain_sim: WeChatSimulator, redis_server: RedisServer, outbox: Outbox, bot: EchoBot,
     caplog: pytest.LogCaptureFixture, when: str,
 ) -> None:
     caplog.set_level(logging.INFO)
+    unanswered = _logged("left unanswered for WeChat to retry")
     prefix = f"o{time.monotonic_ns()}:"
     store = (_HaltsAfterTheClaim(redis_server, prefix=prefix, timeout_s=0.3) if when == "after the claim"
              else RedisStore(redis_server.url, prefix=prefix, timeout_s=0.3))
@@ -308,8 +337,9 @@ async def test_a_store_outage_loses_no_message_the_retry_runs_the_turn_once(
         first = await plain_sim.post(running.url, query, body, timeout_s=1.0)
         assert first.status == 0  # no answer: WeChat retries
         assert bot.calls[secret] == 0
+        await asyncio.wait_for(unanswered.event.wait(), timeout=10)  # the first request is done with the store
         resume(redis_server)
-        await asyncio.sleep(1.0)
+        await _answers(redis_server)  # and Redis has run what was queued while it was frozen
         retry = await plain_sim.post(running.url, query, body)  # the identical request, as WeChat retries
         assert plain_sim.read_reply(query, retry.body) == f"echo: {secret}"
         again = await plain_sim.post(running.url, query, body)
@@ -317,6 +347,7 @@ async def test_a_store_outage_loses_no_message_the_retry_runs_the_turn_once(
         assert bot.calls[secret] == 1
         assert "left unanswered for WeChat to retry" in caplog.text and secret not in caplog.text
     finally:
+        logging.getLogger("bot.connectors.wechat").removeHandler(unanswered)
         resume(redis_server)
         await running.close()
         await store.close()
@@ -325,14 +356,16 @@ async def test_a_store_outage_loses_no_message_the_retry_runs_the_turn_once(
 async def test_with_redis_down_the_channel_answers_from_this_process_and_returns_to_redis(
     plain_sim: WeChatSimulator, redis_server: RedisServer, outbox: Outbox, bot: EchoBot
 ) -> None:
-    store = FallbackStore(RedisStore(redis_server.url, prefix=f"f{time.monotonic_ns()}:"), retry_after_s=0.2)
+    now = [0.0]
+    store = FallbackStore(RedisStore(redis_server.url, prefix=f"f{time.monotonic_ns()}:"), retry_after_s=0.2,
+                          clock=lambda: now[0])
     running = await serve_channel(config_for(plain_sim), store, outbox, bot)
     try:
         redis_server.stop()
         during = await plain_sim.send(running.url, plain_sim.text("o-oz", "while redis is down"))
         assert during.reply == "echo: while redis is down" and store.degraded
         restart(redis_server)
-        await asyncio.sleep(0.3)
+        now[0] += 0.3  # past the next probe of Redis
         after = await plain_sim.send(running.url, plain_sim.text("o-oz", "redis is back"))
         assert after.reply == "echo: redis is back" and not store.degraded
         assert bot.calls == {"while redis is down": 1, "redis is back": 1}

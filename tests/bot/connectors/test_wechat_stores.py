@@ -11,8 +11,8 @@ import pytest
 import redis
 
 from common.db import StoreUnavailable, make_engine
+from devtools.services import RedisServer
 from tests.bot.connectors.conftest import restart
-from tests.utils.services import RedisServer
 from wechat.stores import FallbackStore, MemoryStore, RedisStore, SQLStore, make_store
 
 

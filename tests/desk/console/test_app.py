@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from common.db import make_engine, make_session_factory
 from common.settings import Settings
 from desk.console.app import create_app
+from devtools.services import free_port
 from tests.desk.console.conftest import Console, enqueue
-from tests.utils.services import free_port
 
 
 @pytest.mark.parametrize(("language", "expected"), [("en", "The database is unavailable at the moment"),

@@ -10,8 +10,8 @@ from sqlalchemy.orm import sessionmaker
 
 from desk.live import customer_topic
 from desk.rasa_client import RasaClient
+from devtools.services import free_port
 from tests.desk.console.conftest import RATING_QUESTION, Console, FakeRasa, enqueue, make_package, rasa_server
-from tests.utils.services import free_port
 from wechat.delivery import ServiceWindow, WeChatDelivery
 from wechat.outbox import DELIVERED, Outbox, OutboxMessage
 from wechat.stores import MemoryStore

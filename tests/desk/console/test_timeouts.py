@@ -14,9 +14,9 @@ from common.settings import Settings
 from desk.handoffs import HandoffQueue
 from desk.live import customer_topic
 from desk.rasa_client import RasaClient
+from devtools.services import free_port
 from tests.conftest import NOON
 from tests.desk.console.conftest import Console, enqueue, rasa_server
-from tests.utils.services import free_port
 
 
 def _queue_at(seeded: sessionmaker, minutes_ago: int) -> HandoffQueue:
