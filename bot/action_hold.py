@@ -4,7 +4,7 @@ Rasa 3.6 calls every custom action through ``RemoteAction.run``. When the action
 raises ``RasaException``; the processor logs it, drops the action's events and carries on, so the
 customer hears nothing (and ``ActionExtractSlots`` skips the per-turn ``action_validate_slot_mappings``
 with a warning). ``install_action_hold`` wraps ``RemoteAction.run`` once per Rasa process (called
-from ``BilingualTokenizer`` at model load, like ``bot/runtime.py``), which is the one place every
+from ``RemoteActionPatches`` at model load, like ``bot/runtime.py``), which is the one place every
 remote call passes through; no processor, channel or agent subclass is needed:
 
 * a call that could not connect (``aiohttp.ClientConnectorError``: the request never reached the

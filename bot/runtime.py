@@ -4,8 +4,9 @@ Rasa validates every action-server response with ``jsonschema.validate(result, s
 re-checks the (constant) schema itself against the JSON-schema meta-schema on every call: about a
 tenth of a turn's CPU here. ``install_fast_action_result_validation`` keeps Rasa's behaviour (same
 schema, same best-match ``ValidationError`` with Rasa's message) but builds the validator once.
-It is called from ``BilingualTokenizer`` (the first component of the pipeline) at model load, so
-it runs in every Rasa process that serves this model and never at import time.
+It is called from ``RemoteActionPatches`` (``bot/components/remote_action_patches.py``, the first
+component of the pipeline in config.yml) at model load, so it runs in every Rasa process that serves
+this model and never at import time.
 """
 
 from __future__ import annotations

@@ -70,13 +70,6 @@ class BilingualTokenizer(Tokenizer):
         super().__init__(config)
         self._model_storage = model_storage
         self._resource = resource
-        from bot.runtime import install_fast_action_result_validation
-
-        install_fast_action_result_validation()  # see bot/runtime.py: once per Rasa process
-        from bot.action_hold import install_action_hold
-        from common.settings import get_settings
-
-        install_action_hold(get_settings().action_retry_seconds)  # "please hold" if the action server is down
         import jieba
         import spacy
 
