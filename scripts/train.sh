@@ -12,8 +12,10 @@ if [ -f "$model" ] && [ "$(cat models/.fingerprint 2>/dev/null)" = "$fingerprint
   echo "==> model is up to date ($model)"
   exit 0
 fi
-echo "==> training the model (its inputs changed; about a minute on 2 cores, progress below)"
-mkdir -p models
+echo "==> training the model (its inputs changed; about a minute on 2 cores, progress below, full log: logs/train.log)"
+mkdir -p models logs
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-3}"
+# the terminal shows progress without the libraries' deprecation walls; logs/train.log keeps every line
 .venv/bin/rasa train --config config.yml --domain bot/domain --data bot/data nlu_data \
-  --out models --fixed-model-name assistant
+  --out models --fixed-model-name assistant 2>&1 | .venv/bin/python scripts/quiet_progress.py logs/train.log
 echo "$fingerprint" > models/.fingerprint
