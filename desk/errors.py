@@ -1,10 +1,18 @@
-"""Desk exceptions.
+"""Desk exceptions. The tree of ``DeskError`` (checked by tests/desk/test_errors.py):
 
 DeskError
-├── StoreUnavailable (re-exported from common.db: the database is down or refused the operation)
-├── InvalidFeedback  (a rating outside 1–5)
-├── HandoffNotFound
-└── InvalidTransition (e.g. claiming a handoff another agent already took)
+├── InvalidFeedback          a rating outside 1–5 (also a ValueError)
+├── HandoffNotFound          (also a LookupError)
+├── InvalidTransition        e.g. claiming a handoff another agent already took
+├── AgentExists              desk.agents: a console user of that name exists
+├── CustomerNotFound         desk.privacy: export or erasure for an unknown customer
+├── RasaUnavailable          desk.rasa_client: the Rasa server did not answer
+└── ChannelUnavailable       desk.gateway: no way to reach the customer on this channel
+    └── NotAWeChatConversation   (also a ValueError)
+
+Not desk errors, on purpose: ``StoreUnavailable`` (``common.db``, a RuntimeError shared by every
+library; re-exported here for the desk's callers), ``ReviewError`` (``desk.review``, a ValueError that
+carries its wording key) and ``WeakPassword`` (``desk.passwords``, a ValueError).
 """
 
 from __future__ import annotations
