@@ -17,11 +17,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from common.db import create_all, make_engine, make_session_factory
+from demo.seed import seed_demo
 from desk.conversations import ConversationLog
 from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
 from desk.tickets import TicketStore
-from demo.seed import seed_demo
 from profiles.segmentation import Thresholds, load_thresholds
 from profiles.store import ProfileStore
 from tests.utils.builders import load_domain, make_tracker

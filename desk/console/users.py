@@ -23,6 +23,7 @@ from desk.agents import AgentExists, AgentStore
 from desk.models import AgentRole
 from desk.passwords import WeakPassword
 
+
 def _password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from desk.models import ConversationStatus, Conversation, Feedback, Handoff, Ticket, TicketTopic
-from profiles.models import ChannelIdentity, ConsentChange, Order
 from demo.seed import DEMO_CAST
+from desk.models import Conversation, ConversationStatus, Feedback, Handoff, Ticket, TicketTopic
+from profiles.models import ChannelIdentity, ConsentChange, Order
 from tests.integration.conftest import ROOT, Assistant
 
 

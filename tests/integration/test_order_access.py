@@ -8,8 +8,8 @@ import uuid
 
 from sqlalchemy import select
 
-from profiles.models import Customer, Order
 from demo.seed import DEMO_CAST
+from profiles.models import Customer, Order
 from tests.integration.conftest import Assistant
 
 

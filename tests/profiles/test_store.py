@@ -9,9 +9,9 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 
 from common.db import StoreUnavailable, make_session_factory
+from demo.seed import DEMO_CAST
 from profiles.models import ChannelIdentity, Consent, ConsentChange, Order
 from profiles.schemas import CustomerProfile, OrderSnapshot
-from demo.seed import DEMO_CAST
 from profiles.segmentation import Thresholds
 from profiles.store import (
     AddressLocked,

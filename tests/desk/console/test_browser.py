@@ -12,10 +12,10 @@ from typing import Any, Iterator
 import pytest
 from sqlalchemy import select
 
+from demo.seed import DEMO_CAST
 from desk.agents import AgentStore
 from desk.models import Feedback, Handoff
 from profiles.models import ChannelIdentity
-from demo.seed import DEMO_CAST
 from tests.integration.conftest import Assistant, shared_assistant
 from tests.utils.browser import debian_chromium, ensure_agent, running_console
 
