@@ -16,8 +16,9 @@ customer-service window and the last buttons shown to a customer. So one protoco
   atomic across processes; calls run in a worker thread to keep the event loop free.
 
 A backend that cannot be reached raises ``StoreUnavailable`` (``common.db``), whatever the backend.
-Expired ``wechat_kv`` rows are deleted by ``purge_expired_rows`` (``python -m desk.retention``, whatever
-the retention age: an expired key holds nothing anyone may read); ``erase_openids`` serves
+Expired ``wechat_kv`` rows are deleted by ``purge_expired_rows``: by ``python -m desk.retention`` whatever the
+retention age (an expired key holds nothing anyone may read) and by ``SQLStore`` itself, on a write at
+most every ``PURGE_EVERY_S``, so the table stays bounded without the job; ``erase_openids`` serves
 ``desk.privacy`` and matches a key's ``:``-separated parts exactly (``window:<openid>``,
 ``evt:<openid>:<time>:<event>``), never with a pattern. No Rasa imports.
 """
@@ -251,10 +252,19 @@ class KeyValueRow(Base):
 
 
 class SQLStore:
+    PURGE_EVERY_S = 600.0  # expired rows are also deleted by a write at most this often (the table's bound)
+
     def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
         Base.metadata.create_all(engine, tables=[KeyValueRow.__table__])
         self._sessions = make_session_factory(engine)
         self._clock = clock
+        self._next_purge = clock() + self.PURGE_EVERY_S
+
+    def _purge_due(self) -> None:
+        now = self._clock()
+        if now >= self._next_purge:
+            self._next_purge = now + self.PURGE_EVERY_S
+            self.purge_expired()
 
     @classmethod
     def from_url(cls, database_url: str) -> "SQLStore":
@@ -266,10 +276,12 @@ class SQLStore:
             return row.value if row is not None and row.expires_at > self._clock() else None
 
     def _set(self, key: str, value: str, ttl_s: float) -> None:
+        self._purge_due()
         with self._sessions.begin() as s:
             s.merge(KeyValueRow(key=key, value=value, expires_at=self._clock() + ttl_s))
 
     def _add(self, key: str, value: str, ttl_s: float) -> bool:
+        self._purge_due()
         now = self._clock()
         try:
             with self._sessions.begin() as s:

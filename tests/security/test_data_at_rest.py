@@ -120,3 +120,17 @@ def test_retention_removes_transcript_lines_from_handoff_packages(app_engine: sa
     assert "138****1234" not in json.dumps(packages["old"], ensure_ascii=False)
     assert packages["old"]["profile"] == {"segment": "guest"} and packages["old"]["last_messages"] == []
     assert packages["new"]["last_messages"] == package["last_messages"]
+
+
+def test_the_embedded_store_purges_expired_keys_itself_as_it_writes(tmp_path: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    now = [EPOCH_NOW]
+    engine = make_engine(f"sqlite:///{tmp_path / 'kv.db'}")
+    store = SQLStore(engine, clock=lambda: now[0])
+    for n in range(50):
+        asyncio.run(store.set(f"seen:evt:o-{n}:1:subscribe", "done", ttl_s=60))
+    now[0] += SQLStore.PURGE_EVERY_S + 61
+    with caplog.at_level(logging.INFO):
+        asyncio.run(store.set("window:o-new", "1", ttl_s=60))
+    assert _rows(engine, "wechat_kv").count("seen:") == 0 and "window:o-new" in _rows(engine, "wechat_kv")
+    assert "wechat_kv: 50 expired rows deleted" in caplog.text
