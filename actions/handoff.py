@@ -25,7 +25,7 @@ from actions.context import (
 from sentiment.tone import Escalation, fallback_threshold
 from common.db import StoreUnavailable
 from common.masking import mask_name
-from desk.handoffs import HandoffQueue, SummaryFacts, build_summary, handoff_priority
+from desk.handoffs import HandoffQueue, QueueFull, SummaryFacts, build_summary, handoff_priority
 from desk.models import HandoffReason, TicketTopic
 from desk.outbox import CallbackRequest
 from desk.tickets import TicketStore
@@ -142,6 +142,9 @@ async def hand_over(
             summary=summary,
             package=package,
         )
+    except QueueFull:  # logged by the queue; the bot stays with the customer
+        dispatcher.utter_message(response=names.UTTER_HANDOFF_QUEUE_FULL)
+        return [SlotSet(names.HUMAN_OFFERED, False)]
     except StoreUnavailable:
         logger.exception("handoff queue unavailable (conversation=%s)", tracker.sender_id)
         # the reply promises a callback ticket: spooled now, written when the database is back (desk/outbox.py)

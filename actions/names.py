@@ -124,6 +124,7 @@ UTTER_HUMAN_DECLINED = "utter_human_declined"
 UTTER_HANDOFF_QUEUED = "utter_handoff_queued"
 UTTER_HANDOFF_PRIORITY = "utter_handoff_priority"
 UTTER_HANDOFF_UNAVAILABLE = "utter_handoff_unavailable"
+UTTER_HANDOFF_QUEUE_FULL = "utter_handoff_queue_full"  # bot/domain/responses_bounds.yml
 UTTER_DEFAULT = "utter_default"
 UTTER_PERSONALIZATION_OFF = "utter_personalization_off"
 UTTER_PERSONALIZATION_ON = "utter_personalization_on"

@@ -2,12 +2,25 @@
 
 ``handoff_priority`` and ``build_summary`` are pure; ``HandoffQueue.enqueue`` is idempotent per
 conversation (a second request while one is open returns the open one and its place in the queue).
+
+The queue is bounded, so a flood of requests from fresh guest ids cannot bury the customers waiting
+(``QueueFull``, logged as a warning; the bot answers ``utter_handoff_queue_full`` and stays):
+
+- at most ``MAX_QUEUED_GUESTS`` guests (no ``customer_id``) wait at once: what a support team can
+  serve in about an hour; signed-in customers are not counted against it;
+- at most ``MAX_QUEUED`` handoffs wait at once, everyone together;
+- one guest conversation opens at most ``GUEST_REQUESTS_PER_HOUR`` handoffs an hour (asking again
+  while one is open keeps its place and does not count).
+
+The counts are read in the transaction that adds the row, so two requests racing at the bound may
+both get in: a soft bound, off by at most the number of concurrent writers.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -18,9 +31,23 @@ from sqlalchemy.orm import sessionmaker
 
 from common.masking import mask_text
 from desk._unit import retry_on_conflict, unit_of_work
-from desk.errors import HandoffNotFound, InvalidTransition
+from desk.errors import DeskError, HandoffNotFound, InvalidTransition
 from desk.models import Conversation, ConversationStatus, Handoff, HandoffReason, HandoffStatus
 from desk.schemas import HandoffView, QueuedHandoff
+
+logger = logging.getLogger(__name__)
+MAX_QUEUED_GUESTS = 20
+MAX_QUEUED = 500
+GUEST_REQUESTS_PER_HOUR = 3
+
+
+class QueueFull(DeskError):
+    """A bound of the queue is reached: ``bound`` is ``guests``, ``queue`` or ``guest``."""
+
+    def __init__(self, bound: str, limit: int) -> None:
+        super().__init__(f"handoff queue bound reached: {bound} (limit {limit})")
+        self.bound, self.limit = bound, limit
+
 
 OPEN_STATUSES = (HandoffStatus.QUEUED.value, HandoffStatus.ASSIGNED.value)
 RESUME_PENDING = "resume_pending"  # package key: the conversation still waits for Rasa to resume it
@@ -140,9 +167,30 @@ def _view(h: Handoff) -> HandoffView:
 
 
 class HandoffQueue:
-    def __init__(self, session_factory: sessionmaker, *, clock: Callable[[], datetime] = datetime.utcnow) -> None:
+    def __init__(self, session_factory: sessionmaker, *, clock: Callable[[], datetime] = datetime.utcnow,
+                 max_queued_guests: int = MAX_QUEUED_GUESTS, max_queued: int = MAX_QUEUED,
+                 guest_requests_per_hour: int = GUEST_REQUESTS_PER_HOUR) -> None:
         self._session_factory = session_factory
         self._clock = clock
+        self.max_queued_guests, self.max_queued = max_queued_guests, max_queued
+        self.guest_requests_per_hour = guest_requests_per_hour
+
+    def _check_bounds(self, session, *, conversation_id: str, customer_id: str | None,  # type: ignore[no-untyped-def]
+                      now: datetime) -> None:
+        """Raise ``QueueFull`` (logged) when adding one more queued handoff would pass a bound."""
+        queued = Handoff.status == HandoffStatus.QUEUED.value
+        checks: list[tuple[str, int, Any]] = [("queue", self.max_queued, queued)]
+        if customer_id is None:
+            checks += [
+                ("guests", self.max_queued_guests, and_(queued, Handoff.customer_id.is_(None))),
+                ("guest", self.guest_requests_per_hour, and_(Handoff.conversation_id == conversation_id,
+                                                             Handoff.created_at > now - timedelta(hours=1))),
+            ]
+        for bound, limit, where in checks:
+            if int(session.scalar(select(func.count(Handoff.id)).where(where)) or 0) >= limit:
+                logger.warning("handoff queue bound reached: %s (limit %s); conversation %s not queued",
+                               bound, limit, conversation_id)
+                raise QueueFull(bound, limit)
 
     def enqueue(
         self,
@@ -173,6 +221,7 @@ class HandoffQueue:
             ).first()
             created = existing is None
             if existing is None:
+                self._check_bounds(session, conversation_id=conversation_id, customer_id=customer_id, now=now)
                 existing = Handoff(
                     conversation_id=conversation_id,
                     customer_id=customer_id,

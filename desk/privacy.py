@@ -1,9 +1,12 @@
 """What we hold about one customer: export it (JSON) or erase it, each with an audit entry.
 
 ``python -m desk.privacy export <customer_id> [--actor NAME] [--out FILE]`` prints (or writes) one JSON
-document: profile, channel identities, orders, consent and consent changes, conversations, tickets
-(with contacts), handoffs (with notes), feedback, QA reviews and the transcripts (every stored tracker
-event of the customer's conversations, from the tracker store and, where present, the event archive).
+document: profile, channel identities, orders, consent and consent changes, conversations and their
+sessions, tickets (with contacts), handoffs (with notes), feedback, QA reviews, the reveals of the
+customer's data in the audit log, the WeChat lines held and keys kept for the customer's openids, and
+the transcripts (every stored tracker event of the customer's conversations, from the tracker store
+and, where present, the event archive). Rows of the customer's conversations count whether or not
+they carry the ``customer_id`` (a guest's handoff before signing in, a ticket written by the outbox).
 
 ``python -m desk.privacy erase <customer_id> --actor NAME --reason TEXT`` removes the personal data:
 
@@ -12,13 +15,19 @@ event of the customer's conversations, from the tracker store and, where present
 * profile: name replaced by ``erased``, contact hashes and masked forms, birth year, the sealed vault,
   channel identities (a returning WeChat user is then a guest), consent changes deleted;
 * orders keep amount, status, dates and items (bookkeeping and aggregate counts) but lose the address
-  and tracking number; tickets, handoffs, notes, reviews and feedback keep their status, times,
-  ratings and ids (dashboards and counts stay right) but lose their free text; so do the notes
-  supervisors wrote when closing the customer's low-CSAT follow-ups;
+  and tracking number; tickets, handoffs, notes, reviews and feedback of the customer or of the
+  customer's conversations keep their status, times, ratings and ids (dashboards and counts stay
+  right) but lose their free text (handoff summaries and packages with the last messages, ticket
+  subjects, feedback comments, review notes); so do the notes supervisors wrote when closing the
+  customer's low-CSAT follow-ups;
+* a conversation id naming a WeChat openid (``wechat:<openid>``) is replaced, in every table that
+  keeps one (conversations, sessions, signals, tickets and contacts, handoffs, feedback and its
+  idempotency key, reviews, reveals), by one random ``erased-…`` id per conversation, so the rows of
+  one conversation still count together;
 * WeChat: the messages held for the customer's openids (``wechat_outbox``) and the channel's
-  key-value rows naming them (``wechat_kv``: delivery window, last buttons) are deleted, where
-  those tables live in this database (the embedded store). With Redis the same keys expire by
-  themselves within 48 hours.
+  key-value rows naming them (``wechat_kv``: a key whose ``:``-separated parts include the openid
+  exactly) are deleted by their owner module (bot/connectors), where those tables live in this
+  database (the embedded store). With Redis the same keys expire by themselves within 48 hours.
 
 The audit entry goes to the supervisors' audit log (``pii_reveals``; field ``export`` or ``erasure``)
 and is committed before anything is read or deleted. Conversations are found through the
@@ -31,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
@@ -39,12 +49,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from bot.connectors import wechat_outbox, wechat_stores
 from common.db import make_engine, make_session_factory
 from common.ids import ConversationId
 from desk._unit import unit_of_work
 from desk.errors import DeskError
 from desk.models import (
     Conversation,
+    ConversationSession,
+    ConversationSignals,
     Feedback,
     FollowupClosure,
     Handoff,
@@ -60,7 +73,12 @@ ERASED = "erased"
 ERASED_TEXT = "[erased]"
 TRACKER_TABLES = ("events", "event_archive")  # keyed by sender_id; tracker_checkpoints too (below)
 CHECKPOINTS = "tracker_checkpoints"
-WECHAT_OUTBOX, WECHAT_KV = "wechat_outbox", "wechat_kv"  # bot/connectors (the embedded WeChat store)
+# every desk table that keeps a conversation id (column named conversation_id, or Conversation.id)
+CONVERSATION_COLUMNS = (
+    Conversation.id, ConversationSession.conversation_id, ConversationSignals.conversation_id,
+    Ticket.conversation_id, TicketContact.conversation_id, Handoff.conversation_id, Feedback.conversation_id,
+    TranscriptReview.conversation_id, PiiReveal.conversation_id,
+)
 
 
 class CustomerNotFound(DeskError):
@@ -113,31 +131,26 @@ class PrivacyOffice:
             ChannelIdentity.customer_id == customer_id, ChannelIdentity.channel == "wechat")))
 
     @staticmethod
-    def _wechat_tables(session: Any) -> dict[str, sa.Table]:
-        """The WeChat channel's tables, where they live in the application database."""
-        present = set(sa.inspect(session.connection()).get_table_names())
-        wanted = [t for t in (WECHAT_OUTBOX, WECHAT_KV) if t in present]
-        if not wanted:
-            return {}
-        metadata = sa.MetaData()
-        metadata.reflect(session.connection(), only=wanted)
-        return {t: metadata.tables[t] for t in wanted}
+    def _iso(row: dict[str, Any]) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, (datetime, date)) else v) for k, v in row.items()}
 
-    def _wechat_rows(self, session: Any, openids: list[str]) -> list[dict[str, Any]]:
-        outbox = self._wechat_tables(session).get(WECHAT_OUTBOX)
-        if outbox is None or not openids:
-            return []
-        rows = session.execute(sa.select(outbox).where(outbox.c.openid.in_(openids)).order_by(outbox.c.id))
-        return [{k: (v.isoformat() if isinstance(v, (datetime, date)) else v) for k, v in row._mapping.items()}
-                for row in rows]
+    @staticmethod
+    def pseudonyms(senders: Iterable[str], openids: Iterable[str]) -> dict[str, str]:
+        """A random ``erased-…`` id for every conversation id that names one of ``openids``."""
+        wanted = set(openids)
+        return {sender: f"erased-{uuid.uuid4().hex[:20]}" for sender in sorted(set(senders))
+                if wanted & set(sender.split(":"))}
 
-    def _erase_wechat(self, session: Any, openids: list[str]) -> None:
-        tables = self._wechat_tables(session)
-        for openid in openids:
-            if WECHAT_OUTBOX in tables:
-                session.execute(sa.delete(tables[WECHAT_OUTBOX]).where(tables[WECHAT_OUTBOX].c.openid == openid))
-            if WECHAT_KV in tables:  # keys end with the openid: window:<openid>, buttons:<openid>, ...
-                session.execute(sa.delete(tables[WECHAT_KV]).where(tables[WECHAT_KV].c.key.like(f"%:{openid}")))
+    @staticmethod
+    def _pseudonymise(session: Any, renames: dict[str, str]) -> None:
+        for old, new in renames.items():
+            for feedback in session.scalars(sa.select(Feedback).where(Feedback.conversation_id == old)):
+                if feedback.idempotency_key.startswith(old):
+                    feedback.idempotency_key = new + feedback.idempotency_key[len(old):]
+            session.flush()
+            for column in CONVERSATION_COLUMNS:
+                session.execute(sa.update(column.table).where(column == old).values({column.key: new})
+                                .execution_options(synchronize_session=False))
 
     def _tracker_tables(self) -> list[sa.Table]:
         if self._tracker is None:
@@ -182,8 +195,13 @@ class PrivacyOffice:
             def rows(model: Any, *where: Any) -> list[dict[str, Any]]:
                 return [_plain(r) for r in session.scalars(sa.select(model).where(*where))]
 
-            handoffs = rows(Handoff, Handoff.customer_id == customer_id)
-            tickets = rows(Ticket, Ticket.customer_id == customer_id)
+            def of_customer(model: Any) -> list[dict[str, Any]]:
+                return rows(model, sa.or_(model.customer_id == customer_id, model.conversation_id.in_(senders)))
+
+            handoffs = of_customer(Handoff)
+            tickets = of_customer(Ticket)
+            openids = self._openids(session, customer_id)
+            connection = session.connection()
             document = {
                 "customer_id": customer_id,
                 "exported_at": self._clock().isoformat(),
@@ -193,14 +211,18 @@ class PrivacyOffice:
                 "consent": rows(Consent, Consent.customer_id == customer_id),
                 "consent_changes": rows(ConsentChange, ConsentChange.customer_id == customer_id),
                 "conversations": rows(Conversation, Conversation.id.in_(senders)),
+                "sessions": of_customer(ConversationSession),
                 "tickets": tickets,
-                "ticket_contacts": rows(TicketContact, TicketContact.ticket_id.in_([t["id"] for t in tickets])),
+                "ticket_contacts": rows(TicketContact, sa.or_(TicketContact.ticket_id.in_([t["id"] for t in tickets]),
+                                                               TicketContact.conversation_id.in_(senders))),
                 "handoffs": handoffs,
                 "handoff_notes": rows(HandoffNote, HandoffNote.handoff_id.in_([h["id"] for h in handoffs])),
-                "feedback": rows(Feedback, Feedback.customer_id == customer_id),
+                "feedback": of_customer(Feedback),
                 "reviews": rows(TranscriptReview, TranscriptReview.conversation_id.in_(senders)),
                 "followup_closures": rows(FollowupClosure, FollowupClosure.ticket_id.in_([t["id"] for t in tickets])),
-                "wechat_held_messages": self._wechat_rows(session, self._openids(session, customer_id)),
+                "reveals": of_customer(PiiReveal),
+                "wechat_held_messages": [self._iso(r) for r in wechat_outbox.rows_for_openids(connection, openids)],
+                "wechat_keys": wechat_stores.keys_naming(connection, openids),
             }
         document["transcripts"] = self.transcripts(senders)
         return document
@@ -220,23 +242,30 @@ class PrivacyOffice:
                            "email_masked", "birth_year"):
                 setattr(customer, column, None)
             customer.name = ERASED
-            self._erase_wechat(session, self._openids(session, customer_id))  # before the identities go
+            openids = self._openids(session, customer_id)  # before the identities go
+            wechat_outbox.erase_openids(session.connection(), openids)
+            wechat_stores.erase_openids(session.connection(), openids)
             for model in (ChannelIdentity, ConsentChange, CustomerVault):
                 session.execute(sa.delete(model).where(model.customer_id == customer_id))
             session.execute(sa.update(Order).where(Order.customer_id == customer_id)
                             .values(address=ERASED_TEXT, tracking_no=None))
-            session.execute(sa.update(Ticket).where(Ticket.customer_id == customer_id).values(subject=ERASED_TEXT))
-            ticket_ids = list(session.scalars(sa.select(Ticket.id).where(Ticket.customer_id == customer_id)))
+
+            def ids(model: Any) -> list[int]:
+                return list(session.scalars(sa.select(model.id).where(
+                    sa.or_(model.customer_id == customer_id, model.conversation_id.in_(senders)))))
+
+            ticket_ids, handoff_ids, feedback_ids = ids(Ticket), ids(Handoff), ids(Feedback)
+            session.execute(sa.update(Ticket).where(Ticket.id.in_(ticket_ids)).values(subject=ERASED_TEXT))
             session.execute(sa.update(FollowupClosure).where(FollowupClosure.ticket_id.in_(ticket_ids))
                             .values(note=ERASED_TEXT))
-            handoff_ids = list(session.scalars(sa.select(Handoff.id).where(Handoff.customer_id == customer_id)))
             session.execute(sa.update(Handoff).where(Handoff.id.in_(handoff_ids))
                             .values(summary=ERASED_TEXT, package={}))
             session.execute(sa.update(HandoffNote).where(HandoffNote.handoff_id.in_(handoff_ids))
                             .values(text=ERASED_TEXT))
-            session.execute(sa.update(Feedback).where(Feedback.customer_id == customer_id).values(comment=None))
+            session.execute(sa.update(Feedback).where(Feedback.id.in_(feedback_ids)).values(comment=None))
             session.execute(sa.update(TranscriptReview).where(TranscriptReview.conversation_id.in_(senders))
                             .values(notes=None))
+            self._pseudonymise(session, self.pseudonyms(senders, openids))
         return Erasure(customer_id=customer_id, conversations=len(senders), tracker_events=deleted)
 
     def delete_transcripts(self, senders: Iterable[str]) -> int:

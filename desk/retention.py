@@ -4,7 +4,13 @@
 0 keeps everything). A conversation is expired when its newest stored event is older than the cut-off;
 then all its tracker events, its checkpoint and its archived events (``event_archive``, where the
 table exists) are deleted together, so a transcript is never cut in the middle. The application
-tables (tickets, handoffs, feedback) are kept: they hold counts and ratings, not what was said.
+tables (tickets, handoffs, feedback) are kept: they hold counts and ratings, not what was said; but the
+transcript lines copied into a handoff package (``last_messages``) go with the conversation, and from
+every closed handoff older than the cut-off.
+
+In the application database (``DATABASE_URL``) each run also deletes, whatever the age setting, the
+WeChat outbox rows already delivered and the expired ``wechat_kv`` keys; held WeChat lines older
+than the cut-off are deleted too (each owner module does its own rows: bot/connectors).
 
 Run it from cron or a systemd timer (daily); it is idempotent.
 """
@@ -16,15 +22,21 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.connectors import wechat_outbox, wechat_stores
+from desk.models import Handoff
+
 logger = logging.getLogger(__name__)
 EVENT_TABLES = ("events", "event_archive")
 CHECKPOINTS = "tracker_checkpoints"
 BATCH = 500
+TRANSCRIPT_KEYS = ("last_messages",)  # handoff package keys that copy what was said
+OPEN_HANDOFFS = ("queued", "assigned")
 
 
 @dataclass(frozen=True)
@@ -57,11 +69,53 @@ def expired_senders(engine: Engine, cutoff: float) -> list[str]:
     return sorted(sender for sender, stamp in newest.items() if stamp < cutoff)
 
 
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).replace(tzinfo=None)
+
+
+def strip_handoff_transcripts(connection: sa.engine.Connection, senders: list[str], *, before: datetime) -> int:
+    """Empty the transcript lines in the packages of ``senders``' handoffs and of closed ones created before
+    ``before``; the number of handoffs changed."""
+    if Handoff.__tablename__ not in sa.inspect(connection).get_table_names():
+        return 0
+    table = Handoff.__table__
+    changed = 0
+    chosen = sa.or_(table.c.conversation_id.in_(senders),
+                    sa.and_(table.c.created_at < before, table.c.status.not_in(OPEN_HANDOFFS)))
+    for handoff_id, package in connection.execute(sa.select(table.c.id, table.c.package).where(chosen)):
+        package = dict(package or {})
+        if not any(package.get(key) for key in TRANSCRIPT_KEYS):
+            continue
+        package.update({key: [] for key in TRANSCRIPT_KEYS})
+        connection.execute(sa.update(table).where(table.c.id == handoff_id).values(package=package))
+        changed += 1
+    return changed
+
+
+def purge_app(app_engine: Engine, senders: list[str], *, now: float, older_than_days: int) -> None:
+    """The application database's share: WeChat outbox and keys, transcript lines in handoff packages."""
+    with app_engine.begin() as connection:
+        wechat_stores.purge_expired_rows(connection, now=now)
+        if older_than_days <= 0:
+            return
+        cutoff = _utc(now - older_than_days * 86400)
+        wechat_outbox.purge(connection, held_before=cutoff)
+        for start in range(0, max(len(senders), 1), BATCH):
+            stripped = strip_handoff_transcripts(connection, senders[start:start + BATCH], before=cutoff)
+            if stripped:
+                logger.info("retention: transcript lines removed from %s handoff packages", stripped)
+
+
 def purge(engine: Engine, *, older_than_days: int, clock: Callable[[], float] = time.time,
-          dry_run: bool = False) -> RetentionResult:
+          dry_run: bool = False, app_engine: Engine | None = None) -> RetentionResult:
+    """``engine``: the tracker store; ``app_engine``: the application database (WeChat tables, handoffs)."""
     if older_than_days <= 0:
+        if app_engine is not None and not dry_run:
+            purge_app(app_engine, [], now=clock(), older_than_days=0)
         return RetentionResult(conversations=0, events=0)
     senders = expired_senders(engine, clock() - older_than_days * 86400)
+    if app_engine is not None and not dry_run:
+        purge_app(app_engine, senders, now=clock(), older_than_days=older_than_days)
     if dry_run or not senders:
         return RetentionResult(conversations=len(senders), events=0)
     tables = _tables(engine)
@@ -88,11 +142,15 @@ def main(argv: list[str] | None = None, engine: Engine | None = None) -> int:
                         help="delete transcripts older than this (default TRANSCRIPT_RETENTION_DAYS; 0 = keep)")
     parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
     args = parser.parse_args(argv)
+    app_engine = make_engine(settings.database_url)
     if args.older_than_days <= 0:
-        print("retention is off (TRANSCRIPT_RETENTION_DAYS = 0 and no --older-than-days): nothing deleted")
+        if not args.dry_run:
+            purge(engine or make_engine(settings.tracker_db_url), older_than_days=0, app_engine=app_engine)
+        print("retention is off (TRANSCRIPT_RETENTION_DAYS = 0 and no --older-than-days): no transcript deleted "
+              "(delivered WeChat lines and expired wechat_kv keys are)")
         return 0
     engine = engine or make_engine(settings.tracker_db_url)
-    result = purge(engine, older_than_days=args.older_than_days, dry_run=args.dry_run)
+    result = purge(engine, older_than_days=args.older_than_days, dry_run=args.dry_run, app_engine=app_engine)
     verb = "would delete" if args.dry_run else "deleted"
     print(f"{verb} {result.conversations} conversations ({result.events} events) older than "
           f"{args.older_than_days} days")

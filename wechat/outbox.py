@@ -5,18 +5,27 @@ A customer-service message can be refused because the customer last wrote more t
 message is kept here with ``status = held`` and the reason; ``held()`` is the list an agent works
 from, and ``WeChatDelivery.flush`` sends a customer's held messages when they write again (which
 reopens the window). No Rasa imports.
+
+At rest the text is masked (``common.masking``) like every other store: a held line is delivered as
+stored, so a phone number or e-mail in it reaches the customer masked. Delivered rows and rows held
+longer than the transcript retention age are removed by ``purge`` (``python -m desk.retention``);
+``erase_openids`` / ``rows_for_openids`` serve ``desk.privacy``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Integer, String, Text, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Column, DateTime, Integer, String, Text, delete, inspect, or_, select, update
+from sqlalchemy.engine import Connection, Engine
 
 from common.db import Base, make_engine, make_session_factory
+from common.masking import mask_text
+
+logger = logging.getLogger(__name__)
 
 HELD = "held"
 DELIVERED = "delivered"
@@ -57,7 +66,7 @@ class Outbox:
 
     def _hold(self, openid: str, text: str, source: str, reason: str) -> int:
         with self._sessions.begin() as s:
-            row = OutboxMessage(openid=openid, text=text, source=source, reason=reason, status=HELD, attempts=1)
+            row = OutboxMessage(openid=openid, text=mask_text(text), source=source, reason=reason, status=HELD, attempts=1)
             s.add(row)
             s.flush()
             return int(row.id)
@@ -92,3 +101,31 @@ class Outbox:
 
     async def still_held(self, message_id: int, reason: str) -> None:
         await asyncio.to_thread(self._mark, message_id, delivered=False, reason=reason)
+
+
+def _present(connection: Connection) -> bool:
+    return OutboxMessage.__tablename__ in inspect(connection).get_table_names()
+
+
+def purge(connection: Connection, *, held_before: datetime) -> int:
+    """Delete every delivered row and every row held since before ``held_before``; the count deleted."""
+    if not _present(connection):
+        return 0
+    removed = int(connection.execute(delete(OutboxMessage).where(or_(
+        OutboxMessage.status == DELIVERED, OutboxMessage.created_at < held_before))).rowcount or 0)
+    if removed:
+        logger.info("wechat_outbox: %d delivered or expired rows deleted", removed)
+    return removed
+
+
+def rows_for_openids(connection: Connection, openids: list[str]) -> list[dict[str, object]]:
+    if not openids or not _present(connection):
+        return []
+    query = select(OutboxMessage.__table__).where(OutboxMessage.openid.in_(openids)).order_by(OutboxMessage.id)
+    return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def erase_openids(connection: Connection, openids: list[str]) -> int:
+    if not openids or not _present(connection):
+        return 0
+    return int(connection.execute(delete(OutboxMessage).where(OutboxMessage.openid.in_(openids))).rowcount or 0)

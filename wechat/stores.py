@@ -16,7 +16,11 @@ customer-service window and the last buttons shown to a customer. So one protoco
   atomic across processes; calls run in a worker thread to keep the event loop free.
 
 A backend that cannot be reached raises ``StoreUnavailable`` (``common.db``), whatever the backend.
-No Rasa imports.
+Expired ``wechat_kv`` rows are deleted by ``purge_expired_rows``: by ``python -m desk.retention`` whatever the
+retention age (an expired key holds nothing anyone may read) and by ``SQLStore`` itself, on a write at
+most every ``PURGE_EVERY_S``, so the table stays bounded without the job; ``erase_openids`` serves
+``desk.privacy`` and matches a key's ``:``-separated parts exactly (``window:<openid>``,
+``evt:<openid>:<time>:<event>``), never with a pattern. No Rasa imports.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Protocol, TypeVar
 
-from sqlalchemy import Column, Float, String, Text, delete, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import Column, Float, String, Text, delete, inspect, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from common.db import Base, StoreUnavailable, make_engine, make_session_factory
@@ -248,10 +252,19 @@ class KeyValueRow(Base):
 
 
 class SQLStore:
+    PURGE_EVERY_S = 600.0  # expired rows are also deleted by a write at most this often (the table's bound)
+
     def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
         Base.metadata.create_all(engine, tables=[KeyValueRow.__table__])
         self._sessions = make_session_factory(engine)
         self._clock = clock
+        self._next_purge = clock() + self.PURGE_EVERY_S
+
+    def _purge_due(self) -> None:
+        now = self._clock()
+        if now >= self._next_purge:
+            self._next_purge = now + self.PURGE_EVERY_S
+            self.purge_expired()
 
     @classmethod
     def from_url(cls, database_url: str) -> "SQLStore":
@@ -263,10 +276,12 @@ class SQLStore:
             return row.value if row is not None and row.expires_at > self._clock() else None
 
     def _set(self, key: str, value: str, ttl_s: float) -> None:
+        self._purge_due()
         with self._sessions.begin() as s:
             s.merge(KeyValueRow(key=key, value=value, expires_at=self._clock() + ttl_s))
 
     def _add(self, key: str, value: str, ttl_s: float) -> bool:
+        self._purge_due()
         now = self._clock()
         try:
             with self._sessions.begin() as s:
@@ -292,7 +307,7 @@ class SQLStore:
 
     def purge_expired(self) -> int:
         with self._sessions.begin() as s:
-            return int(s.execute(delete(KeyValueRow).where(KeyValueRow.expires_at <= self._clock())).rowcount or 0)
+            return purge_expired_rows(s.connection(), now=self._clock())
 
     @_sql_call
     async def get(self, key: str) -> str | None:
@@ -313,6 +328,40 @@ class SQLStore:
     @_sql_call
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._delete, key)
+
+
+def _kv_present(connection: Connection) -> bool:
+    return KeyValueRow.__tablename__ in inspect(connection).get_table_names()
+
+
+def purge_expired_rows(connection: Connection, *, now: float) -> int:
+    """Delete the ``wechat_kv`` rows expired at ``now`` (epoch seconds); the count deleted."""
+    if not _kv_present(connection):
+        return 0
+    removed = int(connection.execute(delete(KeyValueRow).where(KeyValueRow.expires_at <= now)).rowcount or 0)
+    if removed:
+        logger.info("wechat_kv: %d expired rows deleted", removed)
+    return removed
+
+
+def keys_naming(connection: Connection, openids: list[str]) -> list[str]:
+    """The keys one of whose ``:``-separated parts is exactly one of ``openids``."""
+    if not openids or not _kv_present(connection):
+        return []
+    wanted = set(openids)
+    found: list[str] = []
+    for openid in wanted:
+        candidates = connection.execute(select(KeyValueRow.key).where(
+            KeyValueRow.key.contains(openid, autoescape=True))).scalars()
+        found.extend(key for key in candidates if wanted & set(key.split(":")))
+    return sorted(set(found))
+
+
+def erase_openids(connection: Connection, openids: list[str]) -> int:
+    keys = keys_naming(connection, openids)
+    if not keys:
+        return 0
+    return int(connection.execute(delete(KeyValueRow).where(KeyValueRow.key.in_(keys))).rowcount or 0)
 
 
 def make_store(*, redis_url: str | None, database_url: str) -> KeyValueStore:
