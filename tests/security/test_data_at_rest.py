@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.connectors.wechat_outbox import DELIVERED, HELD, Outbox, OutboxMessage
-from bot.connectors.wechat_stores import KeyValueRow, SQLStore
+from wechat.outbox import DELIVERED, HELD, Outbox, OutboxMessage
+from wechat.stores import KeyValueRow, SQLStore
 from common.db import create_all, make_engine, make_session_factory
 from desk.models import Handoff
 from desk.retention import purge

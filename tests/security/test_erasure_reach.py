@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
-from bot.connectors.wechat_outbox import OutboxMessage
-from bot.connectors.wechat_stores import KeyValueRow
+from wechat.outbox import OutboxMessage
+from wechat.stores import KeyValueRow
 from common.db import Base, create_all, make_engine, make_session_factory
 from desk.models import (
     Conversation,
@@ -32,7 +32,7 @@ from desk.models import (
 )
 from desk.privacy import PrivacyOffice
 from profiles.models import ChannelIdentity, Customer
-from tests.utils.services import PostgresServer, ServiceUnavailable
+from devtools.services import PostgresServer, ServiceUnavailable
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # reflecting NUMERIC on SQLite
 OPENID = "oWx_erase_me_1"  # "_" would match any character in a LIKE pattern
