@@ -49,7 +49,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from bot.connectors import wechat_outbox, wechat_stores
+from wechat import outbox as wechat_outbox
+from wechat import stores as wechat_stores
 from common.db import make_engine, make_session_factory
 from common.ids import ConversationId
 from desk._unit import unit_of_work

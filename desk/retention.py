@@ -28,7 +28,8 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.connectors import wechat_outbox, wechat_stores
+from wechat import outbox as wechat_outbox
+from wechat import stores as wechat_stores
 from desk.models import Handoff
 
 logger = logging.getLogger(__name__)
