@@ -24,12 +24,15 @@ from desk.agents import AgentExists, AgentStore
 from desk.models import AgentRole
 from desk.passwords import WeakPassword
 
-# Development only (refused when ENVIRONMENT=production); documented in desk/console/README.md.
+# Development only (refused in every other ENVIRONMENT, and their passwords refused at sign-in there);
+# documented in desk/console/README.md. The display name is what customers see: never the sign-in name
+# (desk.agents.AgentView.public_name).
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
-    ("agent1", "agent1-demo-pass", AgentRole.AGENT.value, "小李 (agent1)"),
-    ("agent2", "agent2-demo-pass", AgentRole.AGENT.value, "Sam (agent2)"),
-    ("supervisor", "supervisor-demo-pass", AgentRole.SUPERVISOR.value, "王主管 (supervisor)"),
+    ("agent1", "agent1-demo-pass", AgentRole.AGENT.value, "小李"),
+    ("agent2", "agent2-demo-pass", AgentRole.AGENT.value, "Sam"),
+    ("supervisor", "supervisor-demo-pass", AgentRole.SUPERVISOR.value, "王主管"),
 )
+DEMO_PASSWORDS = frozenset(password for _, password, _, _ in DEMO_USERS)  # published: refused outside development
 
 
 def seed_demo_users(session_factory: sessionmaker) -> list[str]:
@@ -87,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for agent in store.all():
                 print(f"{agent.username}\t{agent.role}\t{agent.display_name}")
         elif args.command == "seed-demo":
-            if settings.environment == "production":
+            if not settings.is_development:
                 print("demo users are for development only", file=sys.stderr)
                 return 2
             created = seed_demo_users(factory)
