@@ -28,8 +28,12 @@ class Message:
         return {"from": self.sender, "text": self.text, "timestamp": self.timestamp, "agent": self.agent_id}
 
     def for_customer(self) -> dict[str, Any]:
-        """For the customer's own view (widget history): the agent's display name only, never the sign-in."""
-        return {"from": self.sender, "text": self.text, "timestamp": self.timestamp, "agent": self.agent_name}
+        """For the customer's own view (widget history): the agent's display name only (when there is one
+        customers may see), never the sign-in name."""
+        line: dict[str, Any] = {"from": self.sender, "text": self.text, "timestamp": self.timestamp}
+        if self.agent_name:
+            line["agent"] = self.agent_name
+        return line
 
 
 def agent_event(
