@@ -11,11 +11,14 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 
 SCHEME = "scrypt"
 N, R, P = 2**17, 8, 1  # current guidance: 128 MiB (128 * r * N bytes) and a few hundred ms per hash
 MAX_N = 2**20  # a stored hash asking for more is refused rather than computed
 MAXMEM = 128 * R * N + 32 * 1024 * 1024  # hashlib's default cap (32 MiB) is below what N=2^17 needs
+# at most this many hashes at once per process (128 MiB each): a flood of sign-ins queues, memory stays bounded
+_HASHING = threading.BoundedSemaphore(4)
 KEY_BYTES = 32
 SALT_BYTES = 16
 MIN_LENGTH = 10
@@ -32,8 +35,9 @@ def _b64(raw: bytes) -> str:
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     if not (1 < n <= MAX_N and 0 < r <= 16 and 0 < p <= 4):
         raise ValueError("scrypt parameters out of range")
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=KEY_BYTES,
-                          maxmem=max(MAXMEM, 128 * r * n * p + 32 * 1024 * 1024))
+    with _HASHING:
+        return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=KEY_BYTES,
+                              maxmem=max(MAXMEM, 128 * r * n * p + 32 * 1024 * 1024))
 
 
 def hash_password(password: str, *, check_strength: bool = True) -> str:
