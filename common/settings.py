@@ -20,6 +20,13 @@ class SettingsError(ValueError):
     """A variable is present but unusable."""
 
 
+# ENVIRONMENT: exactly one of these (anything else refuses to start). "development" and "test" run on
+# the embedded defaults (demo secrets, demo users in development only); the others are production-like:
+# they need every secret, Secure cookies, signed widget tokens and no development pages.
+ENVIRONMENTS = ("development", "test", "staging", "production")
+PRODUCTION_LIKE = frozenset({"staging", "production"})
+
+
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
     raw = env.get(key)
     if raw is None or raw == "":
@@ -47,7 +54,7 @@ class Settings:
     redis_url: str | None = None
     # salt for hashing contact data kept only for lookup (phone, e-mail, ID number)
     pii_hash_salt: str = "dev-only-salt"
-    environment: str = "development"
+    environment: str = "development"  # one of ENVIRONMENTS; ask is_production / is_development, not the string
     seed_demo_data: bool = True
     # "transformers": the model in SENTIMENT_MODEL (a directory or a Hugging Face hub id) with the
     # lexicon's cues on top; "lexicon": cue lists only (no model, no TensorFlow in the action server)
@@ -90,6 +97,9 @@ class Settings:
     console_host: str = "127.0.0.1"
     console_port: int = 8000
     console_session_hours: int = 8
+    # proxies whose X-Forwarded-For gives the client address (uvicorn's forwarded_allow_ips): comma-separated
+    # addresses; "*" (anyone may claim any address) is refused where is_production
+    forwarded_allow_ips: str = "127.0.0.1"
     # failed sign-ins (desk/console/routes/auth.py): at this many within the window, sign-in answers 429; 0 = off
     login_max_failures_per_user: int = 5
     login_max_failures_per_ip: int = 20
@@ -115,13 +125,24 @@ class Settings:
     outbox_dir: Path = field(default=ROOT / "var" / "outbox")
     outbox_flush_s: int = 5
 
+    @property
+    def is_production(self) -> bool:
+        """Production-like (staging, production): real secrets, Secure cookies, no development pages."""
+        return self.environment in PRODUCTION_LIKE
+
+    @property
+    def is_development(self) -> bool:
+        """A developer's machine: demo users and their published passwords are allowed here only."""
+        return self.environment == "development"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
+        environment = env.get("ENVIRONMENT") or cls.environment
         settings = cls(
             database_url=env.get("DATABASE_URL") or cls.database_url,
             redis_url=env.get("REDIS_URL") or None,
             pii_hash_salt=env.get("PII_HASH_SALT") or cls.pii_hash_salt,
-            environment=env.get("ENVIRONMENT") or cls.environment,
+            environment=environment,
             seed_demo_data=_bool(env, "SEED_DEMO_DATA", True),
             sentiment_backend=env.get("SENTIMENT_BACKEND") or cls.sentiment_backend,
             sentiment_model=env.get("SENTIMENT_MODEL") or cls.sentiment_model,
@@ -158,10 +179,11 @@ class Settings:
             console_host=env.get("CONSOLE_HOST") or cls.console_host,
             console_port=_int(env, "CONSOLE_PORT", 8000),
             console_session_hours=_int(env, "CONSOLE_SESSION_HOURS", 8),
+            forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS") or cls.forwarded_allow_ips,
             login_max_failures_per_user=_int(env, "LOGIN_MAX_FAILURES_PER_USER", 5),
             login_max_failures_per_ip=_int(env, "LOGIN_MAX_FAILURES_PER_IP", 20),
             login_failure_window_minutes=_int(env, "LOGIN_FAILURE_WINDOW_MINUTES", 15),
-            console_secure_cookies=_bool(env, "CONSOLE_SECURE_COOKIES", env.get("ENVIRONMENT") == "production"),
+            console_secure_cookies=_bool(env, "CONSOLE_SECURE_COOKIES", environment in PRODUCTION_LIKE),
             console_queue_poll_ms=_int(env, "CONSOLE_QUEUE_POLL_MS", 500),
             console_transcript_poll_ms=_int(env, "CONSOLE_TRANSCRIPT_POLL_MS", 2000),
             pii_vault_key=env.get("PII_VAULT_KEY") or cls.pii_vault_key,
@@ -178,14 +200,19 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        if self.environment == "production" and self.pii_hash_salt == "dev-only-salt":
-            raise SettingsError("PII_HASH_SALT must be set to a secret value in production")
-        if self.environment == "production" and self.pii_vault_key == "dev-only-vault-key":
-            raise SettingsError("PII_VAULT_KEY must be set to a secret value in production")
-        if self.environment == "production" and self.widget_token_secret == "dev-only-widget-secret":
-            raise SettingsError("WIDGET_TOKEN_SECRET must be set to a secret value in production")
-        if self.environment == "production" and not (self.rasa_token and self.action_server_token):
-            raise SettingsError("RASA_AUTH_TOKEN and ACTION_SERVER_TOKEN must be set in production")
+        if self.environment not in ENVIRONMENTS:
+            raise SettingsError(f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}; got {self.environment!r}")
+        if self.is_production and self.pii_hash_salt == "dev-only-salt":
+            raise SettingsError(f"PII_HASH_SALT must be set to a secret value in {self.environment}")
+        if self.is_production and self.pii_vault_key == "dev-only-vault-key":
+            raise SettingsError(f"PII_VAULT_KEY must be set to a secret value in {self.environment}")
+        if self.is_production and self.widget_token_secret == "dev-only-widget-secret":
+            raise SettingsError(f"WIDGET_TOKEN_SECRET must be set to a secret value in {self.environment}")
+        if self.is_production and not (self.rasa_token and self.action_server_token):
+            raise SettingsError(f"RASA_AUTH_TOKEN and ACTION_SERVER_TOKEN must be set in {self.environment}")
+        if self.is_production and "*" in self.forwarded_allow_ips:
+            raise SettingsError("FORWARDED_ALLOW_IPS must name the proxy's address, not '*', in "
+                                f"{self.environment}: anyone could claim any client address")
         if self.sentiment_backend not in {"lexicon", "transformers"}:
             raise SettingsError(
                 f"SENTIMENT_BACKEND must be 'lexicon' or 'transformers', got {self.sentiment_backend!r}"

@@ -9,10 +9,12 @@ from desk.agents import AgentStore
 from desk.models import AgentRole
 
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
-    ("agent1", "agent1-demo-pass", AgentRole.AGENT.value, "小李 (agent1)"),
-    ("agent2", "agent2-demo-pass", AgentRole.AGENT.value, "Sam (agent2)"),
-    ("supervisor", "supervisor-demo-pass", AgentRole.SUPERVISOR.value, "王主管 (supervisor)"),
+    ("agent1", "agent1-demo-pass", AgentRole.AGENT.value, "小李"),
+    ("agent2", "agent2-demo-pass", AgentRole.AGENT.value, "Sam"),
+    ("supervisor", "supervisor-demo-pass", AgentRole.SUPERVISOR.value, "王主管"),
 )
+# The display name is what customers see: never the sign-in name (desk.agents.AgentView.public_name).
+DEMO_PASSWORDS = frozenset(password for _, password, _, _ in DEMO_USERS)  # published: refused outside development
 
 
 def seed_demo_users(session_factory: sessionmaker) -> list[str]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from desk._unit import unit_of_work
 from desk.errors import DeskError
 from desk.models import Agent, AgentRole, AgentSession
-from desk.passwords import burn_time, hash_password, verify_password
+from desk.passwords import burn_time, hash_password, needs_rehash, verify_password
 
 
 class AgentExists(DeskError):
@@ -36,6 +36,15 @@ class AgentView:
     @property
     def is_supervisor(self) -> bool:
         return self.role == AgentRole.SUPERVISOR.value
+
+    @property
+    def public_name(self) -> str | None:
+        """The name customers see (widget, transcript): the display name, unless it would give away the
+        sign-in name (then None, and the customer sees the channel's word for "agent" alone)."""
+        name = (self.display_name or "").strip()
+        if not name or self.username.strip().lower() in name.lower():
+            return None
+        return name
 
 
 @dataclass(frozen=True)
@@ -117,10 +126,23 @@ class AgentStore:
             ).first()
             stored = agent.password_hash if agent else None
             view = _view(agent) if agent else None
-        if stored is None:
+        if stored is None or view is None:
             burn_time(password)
             return None
-        return view if verify_password(password, stored) else None
+        if not verify_password(password, stored):
+            return None
+        if needs_rehash(stored):
+            self._rehash(view.id, stored, password)
+        return view
+
+    def _rehash(self, agent_id: int, stored: str, password: str) -> None:
+        """An older hash (lower scrypt cost) is replaced at its owner's sign-in, while the password is known.
+        Only if it is still the same hash: a password changed meanwhile is never overwritten."""
+        upgraded = hash_password(password, check_strength=False)
+        with unit_of_work(self._session_factory) as session:
+            agent = session.get(Agent, agent_id)
+            if agent is not None and agent.password_hash == stored:
+                agent.password_hash = upgraded
 
     def start_session(self, agent_id: int) -> tuple[str, SignedIn]:
         """A new session; returns the cookie token (shown once, never stored) and the session."""

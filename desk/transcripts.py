@@ -20,13 +20,25 @@ class Message:
     sender: str  # customer | bot | agent
     text: str
     timestamp: float
-    agent_id: str | None = None
+    agent_id: str | None = None  # the agent's sign-in name: inside the desk only
+    agent_name: str | None = None  # the name customers may see (desk.agents.AgentView.public_name)
 
     def as_dict(self) -> dict[str, Any]:
+        """For the console (agents and supervisors): who wrote an agent line, by sign-in name."""
         return {"from": self.sender, "text": self.text, "timestamp": self.timestamp, "agent": self.agent_id}
 
+    def for_customer(self) -> dict[str, Any]:
+        """For the customer's own view (widget history): the agent's display name only (when there is one
+        customers may see), never the sign-in name."""
+        line: dict[str, Any] = {"from": self.sender, "text": self.text, "timestamp": self.timestamp}
+        if self.agent_name:
+            line["agent"] = self.agent_name
+        return line
 
-def agent_event(text: str, *, agent_id: str, timestamp: float | None = None) -> dict[str, Any]:
+
+def agent_event(
+    text: str, *, agent_id: str, agent_name: str | None = None, timestamp: float | None = None
+) -> dict[str, Any]:
     """The tracker event for an agent's line: a ``bot`` event marked as agent-sent."""
     event: dict[str, Any] = {
         "event": "bot",
@@ -34,6 +46,8 @@ def agent_event(text: str, *, agent_id: str, timestamp: float | None = None) -> 
         "data": {},
         "metadata": {"sent_by": AGENT_SENT, "agent_id": agent_id},
     }
+    if agent_name:
+        event["metadata"]["agent_name"] = agent_name
     if timestamp is not None:
         event["timestamp"] = timestamp
     return event
@@ -50,11 +64,14 @@ def read_events(events: Iterable[dict[str, Any]], *, after: float | None = None)
         if after is not None and timestamp <= after:
             continue
         metadata = event.get("metadata") or {}
+        agent_name = None
         if kind == "user":
             sender, agent_id = "customer", None
         elif metadata.get("sent_by") == AGENT_SENT:
             sender, agent_id = "agent", str(metadata.get("agent_id") or "") or None
+            agent_name = str(metadata.get("agent_name") or "") or None
         else:
             sender, agent_id = "bot", None
-        lines.append(Message(sender=sender, text=mask_text(str(text))[:TEXT_MAX], timestamp=timestamp, agent_id=agent_id))
+        lines.append(Message(sender=sender, text=mask_text(str(text))[:TEXT_MAX], timestamp=timestamp,
+                             agent_id=agent_id, agent_name=agent_name))
     return lines

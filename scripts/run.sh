@@ -20,23 +20,24 @@ scripts/train.sh
 echo "==> preparing the database (demo customers are loaded on first run)"
 .venv/bin/python scripts/seed_demo.py
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
-
-echo "==> starting the action server on :$ACTION_PORT (log: logs/actions.log)"
-.venv/bin/python -m actions.server --actions actions --port "$ACTION_PORT" >logs/actions.log 2>&1 &
-pids+=($!)
-echo "==> starting the Rasa server on :$RASA_PORT (log: logs/rasa.log)"
-.venv/bin/rasa run --model models/assistant.tar.gz --endpoints "${RASA_ENDPOINTS:-bot/endpoints.yml}" \
-  --credentials bot/credentials.yml --interface "$RASA_INTERFACE" --port "$RASA_PORT" --enable-api --auth-token "$RASA_AUTH_TOKEN" >logs/rasa.log 2>&1 &
-pids+=($!)
-echo "==> starting the agent console and web chat on :$CONSOLE_PORT (log: logs/console.log)"
+# scripts/supervise.py keeps the three servers running, as compose's restart policy does in production:
+# a server that stops is restarted with backoff (1 s, 2 s, 4 s ... 30 s) and a line in logs/supervise.log,
+# while the others keep running. Ctrl-C stops them all.
 .venv/bin/python -m desk.console.users seed-demo >/dev/null
-.venv/bin/python -m desk.console >logs/console.log 2>&1 &
-pids+=($!)
+q() { printf '%q ' "$@"; }
+echo "==> starting the action server on :$ACTION_PORT, the Rasa server on :$RASA_PORT and the agent console"
+echo "    and web chat on :$CONSOLE_PORT (logs: logs/actions.log, logs/rasa.log, logs/console.log)"
+.venv/bin/python scripts/supervise.py --log-dir logs \
+  "actions=$(q .venv/bin/python -m actions.server --actions actions --port "$ACTION_PORT")" \
+  "rasa=$(q .venv/bin/rasa run --model models/assistant.tar.gz --endpoints "${RASA_ENDPOINTS:-bot/endpoints.yml}" \
+    --credentials bot/credentials.yml --interface "$RASA_INTERFACE" --port "$RASA_PORT" --enable-api \
+    --auth-token "$RASA_AUTH_TOKEN")" \
+  "console=$(q .venv/bin/python -m desk.console)" &
+supervisor=$!
+stop() { kill -TERM "$supervisor" 2>/dev/null || true; wait "$supervisor" 2>/dev/null || true; }
+trap stop EXIT INT TERM
 .venv/bin/python scripts/wait_ready.py "http://127.0.0.1:$RASA_PORT/status?token=$RASA_AUTH_TOKEN" "http://127.0.0.1:$ACTION_PORT/health" \
-  "http://127.0.0.1:$CONSOLE_PORT/health" --pids "${pids[@]}"
+  "http://127.0.0.1:$CONSOLE_PORT/health" --pids "$supervisor"
 cat <<MSG
 
 The assistant is running.
@@ -46,8 +47,6 @@ The assistant is running.
   Or chat in the terminal:   .venv/bin/python scripts/chat.py --sender demo-vip-zh
   Demo shop with the chat widget:  http://127.0.0.1:$CONSOLE_PORT/demo/shop
   Agent console:                   http://127.0.0.1:$CONSOLE_PORT/  (development users: see desk/console/README.md)
-  Press Ctrl-C to stop.
+  A server that stops is started again (logs/supervise.log says when and why). Press Ctrl-C to stop.
 MSG
-wait -n "${pids[@]}"
-echo "a server stopped; see logs/ for why" >&2
-exit 1
+wait "$supervisor"

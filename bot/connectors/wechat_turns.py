@@ -99,11 +99,26 @@ class TurnRunner:
         self._turns: dict[str, asyncio.Future[str | None]] = {}  # None: not taken, claim again
         self._background: set[asyncio.Task[Any]] = set()
 
-    def _spawn(self, coroutine: Awaitable[Any]) -> asyncio.Future[Any]:
+    def _spawn(self, coroutine: Awaitable[Any], *, awaited: bool = False) -> asyncio.Future[Any]:
+        """A task of this runner. Its exception is always retrieved here, so none is left for the loop to
+        report as "Task exception was never retrieved"; it is logged unless ``awaited`` (a caller waits
+        for it and handles it, see ``handle``)."""
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(lambda done: self._reap(done, log=not awaited))
         return task
+
+    def _reap(self, task: asyncio.Future[Any], *, log: bool) -> None:
+        self._background.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()  # retrieved
+        if exc is None or not log:
+            return
+        if isinstance(exc, (RetryLater, StoreUnavailable)):
+            logger.warning("wechat: %s", exc)
+        else:
+            logger.error("wechat: background work ended in %s", type(exc).__name__, exc_info=exc)
 
     async def drain(self) -> None:
         """Wait for the answers still on their way through the API (tests, shutdown)."""
@@ -116,7 +131,24 @@ class TurnRunner:
         The work runs in its own task: when WeChat drops the connection (and Sanic cancels the
         request), the message is still decided and answered, and the retry finds the outcome.
         """
-        return await asyncio.shield(self._spawn(self._handle(inbound, received_at)))
+        task = self._spawn(self._handle(inbound, received_at), awaited=True)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # the request is gone (WeChat dropped it): nobody waits for this answer any more, so say
+            # how the message ended here (RetryLater: WeChat's next try takes it)
+            task.add_done_callback(lambda done: self._unanswered(inbound.dedup_key, done))
+            raise
+
+    @staticmethod
+    def _unanswered(key: str, task: asyncio.Future[Any]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, (RetryLater, StoreUnavailable)):
+            logger.info("wechat message %s: request gone, left for WeChat to retry (%s)", key, exc)
+        elif exc is not None:
+            logger.error("wechat message %s: request gone, turn ended in %s", key, type(exc).__name__, exc_info=exc)
 
     async def _handle(self, inbound: Inbound, received_at: float) -> str:
         key = inbound.dedup_key

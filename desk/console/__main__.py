@@ -30,7 +30,7 @@ def main() -> None:
     app = create_app(settings)
     print(f"Agent console on http://{settings.console_host}:{settings.console_port}/ (Rasa at {settings.rasa_url})")
     uvicorn.run(app, host=settings.console_host, port=settings.console_port, log_level=settings.log_level.lower(),
-                **uvicorn_options())
+                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips, **uvicorn_options())
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Sequence
 
 from common.db import create_all, make_engine, make_session_factory
 from common.settings import get_settings
-from demo.users import seed_demo_users
+from demo.users import DEMO_PASSWORDS, DEMO_USERS, seed_demo_users  # noqa: F401 (DEMO_* re-exported for the sign-in guard)
 from desk.agents import AgentExists, AgentStore
 from desk.models import AgentRole
 from desk.passwords import WeakPassword
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for agent in store.all():
                 print(f"{agent.username}\t{agent.role}\t{agent.display_name}")
         elif args.command == "seed-demo":
-            if settings.environment == "production":
+            if not settings.is_development:
                 print("demo users are for development only", file=sys.stderr)
                 return 2
             created = seed_demo_users(factory)

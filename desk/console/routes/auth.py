@@ -1,12 +1,21 @@
-"""Sign in, sign out, language switch; failed sign-ins are throttled per username and per client address.
+"""Sign in, sign out, language switch; failed sign-ins are throttled so that a stranger cannot lock anyone out.
 
-``LoginThrottle`` counts *failed* sign-ins in a sliding window (``LOGIN_FAILURE_WINDOW_MINUTES``): at
-``LOGIN_MAX_FAILURES_PER_USER`` for a username, or ``LOGIN_MAX_FAILURES_PER_IP`` for a client address,
-further attempts are answered 429 (with ``Retry-After``) without checking the password, until the oldest
-failure leaves the window. A successful sign-in clears the username's count. (``common.ratelimit``'s
-token buckets charge every request and cannot be asked without charging or be cleared, so sign-in keeps
-this counter of its own; one console process holds it. Behind a proxy the client address is the one
-uvicorn takes from ``X-Forwarded-For`` for the proxies in its ``FORWARDED_ALLOW_IPS``.)
+``LoginThrottle`` counts *failed* sign-ins in a sliding window (``LOGIN_FAILURE_WINDOW_MINUTES``) under
+three keys, and answers 429 (with ``Retry-After``, without checking the password) while one is full:
+
+* the (username, client address) pair, ``LOGIN_MAX_FAILURES_PER_USER``: a guesser at one address waits,
+  the owner signing in from anywhere else does not; a successful sign-in clears the pair;
+* the client address, ``LOGIN_MAX_FAILURES_PER_IP``, whatever usernames it tries;
+* the username from any address, ten times the pair limit (a guesser spread over many addresses):
+  new addresses are slowed, but an address the user signed in from within the window still passes.
+
+So wrong passwords sent by someone else only ever slow that someone else (and, in the distributed case,
+strangers' addresses). The client address is the connection's; behind the proxy uvicorn takes it from
+``X-Forwarded-For`` only for the addresses in ``FORWARDED_ALLOW_IPS`` (docker-compose.yml: nginx's, and
+nginx overwrites that header with the address it sees). One console process holds the counts
+(``common.ratelimit``'s token buckets charge every request and cannot be cleared, so sign-in keeps its own).
+
+Outside development the published demo passwords (``desk.console.users.DEMO_USERS``) are refused (403).
 """
 
 from __future__ import annotations
@@ -26,24 +35,33 @@ from fastapi.responses import RedirectResponse, Response
 from desk.console.deps import AGENT_ONLY, SESSION_COOKIE, CurrentAgent, ServicesDep
 from desk.console.i18n import LANG_COOKIE, LANGUAGES
 from desk.console.pages import render
+from desk.console.users import DEMO_PASSWORDS
 
 LOGIN_CSRF_COOKIE = "login_csrf"
+ANYWHERE_FACTOR = 10  # failures for one username from any address, as a multiple of the pair limit
+KNOWN_PER_USER = 20  # addresses remembered per user (recent successful sign-ins)
 
 
 class LoginThrottle:
     def __init__(
-        self, *, per_user: int, per_ip: int, window_s: float, max_keys: int = 100_000,
-        clock: Callable[[], float] = time.monotonic,
+        self, *, per_user: int, per_ip: int, window_s: float, per_user_anywhere: int | None = None,
+        max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._limits = {"user": per_user, "ip": per_ip}  # 0 = no limit of that kind
+        anywhere = per_user * ANYWHERE_FACTOR if per_user_anywhere is None else per_user_anywhere
+        self._limits = {"pair": per_user, "ip": per_ip, "user": anywhere}  # 0 = no limit of that kind
         self._window = window_s
         self._max_keys = max_keys
         self._clock = clock
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()  # "user:<name>" / "ip:<addr>" -> times
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()  # key -> failure times
+        self._known: OrderedDict[str, OrderedDict[str, float]] = OrderedDict()  # user -> address -> last success
 
     @staticmethod
-    def _keys(username: str, ip: str) -> dict[str, str]:
-        return {"user": "user:" + username.strip().lower(), "ip": "ip:" + ip}
+    def _user(username: str) -> str:
+        return username.strip().lower()
+
+    def _keys(self, username: str, ip: str) -> dict[str, str]:
+        user = self._user(username)
+        return {"pair": f"pair:{user}\n{ip}", "ip": "ip:" + ip, "user": "user:" + user}
 
     def _recent(self, key: str, now: float) -> deque[float]:
         stamps = self._failures.get(key) or deque()
@@ -51,13 +69,19 @@ class LoginThrottle:
             stamps.popleft()
         return stamps
 
+    def _known_address(self, username: str, ip: str, now: float) -> bool:
+        seen = (self._known.get(self._user(username)) or {}).get(ip)
+        return seen is not None and now - seen < self._window
+
     def retry_after(self, username: str, ip: str) -> int:
         """0 when this attempt may go ahead, else the seconds until it may."""
         now, wait = self._clock(), 0.0
         for kind, key in self._keys(username, ip).items():
             limit = self._limits[kind]
+            if limit <= 0 or (kind == "user" and self._known_address(username, ip, now)):
+                continue
             stamps = self._recent(key, now)
-            if limit > 0 and len(stamps) >= limit:
+            if len(stamps) >= limit:
                 wait = max(wait, stamps[len(stamps) - limit] + self._window - now)
         return math.ceil(wait) if wait > 0 else 0
 
@@ -73,8 +97,18 @@ class LoginThrottle:
         while len(self._failures) > self._max_keys:
             self._failures.popitem(last=False)
 
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(self._keys(username, "")["user"], None)
+    def succeeded(self, username: str, ip: str) -> None:
+        """The right password from ``ip``: that pair starts afresh, and the address is known for the user."""
+        user = self._user(username)
+        self._failures.pop(self._keys(username, ip)["pair"], None)
+        known = self._known.pop(user, None) or OrderedDict()
+        known.pop(ip, None)
+        known[ip] = self._clock()
+        while len(known) > KNOWN_PER_USER:
+            known.popitem(last=False)
+        self._known[user] = known
+        while len(self._known) > self._max_keys:
+            self._known.popitem(last=False)
 
 
 public = APIRouter()
@@ -129,11 +163,15 @@ async def login(
         response = login_page_response(request, status_code=429, error="login_throttled", next_url=_safe_next(next))
         response.headers["Retry-After"] = str(wait)
         return response
+    if password in DEMO_PASSWORDS and not services.settings.is_development:
+        throttle.failed(username, ip)  # published: anyone may know it, so it never signs in here
+        return login_page_response(request, status_code=403, error="demo_password_refused",
+                                   next_url=_safe_next(next))
     agent = await asyncio.to_thread(services.agents.authenticate, username, password)
     if agent is None:
         throttle.failed(username, ip)
         return login_page_response(request, status_code=401, error="bad_login", next_url=_safe_next(next))
-    throttle.succeeded(username)
+    throttle.succeeded(username, ip)
     token, session = await asyncio.to_thread(services.agents.start_session, agent.id)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(

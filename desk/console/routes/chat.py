@@ -41,7 +41,7 @@ def routers() -> list[APIRouter]:
 
 @router.websocket("/chat/ws")
 async def customer_socket(websocket: WebSocket, sender: str = "") -> None:
-    production = websocket.app.state.services.settings.environment == "production"
+    production = websocket.app.state.services.settings.is_production
     if production or not SENDER_RE.match(sender) or ConversationId.reserved(sender):
         await websocket.close(code=1008)
         return
@@ -89,6 +89,6 @@ async def customer_socket(websocket: WebSocket, sender: str = "") -> None:
 
 @router.get("/chat/test", response_class=HTMLResponse)
 async def customer_test_page(request: Request) -> HTMLResponse:
-    if request.app.state.services.settings.environment == "production":
+    if request.app.state.services.settings.is_production:
         raise HTTPException(status_code=404)
     return render(request, "chat_test.html")

@@ -1,4 +1,9 @@
-"""One handoff: the warm-handoff card page, its live transcript, chat, notes and the ways to end it."""
+"""One handoff: the warm-handoff card page, its live transcript, chat, notes and the ways to end it.
+
+Who opens what: an agent opens the handoffs waiting in the queue and those they hold now (with that
+customer's transcript and notes while they hold it); another agent's handoff or one that has ended is
+for supervisors (403, ``handoff_supervisors_only``). Acting on a handoff needs holding it (``_held``).
+"""
 
 from __future__ import annotations
 
@@ -61,6 +66,21 @@ def _may_note(who: SignedIn, handoff: HandoffView) -> bool:
     )
 
 
+def _may_open(who: SignedIn, handoff: HandoffView) -> bool:
+    """Supervisors: every handoff. Agents: the queue and what they hold now."""
+    if who.agent.is_supervisor or handoff.status == HandoffStatus.QUEUED.value:
+        return True
+    return handoff.status == HandoffStatus.ASSIGNED.value and handoff.agent_id == who.agent.username
+
+
+async def _opened(services: Services, who: SignedIn, handoff_id: int, t: Translator) -> HandoffView:
+    """The handoff, if this agent may open it (card, transcript, notes); else 403 (404 when unknown)."""
+    handoff = await _handoff(services, handoff_id, t)
+    if not _may_open(who, handoff):
+        raise HTTPException(status_code=403, detail=t("handoff_supervisors_only"))
+    return handoff
+
+
 async def _held(services: Services, who: SignedIn, handoff_id: int, t: Translator) -> HandoffView:
     """The handoff, if this agent (or a supervisor) has it now; 403 for anyone else, 409 when it is over."""
     handoff = await _handoff(services, handoff_id, t)
@@ -105,7 +125,7 @@ async def _changed(services: Services, handoff: HandoffView) -> None:
 
 @router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
 async def card_page(handoff_id: int, request: Request, services: ServicesDep, who: CurrentAgent, t: T) -> HTMLResponse:
-    handoff = await _handoff(services, handoff_id, t)
+    handoff = await _opened(services, who, handoff_id, t)
     card = build_card(handoff, now=services.clock())
     transcript = await _transcript(services, handoff.conversation_id)
     notes = await asyncio.to_thread(services.notes.for_handoff, handoff_id)
@@ -127,8 +147,8 @@ async def card_page(handoff_id: int, request: Request, services: ServicesDep, wh
 
 
 @router.get("/api/handoffs/{handoff_id}")
-async def card_json(handoff_id: int, services: ServicesDep, t: T) -> dict[str, Any]:
-    handoff = await _handoff(services, handoff_id, t)
+async def card_json(handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T) -> dict[str, Any]:
+    handoff = await _opened(services, who, handoff_id, t)
     card = build_card(handoff, now=services.clock())
     return {
         "id": handoff.id,
@@ -149,8 +169,10 @@ async def card_json(handoff_id: int, services: ServicesDep, t: T) -> dict[str, A
 
 
 @router.get("/api/handoffs/{handoff_id}/messages")
-async def messages(handoff_id: int, services: ServicesDep, t: T, after: float | None = None) -> dict[str, Any]:
-    handoff = await _handoff(services, handoff_id, t)
+async def messages(
+    handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T, after: float | None = None
+) -> dict[str, Any]:
+    handoff = await _opened(services, who, handoff_id, t)
     lines = await _transcript(services, handoff.conversation_id, after)
     if lines is None:
         raise HTTPException(status_code=503, detail=t("transcript_later"))
@@ -158,11 +180,13 @@ async def messages(handoff_id: int, services: ServicesDep, t: T, after: float | 
 
 
 async def transcript_events(
-    request: Request, services: Services, handoff: HandoffView, after: float, t: Translator | None = None
+    request: Request, services: Services, handoff: HandoffView, after: float, t: Translator | None = None,
+    who: SignedIn | None = None,
 ) -> AsyncIterator[str]:
     """New transcript lines as they are stored: on every notification about the conversation (the
     console's own chat), and every poll interval for channels that reach Rasa directly. For a WeChat
-    conversation also what waits in the outbox (``held``), whenever it changes (first: as it is now)."""
+    conversation also what waits in the outbox (``held``), whenever it changes (first: as it is now).
+    With ``who``: the stream ends once that agent may no longer open the handoff (taken, ended)."""
     t = t or Translator(DEFAULT_LANGUAGE)
     wechat = openid_of(handoff.conversation_id) is not None
     shown: list[int] | None = None
@@ -189,6 +213,8 @@ async def transcript_events(
             if note is not None and note.get("type") == "handoff":
                 current = await _handoff(services, handoff.id, t)
                 yield sse("handoff", {"id": current.id, "status": current.status, "agent_id": current.agent_id})
+                if who is not None and not _may_open(who, current):
+                    return
             if not lines:
                 yield ": tick\n\n"
             note = await subscription.next(timeout=poll_s)
@@ -196,11 +222,11 @@ async def transcript_events(
 
 @router.get("/api/handoffs/{handoff_id}/stream")
 async def transcript_stream(
-    handoff_id: int, request: Request, services: ServicesDep, t: T, after: float = 0.0
+    handoff_id: int, request: Request, services: ServicesDep, who: CurrentAgent, t: T, after: float = 0.0
 ) -> StreamingResponse:
-    handoff = await _handoff(services, handoff_id, t)
+    handoff = await _opened(services, who, handoff_id, t)
     return StreamingResponse(
-        transcript_events(request, services, handoff, after, t),
+        transcript_events(request, services, handoff, after, t, who),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -216,7 +242,8 @@ async def send(
         raise HTTPException(status_code=422, detail=t("message_length", max=MESSAGE_MAX))
     handoff = await _held(services, who, handoff_id, t)
     try:
-        await services.rasa.append_events(handoff.conversation_id, [agent_event(text, agent_id=who.agent.username)])
+        await services.rasa.append_events(handoff.conversation_id, [
+            agent_event(text, agent_id=who.agent.username, agent_name=who.agent.public_name)])
     except RasaUnavailable as exc:
         logger.error("agent line not stored (conversation=%s): %s", handoff.conversation_id, exc)
         raise HTTPException(status_code=503, detail=t("line_not_sent")) from exc
@@ -227,7 +254,7 @@ async def send(
             handoff.channel,
             handoff.conversation_id,
             OutboundMessage(text=text, sender="agent", agent_id=who.agent.username,
-                            agent_name=who.agent.display_name),
+                            agent_name=who.agent.public_name),  # customers never see the sign-in name
         )
     except ChannelUnavailable:
         logger.warning("agent line kept, not delivered (conversation=%s channel=%s)", handoff.conversation_id,
@@ -238,8 +265,8 @@ async def send(
 
 
 @router.get("/api/handoffs/{handoff_id}/notes")
-async def list_notes(handoff_id: int, services: ServicesDep, t: T) -> dict[str, Any]:
-    await _handoff(services, handoff_id, t)
+async def list_notes(handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T) -> dict[str, Any]:
+    await _opened(services, who, handoff_id, t)
     notes = await asyncio.to_thread(services.notes.for_handoff, handoff_id)
     return {"notes": [{"id": n.id, "agent": n.agent_id, "text": n.text, "created_at": n.created_at.isoformat()}
                       for n in notes]}

@@ -159,7 +159,7 @@ async def _history(services: Any, conversation_id: str) -> dict[str, Any]:
         logger.warning("no history for the widget (conversation=%s): %s", conversation_id, exc)
         return {"type": "history", "messages": [], "buttons": [], "complete": False}
     events = _titled(list(tracker.get("events") or []))
-    lines = [m.as_dict() for m in read_events(events)][-HISTORY_MAX:]
+    lines = [m.for_customer() for m in read_events(events)][-HISTORY_MAX:]  # display names, never sign-ins
     buttons: list[dict[str, str]] = []
     for event in reversed(events):  # quick replies still open: those of the last line, if the bot's
         if event.get("event") in ("user", "bot") and event.get("text"):
@@ -168,8 +168,6 @@ async def _history(services: Any, conversation_id: str) -> dict[str, Any]:
                 message = {"buttons": (event.get("data") or {}).get("buttons") or []}
                 buttons = list(OutboundMessage.from_rasa(message).buttons)
             break
-    for line in lines:
-        line.pop("agent", None)  # agents' user names stay inside the desk
     return {"type": "history", "messages": lines, "buttons": buttons, "complete": True}
 
 
@@ -289,7 +287,7 @@ async def demo_shop(request: Request, customer: str = "C000001", lang: str | Non
     """A shop page with the widget; ``?customer=C000003`` signs in another demo customer, ``guest``
     chats as a guest, ``expired`` passes an expired token (the widget says so and goes on as a guest)."""
     settings = request.app.state.services.settings
-    if settings.environment == "production":
+    if settings.is_production:
         raise HTTPException(status_code=404)
     language = pick_language(lang, request.headers.get("accept-language"))
     token = None

@@ -4,6 +4,7 @@ signed-in test clients. The browser test (test_browser.py) uses the real servers
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -13,19 +14,27 @@ import pytest
 from aiohttp import web
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from common.settings import Settings
 from desk.agents import AgentStore
 from desk.console.app import create_app
 from desk.handoffs import HandoffQueue
-from desk.models import AgentRole
+from desk.models import Agent, AgentRole
+from desk.passwords import hash_password
 
 PASSWORD = "correct horse battery"
 RATING_QUESTION = {
     "text": "请为本次服务打分（1-5）",
     "buttons": [{"title": str(n), "payload": f'/rate_service{{"rating":{n}}}'} for n in range(1, 6)],
 }
+
+
+@functools.lru_cache(maxsize=1)
+def password_hash() -> str:
+    """PASSWORD hashed once per test run, at the current cost (no upgrade at sign-in)."""
+    return hash_password(PASSWORD)
 
 
 class FakeRasa:
@@ -154,13 +163,16 @@ def console_factory(seeded: sessionmaker, clock: Callable[..., Any]) -> Callable
         rasa = kwargs.pop("rasa", None) or FakeRasa()  # or a real RasaClient (e.g. on a closed port)
         settings = Settings(console_session_hours=8, console_queue_poll_ms=50, console_transcript_poll_ms=50)
         now = kwargs.pop("clock", clock)
-        app = create_app(settings, session_factory=factory, rasa=rasa, gateways={}, clock=now,
+        gateways = kwargs.pop("gateways", {})  # extra channel gateways (web/rest: the console's own)
+        app = create_app(settings, session_factory=factory, rasa=rasa, gateways=gateways, clock=now,
                          watch_queue=kwargs.pop("watch_queue", False), **kwargs)  # type: ignore[arg-type]
         agents = AgentStore(factory, clock=now)
-        for username, role in (("agent1", AgentRole.AGENT), ("agent2", AgentRole.AGENT),
-                               ("boss", AgentRole.SUPERVISOR)):
-            if agents.get(username) is None:
-                agents.add(username=username, password=PASSWORD, role=role, display_name=username.title())
+        with factory.begin() as session:  # one hash of PASSWORD for every test: scrypt N=2^17 is slow on purpose
+            for username, role in (("agent1", AgentRole.AGENT), ("agent2", AgentRole.AGENT),
+                                   ("boss", AgentRole.SUPERVISOR)):
+                if session.scalars(select(Agent).where(Agent.username == username)).first() is None:
+                    session.add(Agent(username=username, display_name=username.title(), role=role.value,
+                                      password_hash=password_hash(), active=True, created_at=now()))
         return Console(app=app, rasa=rasa, queue=HandoffQueue(factory, clock=now), agents=agents,
                        session_factory=factory)
 

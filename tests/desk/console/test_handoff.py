@@ -211,7 +211,10 @@ def test_resolving_a_wechat_conversation_says_whether_the_rating_question_was_ke
                                                                      "Accept-Language": "zh"}).json()
     assert (body["delivered"], body["held"]) == (False, 1)
     assert body["notice"] == "会话已结束。评价邀请已保存，客户下次在微信发来消息时会自动发出"
-    [rating] = client.get(f"/api/handoffs/{full_id}", headers={"Accept-Language": "zh"}).json()["held"]
+    # resolved: the card is a supervisor's now (tests/security/test_console_security.py)
+    assert client.get(f"/api/handoffs/{full_id}").status_code == 403
+    boss = console.client("boss")
+    [rating] = boss.get(f"/api/handoffs/{full_id}", headers={"Accept-Language": "zh"}).json()["held"]
     assert (rating["text"], rating["source"], rating["reason"]) == (RATING_QUESTION["text"], "bot", "limit")
 
 
