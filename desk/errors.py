@@ -6,6 +6,7 @@ DeskError
 ├── InvalidTransition        e.g. claiming a handoff another agent already took
 ├── AgentExists              desk.agents: a console user of that name exists
 ├── CustomerNotFound         desk.privacy: export or erasure for an unknown customer
+├── QueueFull                desk.handoffs: a bound of the handoff queue is reached
 ├── RasaUnavailable          desk.rasa_client: the Rasa server did not answer
 └── ChannelUnavailable       desk.gateway: no way to reach the customer on this channel
     └── NotAWeChatConversation   (also a ValueError)

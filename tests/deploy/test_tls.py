@@ -24,7 +24,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.utils.stack import nginx_binary
+from devtools.stack import nginx_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "deploy" / "nginx" / "nginx.conf"

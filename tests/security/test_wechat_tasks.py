@@ -12,8 +12,8 @@ import logging
 import time
 from typing import Any
 
-from bot.connectors.wechat_api import Inbound
-from bot.connectors.wechat_stores import MemoryStore
+from wechat.api import Inbound
+from wechat.stores import MemoryStore
 from bot.connectors.wechat_turns import PENDING, TurnRunner
 
 
