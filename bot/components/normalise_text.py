@@ -161,10 +161,6 @@ class TextNormaliser(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {}
 
-    @staticmethod
-    def required_packages() -> List[Text]:
-        return ["opencc", "spellchecker"]
-
     def __init__(self, model_storage: ModelStorage, resource: Resource, vocabulary: Iterable[str] = ()) -> None:
         self._model_storage = model_storage
         self._resource = resource
