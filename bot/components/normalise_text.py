@@ -9,8 +9,8 @@
 5. English typos ("wher is my ordr") are corrected, but ONLY for a word that is in neither the English
    word list (pyspellchecker's) nor the training data's vocabulary: "jacket" is a word and stays "jacket".
    A correction is one edit away (a missing letter first, then swapped, changed, extra letter; the
-   shop's own words before others, then the commoner word), or two edits away from a word of the
-   shop's own vocabulary; acronyms (all capitals) and words touching digits are left alone.
+   shop's own words before others, then the commoner word); acronyms (all capitals) and words touching
+   digits are left alone, and a message made mostly of unknown words (keyboard mash) is not corrected.
 
 Two pipeline components:
 
@@ -115,15 +115,6 @@ class Speller:
             rank = (0 if candidate in self.vocabulary else 1, kind, -self._frequency(candidate))
             if best is None or rank < best[0]:
                 best = (rank, candidate)
-        if best is None and len(lower) >= 5:
-            # two edits away: only towards the shop's own words (a fair guess, not a wild one)
-            seen: dict[str, int] = {}
-            for _k1, first in _edits(lower):
-                for _k2, second in _edits(first):
-                    if second in self.vocabulary and second != lower:
-                        seen[second] = max(seen.get(second, 0), self._frequency(second))
-            if seen:
-                best = ((0, 9, 0), max(sorted(seen), key=lambda w: seen[w]))
         if best is None:
             return word
         fixed = best[1]
@@ -142,6 +133,10 @@ def normalise(text: str, speller: Optional[Speller] = None) -> str:
     out = _PUNCT_RUN.sub(r"\1", out)
     out = _SPACES.sub(" ", out).strip()
     speller = speller or Speller()
+    words = [w for w in _WORD.findall(out) if w.lower() not in SHORTHAND]
+    unknown = [w for w in words if not speller.known(w)]
+    if len(unknown) >= 2 and len(unknown) * 2 > len(words):
+        return out  # mostly words no list knows: keyboard mash, not typos (the fallback guard reads it as is)
     return _WORD.sub(lambda m: speller.correct(m.group()), out)
 
 

@@ -83,6 +83,13 @@ def test_the_shop_vocabulary_keeps_its_own_words() -> None:
     assert normalise("pay with alipay or wechat", SHOP) == "pay with alipay or wechat"
 
 
+@pytest.mark.parametrize("text", ["qwzx plorf vuut", "zzkq bnnm ttrw", "asdf jkl qwer"])
+def test_keyboard_mash_is_not_turned_into_words(text: str) -> None:
+    """Mash must still reach the fallback guard as mash ("plorf" is not a typo of "poor")."""
+    speller = Speller(["poor", "order", "where", "refund", "ticket"])
+    assert normalise(text, speller) == text
+
+
 def test_emoji_only_and_blank_messages_are_kept() -> None:
     assert normalise("👍", SHOP) == "👍"
     assert normalise("", SHOP) == ""
