@@ -156,8 +156,9 @@ async def hand_over(
         ))
         dispatcher.utter_message(response=names.UTTER_HANDOFF_UNAVAILABLE)
         return [SlotSet(names.HUMAN_OFFERED, False)]
-    if priority_customer(tracker):
-        dispatcher.utter_message(response=names.UTTER_HANDOFF_PRIORITY)
+    wording = priority_wording(tracker)
+    if wording:
+        dispatcher.utter_message(response=wording)
     wait = queued.position * providers.settings().handoff_wait_minutes_per_position
     dispatcher.utter_message(
         response=names.UTTER_HANDOFF_QUEUED, position=queued.position, wait_minutes=wait
@@ -172,6 +173,16 @@ async def hand_over(
         SlotSet(names.FALLBACK_COUNT, 0.0),
         ConversationPaused(),
     ]
+
+
+def priority_wording(tracker: Tracker) -> str | None:
+    """The priority line that matches who the customer is: VIP words for a VIP only, care words for an
+    elderly customer, nothing for anyone else."""
+    if tracker.get_slot(names.TIER) == "vip":
+        return names.UTTER_HANDOFF_PRIORITY
+    if tracker.get_slot(names.ELDERLY):
+        return names.UTTER_HANDOFF_PRIORITY_CARE
+    return None
 
 
 def offer_human(dispatcher: CollectingDispatcher, reason: HandoffReason) -> list[EventType]:

@@ -72,6 +72,58 @@ def ask_for_order_id(dispatcher: CollectingDispatcher, tracker: Tracker) -> None
         dispatcher.utter_message(response=names.UTTER_ASK_ORDER_ID)
 
 
+# "where is my parcel" said in any mood: a parcel/order word with an arrival/whereabouts word
+_PARCEL_ZH = re.compile(r"快递|包裹|物流|订单|单子|货|东西|件")
+_WHEREABOUTS_ZH = re.compile(r"没到|还没来|到哪|在哪|没收到|没送到|什么时候到|啥时候到|没发货|还没发|没动静|不动")
+_WHEREABOUTS_EN = re.compile(
+    r"\b(where('?s| is| are)\b.*\b(order|parcel|package|delivery|stuff)|"
+    r"(order|parcel|package|delivery)\b.*\b(not|never|hasn'?t|still)\b.*\b(arrived?|come|here|delivered|shipped)|"
+    r"(haven'?t|not|never) (received|got(ten)?)\b.*\b(order|parcel|package))",
+    re.IGNORECASE,
+)
+# the order worth showing first when the customer names none: the one on its way
+_SHOW_FIRST = ("shipped", "processing", "paid", "pending_payment", "delivered")
+
+
+def asks_where_order_is(text: str | None) -> bool:
+    """True for a where-is-my-order question, however it is said ("我的快递怎么还没到啊", "where's my parcel??")."""
+    text = text or ""
+    if _PARCEL_ZH.search(text) and _WHEREABOUTS_ZH.search(text):
+        return True
+    return bool(_WHEREABOUTS_EN.search(text))
+
+
+async def serve_order_status(
+    dispatcher: CollectingDispatcher, tracker: Tracker, store: ProfileStore
+) -> list[EventType] | None:
+    """Show the order the customer means (the one named, else their latest on its way) before anything
+    else happens; None when there is no order of theirs to show (a guest, no orders, the store down)."""
+    customer_id = tracker.get_slot(names.CUSTOMER_ID)
+    if not customer_id or tracker.get_slot(names.IS_GUEST):
+        return None
+    named = normalize_order_id(tracker.get_slot(names.ORDER_ID) or "")
+    try:
+        if named:
+            order = await asyncio.to_thread(store.get_order, named)
+            candidates = [order] if order is not None and order.customer_id == customer_id else []
+        else:
+            candidates = await asyncio.to_thread(store.recent_orders, customer_id, 3)
+    except StoreUnavailable:
+        logger.exception("order lookup unavailable (conversation=%s)", tracker.sender_id)
+        return None
+    candidates = [o for o in candidates if o.status in _SHOW_FIRST]
+    if not candidates:
+        return None
+    order = min(candidates, key=lambda o: _SHOW_FIRST.index(o.status))
+    if tracker.get_slot(names.TONE) in ("empathetic", "elder_friendly"):
+        dispatcher.utter_message(response=names.UTTER_TONE_OPENER)
+    dispatcher.utter_message(
+        response=names.UTTER_ORDER_STATUS_PREFIX + order.status,
+        **order_variables(order, language_of(tracker)),
+    )
+    return [SlotSet(names.ORDER_ID, order.order_id)]
+
+
 class ActionAskOrderId(Action):
     """Ask which order the customer means (with their recent orders as quick replies)."""
 
@@ -98,10 +150,15 @@ class ActionCheckOrder(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         order_id = normalize_order_id(tracker.get_slot(names.ORDER_ID) or "")
+        store = self._store or providers.profile_store()
         if order_id is None:
+            if bool(tracker.get_slot(names.ELDERLY)) or escalation_of(tracker) is not Escalation.NONE:
+                # serve, then route: an elderly or upset customer is shown their latest order, not quizzed
+                served = await serve_order_status(dispatcher, tracker, store)
+                if served is not None:
+                    return served + route_after_serving(dispatcher, tracker)
             ask_for_order_id(dispatcher, tracker)
             return [SlotSet(names.ORDER_ID, None)]
-        store = self._store or providers.profile_store()
         try:
             order = await asyncio.to_thread(store.get_order, order_id)
         except StoreUnavailable:
@@ -162,6 +219,17 @@ class ActionCheckOrder(Action):
                 count=record.contacts_in_window,
             )
         return [SlotSet(names.TICKET_ID, float(record.ticket.id))]
+
+
+def route_after_serving(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """After the order was shown: a human offered to an upset or elderly customer, else what else to do."""
+    level = escalation_of(tracker)
+    if level is not Escalation.NONE:
+        return offer_human(dispatcher, HandoffReason.NEGATIVE_SENTIMENT)
+    if tracker.get_slot(names.ELDERLY):
+        return offer_human(dispatcher, HandoffReason.PRIORITY_CUSTOMER)
+    dispatcher.utter_message(response=names.UTTER_ANYTHING_ELSE)
+    return []
 
 
 class ValidateAddressForm(FormValidationAction):

@@ -59,7 +59,10 @@ class ActionValidateSlotMappings(Action):
         arm = assign_arm(tracker.sender_id, experiment_from(providers.settings().tone_experiment))
         history = push_history(tracker.get_slot(names.SENTIMENT_HISTORY), result.score)
         current_trend = trend(history)
-        language = detect_language(text, fallback=tracker.get_slot(names.LANGUAGE) or "zh")
+        # the language the customer chose ("reply in English please") wins; else what they write now
+        language = tracker.get_slot(names.LANGUAGE_CHOICE) or detect_language(
+            text, fallback=tracker.get_slot(names.LANGUAGE) or "zh"
+        )
         tone = choose_tone(
             sentiment=result.label,
             emotion=result.emotion,
@@ -70,7 +73,7 @@ class ActionValidateSlotMappings(Action):
             intensity=tracker.get_slot(names.PERSONALIZATION_INTENSITY) or "medium",
             strategy=arm,
         )
-        self._note_later(tracker.sender_id, result.score, tone.value, arm)
+        self._note_later(tracker.sender_id, result.score, tone.value, arm, language)
         values = {
             names.LANGUAGE: language,
             names.SENTIMENT: result.label,
@@ -84,15 +87,16 @@ class ActionValidateSlotMappings(Action):
         changed = [SlotSet(k, v) for k, v in values.items() if tracker.get_slot(k) != v]
         return [*changed, *self._unprompted_rating(tracker, intent, text), *self._bookkeeping(tracker, intent)]
 
-    def _note_later(self, conversation_id: str, score: float, tone: str, arm: str) -> None:
+    def _note_later(self, conversation_id: str, score: float, tone: str, arm: str, language: str) -> None:
         """Written after the reply, off the turn's critical path (the dashboards can wait a moment;
         the transcript itself is Rasa's and is never delayed)."""
-        task = asyncio.get_running_loop().create_task(self._note(conversation_id, score, tone, arm))
+        task = asyncio.get_running_loop().create_task(self._note(conversation_id, score, tone, arm, language))
         _pending.add(task)
         task.add_done_callback(_pending.discard)
 
-    async def _note(self, conversation_id: str, score: float, tone: str, arm: str) -> None:
-        """Sentiment and tone for the dashboards (ConversationLog); never costs the customer a reply."""
+    async def _note(self, conversation_id: str, score: float, tone: str, arm: str, language: str) -> None:
+        """Sentiment, tone and the language in use for review and the dashboards (ConversationLog); never
+        costs the customer a reply."""
         conversations = self._conversations
         if conversations is None and self._analyzer is None:  # the action server: the shared store
             conversations = providers.conversation_log()
@@ -100,7 +104,8 @@ class ActionValidateSlotMappings(Action):
             return
         try:
             await asyncio.to_thread(
-                conversations.note_signals, conversation_id=conversation_id, score=score, tone=tone, arm=arm
+                conversations.note_signals,
+                conversation_id=conversation_id, score=score, tone=tone, arm=arm, language=language,
             )
         except Exception:
             logger.exception("conversation signals not stored (conversation=%s)", conversation_id)

@@ -13,13 +13,15 @@ from rasa_sdk.types import DomainDict
 from actions import names, providers
 from actions.context import channel_of, escalation_of, latest_text, priority_customer
 from actions.handoff import hand_over, offer_human
+from actions.orders import asks_where_order_is, route_after_serving, serve_order_status
+from actions.status import open_refund_of, refund_in_progress
+from sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from desk.handoffs import HandoffQueue
 from desk.models import HandoffReason, Priority, TicketTopic
 from desk.schemas import ContactRecord
 from desk.tickets import TicketStore
 from profiles.store import ProfileStore, normalize_order_id
-from sentiment.tone import Escalation
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,14 @@ class ActionHandleRefund(Action):
     ) -> list[EventType]:
         tickets = self._tickets or providers.ticket_store()
         customer_id = tracker.get_slot(names.CUSTOMER_ID)
+        try:
+            open_refund = await open_refund_of(tickets, tracker)
+        except StoreUnavailable:
+            logger.exception("ticket store unavailable (conversation=%s)", tracker.sender_id)
+            open_refund = None
+        if open_refund is not None:
+            # this order's refund is already with a specialist: where it stands, never a second handoff
+            return refund_in_progress(dispatcher, tracker, domain, open_refund)
         history = None
         if customer_id:
             try:
@@ -129,6 +139,12 @@ class ActionHandleComplaint(Action):
     ) -> list[EventType]:
         tickets = self._tickets or providers.ticket_store()
         level = escalation_of(tracker)
+        if asks_where_order_is(latest_text(tracker)):
+            # "我的快递怎么还没到啊" is a question about an order, however upset: serve it, then route
+            served = await serve_order_status(dispatcher, tracker, self._profiles or providers.profile_store())
+            if served is not None:
+                shown = next((e["value"] for e in served if e.get("name") == names.ORDER_ID), None)
+                return served + await self._route(dispatcher, tracker, level, tickets, shown)
         priority = Priority.HIGH if level is Escalation.HANDOFF else Priority.MEDIUM
         dispatcher.utter_message(response=names.UTTER_COMPLAINT_ACK)
         record = await record_contact(dispatcher, tracker, tickets, TicketTopic.COMPLAINT, priority)
@@ -155,3 +171,20 @@ class ActionHandleComplaint(Action):
             return events + offer_human(dispatcher, reason)
         dispatcher.utter_message(response=names.UTTER_ANYTHING_ELSE)
         return events
+
+    async def _route(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        level: Escalation,
+        tickets: TicketStore,
+        order_id: str | None,
+    ) -> list[EventType]:
+        """After the order was shown: a very upset customer goes to a human at once, an upset or priority
+        customer is offered one, anyone else is asked what else they need. No complaint ticket."""
+        if level is Escalation.HANDOFF:
+            return await hand_over(
+                dispatcher, tracker, reason=HandoffReason.NEGATIVE_SENTIMENT, queue=self._queue,
+                profiles=self._profiles, tickets=tickets, order_id=order_id,
+            )
+        return route_after_serving(dispatcher, tracker)

@@ -61,10 +61,17 @@ class ConversationLog:
             ))
 
     def note_signals(
-        self, *, conversation_id: str, score: float | None, tone: str | None, arm: str | None = None
+        self,
+        *,
+        conversation_id: str,
+        score: float | None,
+        tone: str | None,
+        arm: str | None = None,
+        language: str | None = None,
     ) -> None:
         """One scored customer line: the first score is kept as the start, the latest as the end (of the
-        sender's current session)."""
+        sender's current session). ``language`` is the one the conversation is now in (what the customer
+        writes or chose; a guest starts as the default), recorded on the session and the conversation."""
         now = self._clock()
         with unit_of_work(self._session_factory) as session:
             current = _latest_session(session, conversation_id)
@@ -77,6 +84,11 @@ class ConversationLog:
                 current.sentiment_end = float(score)
             current.tone = tone or current.tone
             current.arm = arm or current.arm
+            if language:
+                current.language = language
+                row = session.get(Conversation, conversation_id)
+                if row is not None and row.language != language:
+                    row.language = language
             current.updated_at = now
 
 

@@ -188,3 +188,16 @@ class TicketStore:
         with unit_of_work(self._session_factory) as session:
             ticket = session.get(Ticket, ticket_id)
             return _summary(ticket) if ticket else None
+
+    def open_for(
+        self, customer_id: str, *, order_id: str | None = None, topic: TicketTopic | str | None = None
+    ) -> list[TicketSummary]:
+        """The customer's open (open or pending) tickets, newest first; only an order's or a topic's when given."""
+        with unit_of_work(self._session_factory) as session:
+            query = select(Ticket).where(Ticket.customer_id == customer_id, Ticket.status.in_(OPEN_STATUSES))
+            if order_id:
+                query = query.where(Ticket.order_id == order_id)
+            if topic:
+                query = query.where(Ticket.topic == TicketTopic(topic).value)
+            rows = session.scalars(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc())).all()
+            return [_summary(t) for t in rows]

@@ -54,11 +54,18 @@ async def test_queue_positions(tracker_factory, domain, queue, store, tickets):
     assert [h.conversation_id for h in queue.queued()] == ["v1", "r1", "r2"]
 
 
-@pytest.mark.parametrize("slots, priority", [(VIP, 1), (ELDERLY, 2)], ids=["vip", "elderly"])
-async def test_priority_customers_are_told(tracker_factory, dispatcher, domain, queue, store, tickets, seeded, slots, priority):
+@pytest.mark.parametrize(
+    "slots, priority, wording",
+    [(VIP, 1, names.UTTER_HANDOFF_PRIORITY), (ELDERLY, 2, names.UTTER_HANDOFF_PRIORITY_CARE)],
+    ids=["vip", "elderly"],
+)
+async def test_priority_customers_are_told_in_words_that_match_who_they_are(
+    tracker_factory, dispatcher, domain, queue, store, tickets, seeded, slots, priority, wording
+):
+    """VIP wording ("尊享客户") for VIP customers only; an elderly customer hears the care wording."""
     tracker = tracker_factory(text="人工", intent="request_human", slots=slots, sender_id="prio")
     events = await _request(tracker, dispatcher, domain, queue, store, tickets)
-    assert responses(dispatcher) == [names.UTTER_HANDOFF_PRIORITY, names.UTTER_HANDOFF_QUEUED]
+    assert responses(dispatcher) == [wording, names.UTTER_HANDOFF_QUEUED]
     with seeded.begin() as s:
         assert s.get(Handoff, int(slot_events(events)[names.HANDOFF_ID])).priority == priority
 

@@ -215,7 +215,7 @@ def test_rating_annotations(train_examples: List[Example], held_out_examples: Li
 
 def test_entities_only_on_expected_intents(train_examples: List[Example], held_out_examples: List[Example]) -> None:
     allowed = {
-        "order_id": {"order_status", "change_address", "inform", "request_refund", "complain"},
+        "order_id": {"order_status", "change_address", "inform", "request_refund", "complain", "ticket_status"},
         "rating": {"rate_service"},
     }
     bad = [
