@@ -134,3 +134,13 @@ UTTER_FEEDBACK_THANKS = "utter_feedback_thanks"
 UTTER_FEEDBACK_FOLLOWUP = "utter_feedback_followup"
 UTTER_SERVICE_UNAVAILABLE = "utter_service_unavailable"
 UTTER_EMPTY_MESSAGE = "utter_empty_message"
+
+# --- while waiting for an agent (actions/queue_turn.py, bot/domain/queue.yml) ---
+ACTION_QUEUE_TURN = "action_queue_turn"
+QUEUE_WAIT = "queue_wait"
+CANCEL_HANDOFF = "cancel_handoff"
+UTTER_QUEUE_POSITION = "utter_queue_position"
+UTTER_QUEUE_CANCELLED = "utter_queue_cancelled"
+UTTER_QUEUE_REFUND_KEPT = "utter_queue_refund_kept"
+UTTER_QUEUE_NOTE_ADDED = "utter_queue_note_added"
+UTTER_QUEUE_NOT_WAITING = "utter_queue_not_waiting"
