@@ -73,7 +73,10 @@ def build_card(handoff: HandoffView, *, now: datetime) -> Card:
 def customer_notes(handoff: HandoffView) -> tuple[dict[str, Any], ...]:
     """The lines the customer added while queued: ``{"text", "at"}`` each, oldest first."""
     notes = (handoff.package or {}).get(CUSTOMER_NOTES) or ()
-    return tuple({"text": str(n.get("text") or ""), "at": str(n.get("at") or "")} for n in notes if isinstance(n, dict))
+    return tuple(
+        {"text": str(n.get("text") or ""), "at": str(n.get("at") or "").replace("T", " ")[:16]}
+        for n in notes if isinstance(n, dict)
+    )
 
 
 def queue_row(handoff: HandoffView, *, now: datetime, reason_label: str) -> dict[str, Any]:

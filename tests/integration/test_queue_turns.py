@@ -2,8 +2,7 @@
 server, with the agent on the console's HTTP API: while queued the customer gets the place and the
 estimate, adds lines that appear on the handoff card (acknowledged once), and can leave the queue
 (the handoff ends as cancelled, the bot resumes; a withdrawn refund closes the refund ticket); once an
-agent has claimed, the bot is silent. The WeChat channel runs the same turn (test_wechat.py has the
-channel itself; here the line goes through Rasa's REST channel and WeChat's conversation id)."""
+agent has claimed, the bot is silent. WeChat (through tests/wechat_sim, safe mode) behaves the same."""
 
 from __future__ import annotations
 
@@ -17,6 +16,8 @@ from sqlalchemy import select
 from desk.models import Conversation, Handoff, Ticket, TicketTopic
 from tests.integration.conftest import Assistant
 from tests.integration.test_conversations import as_customer, handoffs_of, new_sender
+from tests.integration.test_wechat import _answers, sim  # noqa: F401  (fixture)
+from tests.wechat_sim.simulator import WeChatSimulator
 from tests.utils.browser import ensure_agent, running_console
 
 AGENT, PASSWORD = "queue-agent", "queue-agent-pass"
@@ -111,8 +112,25 @@ def test_en_refund_change_of_mind_is_noted_on_the_ticket(assistant: Assistant, a
     assert any("refund withdrawn" in t.subject for t in refunds)
 
 
+async def test_wechat_waits_and_leaves_the_queue_the_same_way(
+    assistant: Assistant, sim: WeChatSimulator  # noqa: F811
+) -> None:
+    openid = new_sender("o-queue")
+    url = f"{assistant.rasa_url}/webhooks/wechat/webhook"
+    assert await _answers(sim, url, sim.text(openid, "转人工"), openid)
+    handoff = _queued(assistant, f"wechat:{openid}")
+    assert handoff.channel == "wechat"
+    wait = " ".join(await _answers(sim, url, sim.text(openid, "还要等多久？"), openid))
+    assert re.search(r"第 \d+ 位", wait), wait
+    noted = " ".join(await _answers(sim, url, sim.text(openid, "我买的杯子有裂缝"), openid))
+    assert "留言已转给人工客服" in noted
+    left = " ".join(await _answers(sim, url, sim.text(openid, "不用人工了"), openid))
+    assert "取消人工排队" in left
+    assert _status(assistant, handoff.id) == "cancelled"
+
+
 def test_silent_once_an_agent_has_claimed(assistant: Assistant, agent: AgentClient) -> None:
-    sender = new_sender("wx-queue")  # any channel's conversation: the turn runs in Rasa, not in the channel
+    sender = new_sender("claimed")
     assistant.texts(sender, "real person please")
     handoff = _queued(assistant, sender)
     claimed = agent.post(f"/api/handoffs/{handoff.id}/claim")
