@@ -62,11 +62,27 @@ def withdraws_refund(text: str) -> bool:
     return bool(_REFUND_WITHDRAWN.search(text or ""))
 
 
+# While queued, a line read as a refund or a human request that negates it ("退款就算了", "别转人工了",
+# "no refund", "don't connect me") is the customer changing their mind, not asking again.
+_NEGATED_REQUEST = re.compile(
+    r"不(用|要|想|需要|申请|打算)(再)?(给我|帮我)?(退|转|人工|客服)|别(再)?(给我|帮我)?(退|转|人工)"
+    r"|(退款|人工|客服|转接).{0,4}(算了|不要|不用|撤|取消)"
+    r"|撤(回|销).{0,2}退款|取消.{0,2}(退款|人工|转接)"
+    r"|\b(no|cancel|withdraw|drop|scrap)\b.{0,12}\b(refund|agent|human|person)"
+    r"|\b(don'?t|do not)\b.{0,12}\b(refund|connect|transfer|put me through|pass me|agent|human|person)",
+    re.IGNORECASE,
+)
+REQUEST_INTENTS = frozenset({"request_refund", "request_human"})
+
+
 def leaves_queue(intent: str | None, text: str) -> bool:
-    """A cancel while queued: the cancel intents, or a plain "no / never mind" (``deny``)."""
+    """A cancel while queued: the cancel intents, a plain "no / never mind" (``deny``), or a refund or
+    human request that says the opposite."""
     if intent in CANCEL_INTENTS:
         return True
-    return intent == "deny" and bool(_DENY_AS_CANCEL.search(text or ""))
+    if intent == "deny":
+        return bool(_DENY_AS_CANCEL.search(text or ""))
+    return intent in REQUEST_INTENTS and bool(_NEGATED_REQUEST.search(text or ""))
 
 
 class ActionQueueTurn(Action):

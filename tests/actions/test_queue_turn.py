@@ -124,6 +124,12 @@ def test_withdraws_refund(text, expected):
     ("cancel_handoff", "不用人工了", True), ("cancel", "never mind", True), ("deny", "算了", True),
     ("deny", "cancel", True), ("deny", "Never mind!", True), ("deny", "不对", False), ("deny", "no", False),
     ("inform", "cancel order E20261120001", False), ("queue_wait", "还要等多久", False),
+    ("request_refund", "退款的事就算了", True), ("request_refund", "我不打算退款了", True),
+    ("request_human", "不要再给我转人工了", True), ("request_human", "don't transfer me to anybody", True),
+    ("request_refund", "no refund for me, thanks", True),
+    ("request_refund", "我要退款", False), ("request_human", "转人工", False), ("request_refund", "I want my refund now", False),
+    ("request_human", "please connect me to a person", False), ("request_refund", "退款什么时候到", False),
+    ("request_refund", "为什么不给我退款", False), ("request_human", "人工客服不在吗", False),
 ])
 def test_leaves_queue(intent, text, expected):
     assert leaves_queue(intent, text) is expected
