@@ -51,6 +51,10 @@ test-scale: train install-dev  ## production topology on loopback (nginx, 2 Rasa
 bench-scale: train install-dev  ## turns/s and p50/p99 for 1 vs 2 replicas, start-up time, peak memory
 	$(VENV)/python bench/scale.py
 
+.PHONY: test-conversations
+test-conversations: install-dev  ## the held-out multi-turn set against a started assistant (make run): pass rate per pattern (not part of make test)
+	$(VENV)/python -m tests.conversations.run $(ARGS)
+
 .PHONY: attacks
 attacks: train install-dev  ## replay every finding of the security review on loopback (tried / blocked table; exit 1 if any gets through)
 	$(VENV)/python bench/attacks.py

@@ -18,7 +18,12 @@ remote call passes through; no processor, channel or agent subclass is needed:
   in the same process skip the retry wait (no second wait for the next action of the same turn);
 * ``action_validate_slot_mappings`` (run by ``ActionExtractSlots`` on every user turn) keeps Rasa's
   behaviour on failure (a warning, no slots), so the customer hears the hold reply at most once;
-* a 400 (``ActionExecutionRejection``, a form's validation) is never touched.
+* a 400 (``ActionExecutionRejection``, a form's validation) is never touched;
+* ``action_queue_turn`` (a line while queued for an agent, ``bot/queue_turns.py``) stays silent on
+  failure, as a paused conversation always was: the line is kept in the tracker for the agent.
+
+``install_action_hold`` also installs the queue turns (``bot/queue_turns.py``), the other wrapper
+around how Rasa runs custom actions.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 HOLD_RESPONSE = "utter_please_hold"
 VALIDATION_ACTION = "action_validate_slot_mappings"
+QUEUE_ACTION = "action_queue_turn"
 _state: dict[str, float] = {"down_until": 0.0}
 _INSTALLED = False
 
@@ -58,6 +64,9 @@ def install_action_hold(retry_seconds: float) -> None:
     from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
     from rasa.shared.exceptions import RasaException
 
+    from bot.queue_turns import install_queue_turns
+
+    install_queue_turns()
     original = RemoteAction.run
 
     async def run(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Any]:
@@ -78,6 +87,10 @@ def install_action_hold(retry_seconds: float) -> None:
         _state["down_until"] = time.monotonic() + max(retry_seconds, 1.0)
         if self.name() == VALIDATION_ACTION:
             raise failure
+        if self.name() == QUEUE_ACTION:
+            logger.error("action server unavailable: the queued line of conversation %s waits for the agent (%s)",
+                         tracker.sender_id, failure)
+            return []
         logger.error("action server unavailable: '%s' for conversation %s answered with %s (%s)",
                      self.name(), tracker.sender_id, HOLD_RESPONSE, failure)
         message = await nlg.generate(HOLD_RESPONSE, tracker, output_channel.name())

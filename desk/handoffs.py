@@ -51,16 +51,26 @@ class QueueFull(DeskError):
 
 OPEN_STATUSES = (HandoffStatus.QUEUED.value, HandoffStatus.ASSIGNED.value)
 RESUME_PENDING = "resume_pending"  # package key: the conversation still waits for Rasa to resume it
+# package keys written while queued (issue 10 item 3): the customer's lines for the agent, masked, and
+# how the customer left the queue
+CUSTOMER_NOTES = "customer_notes"
+CANCELLED_BY_CUSTOMER = "cancelled_by_customer"
+CUSTOMER_NOTES_MAX = 20  # lines kept per handoff (the transcript keeps every line)
+CUSTOMER_NOTE_CHARS = 500
 
 # The handoff lifecycle: queued → assigned (claimed by an agent) → resolved; a queued or assigned
-# handoff may end as abandoned (the customer left) and a queued one as timed out (nobody claimed it);
-# an agent may put an assigned handoff back in the queue (transfer).
+# handoff may end as abandoned (the customer left), a queued one as timed out (nobody claimed it) or
+# cancelled (the customer told the bot they no longer need a person); an agent may put an assigned
+# handoff back in the queue (transfer).
 TRANSITIONS: dict[HandoffStatus, frozenset[HandoffStatus]] = {
-    HandoffStatus.QUEUED: frozenset({HandoffStatus.ASSIGNED, HandoffStatus.ABANDONED, HandoffStatus.TIMED_OUT}),
+    HandoffStatus.QUEUED: frozenset(
+        {HandoffStatus.ASSIGNED, HandoffStatus.ABANDONED, HandoffStatus.TIMED_OUT, HandoffStatus.CANCELLED}
+    ),
     HandoffStatus.ASSIGNED: frozenset({HandoffStatus.RESOLVED, HandoffStatus.QUEUED, HandoffStatus.ABANDONED}),
     HandoffStatus.RESOLVED: frozenset(),
     HandoffStatus.ABANDONED: frozenset(),
     HandoffStatus.TIMED_OUT: frozenset(),
+    HandoffStatus.CANCELLED: frozenset(),
 }
 # what the conversation is doing while its handoff is in each state
 CONVERSATION_STATUS = {
@@ -69,7 +79,18 @@ CONVERSATION_STATUS = {
     HandoffStatus.RESOLVED: ConversationStatus.RESOLVED,
     HandoffStatus.ABANDONED: ConversationStatus.ABANDONED,
     HandoffStatus.TIMED_OUT: ConversationStatus.TIMED_OUT,
+    HandoffStatus.CANCELLED: ConversationStatus.BOT,  # the bot has the conversation again
 }
+
+
+@dataclass(frozen=True)
+class CustomerNote:
+    """A line the customer wrote while queued, kept for the agent (masked)."""
+
+    handoff_id: int
+    text: str
+    at: datetime
+    number: int  # 1 = the first line kept on this handoff; 0 = not kept (no longer queued)
 
 
 def can_transition(current: HandoffStatus | str, wanted: HandoffStatus | str) -> bool:
@@ -397,3 +418,49 @@ class HandoffQueue:
                 .order_by(Handoff.id)
             ).all()
             return [_view(h) for h in rows]
+
+    # While queued (issue 10 item 3): the customer asks where they stand, adds lines for the agent, or
+    # leaves the queue. The bot's action server calls these (actions/queue_turn.py).
+
+    def position_of(self, handoff_id: int) -> int:
+        """Place in the queue (1 = next), 0 when the handoff is not queued any more."""
+        with unit_of_work(self._session_factory) as session:
+            row = session.get(Handoff, handoff_id)
+            if row is None:
+                raise HandoffNotFound(f"no handoff {handoff_id}")
+            return self._position(session, row)
+
+    def add_customer_note(self, handoff_id: int, text: str) -> CustomerNote:
+        """Keep a customer's line for the agent on a *queued* handoff (masked, trimmed, the last
+        ``CUSTOMER_NOTES_MAX`` kept). ``number`` is 1 for the first line of this handoff; 0 when the
+        handoff is not queued (claimed or closed meanwhile: nothing is written).
+        """
+        now = self._clock()
+        clean = mask_text(" ".join((text or "").split()))[:CUSTOMER_NOTE_CHARS]
+        with unit_of_work(self._session_factory) as session:
+            row = session.scalars(select(Handoff).where(Handoff.id == handoff_id).with_for_update()).first()
+            if row is None:
+                raise HandoffNotFound(f"no handoff {handoff_id}")
+            if row.status != HandoffStatus.QUEUED.value or not clean:
+                return CustomerNote(handoff_id=handoff_id, text=clean, at=now, number=0)
+            package = dict(row.package or {})
+            notes = list(package.get(CUSTOMER_NOTES) or [])
+            number = int(package.get(CUSTOMER_NOTES + "_count") or len(notes)) + 1
+            notes.append({"text": clean, "at": now.isoformat(timespec="seconds")})
+            package[CUSTOMER_NOTES] = notes[-CUSTOMER_NOTES_MAX:]
+            package[CUSTOMER_NOTES + "_count"] = number
+            row.package = package  # a new dict: the JSON column sees the change
+            return CustomerNote(handoff_id=handoff_id, text=clean, at=now, number=number)
+
+    def cancel_by_customer(self, handoff_id: int, *, refund_withdrawn: bool = False) -> HandoffView:
+        """The customer left the queue: queued → cancelled (``InvalidTransition`` once claimed or closed)."""
+        handoff = self.transition(handoff_id, HandoffStatus.CANCELLED)
+        with unit_of_work(self._session_factory) as session:
+            row = session.get(Handoff, handoff_id)
+            package = dict(row.package or {})
+            package[CANCELLED_BY_CUSTOMER] = {
+                "at": self._clock().isoformat(timespec="seconds"),
+                "refund_withdrawn": bool(refund_withdrawn),
+            }
+            row.package = package
+            return _view(row) if row is not None else handoff

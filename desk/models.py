@@ -73,6 +73,7 @@ class HandoffStatus(str, enum.Enum):
     RESOLVED = "resolved"
     ABANDONED = "abandoned"
     TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"  # the customer left the queue before an agent claimed it
 
 
 class HandoffReason(str, enum.Enum):

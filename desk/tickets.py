@@ -201,3 +201,31 @@ class TicketStore:
                 query = query.where(Ticket.topic == TicketTopic(topic).value)
             rows = session.scalars(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc())).all()
             return [_summary(t) for t in rows]
+
+    def note_refund_withdrawn(
+        self, *, customer_id: str | None, conversation_id: str, order_id: str | None, note: str
+    ) -> TicketSummary | None:
+        """The customer no longer wants the refund (said while waiting for an agent): the open refund
+        ticket (this order's when known) is closed with ``note`` added to its subject; None when
+        there is no open refund ticket.
+        """
+        now = self._clock()
+        with unit_of_work(self._session_factory) as session:
+            query = select(Ticket).where(
+                Ticket.topic == TicketTopic.REFUND.value, Ticket.status.in_(OPEN_STATUSES)
+            )
+            if customer_id:
+                query = query.where(Ticket.customer_id == customer_id)
+            else:
+                query = query.where(Ticket.conversation_id == conversation_id)
+            if order_id:
+                query = query.where((Ticket.order_id == order_id) | (Ticket.order_id.is_(None)))
+            ticket = session.scalars(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(1)).first()
+            if ticket is None:
+                return None
+            suffix = " | " + mask_text(note)
+            ticket.subject = (ticket.subject[: 300 - len(suffix)] + suffix)[:300]
+            ticket.status = TicketStatus.CLOSED.value
+            ticket.updated_at = now
+            ticket.resolved_at = now
+            return _summary(ticket)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from desk.console.charts import sentiment_svg
+from desk.handoffs import CANCELLED_BY_CUSTOMER, CUSTOMER_NOTES
 from desk.schemas import HandoffView
 
 
@@ -22,6 +23,9 @@ class Card:
     repeat_contacts: int
     order_id: str | None
     last_messages: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    # what the customer wrote while queued (issue 10 item 3), masked, in their own words
+    customer_notes: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    refund_withdrawn: bool = False
 
     @property
     def chart_svg(self) -> str:
@@ -61,6 +65,17 @@ def build_card(handoff: HandoffView, *, now: datetime) -> Card:
         repeat_contacts=int(facts.get("repeat_contacts") or 0),
         order_id=facts.get("order_id"),
         last_messages=tuple(package.get("last_messages") or ()),
+        customer_notes=customer_notes(handoff),
+        refund_withdrawn=bool((package.get(CANCELLED_BY_CUSTOMER) or {}).get("refund_withdrawn")),
+    )
+
+
+def customer_notes(handoff: HandoffView) -> tuple[dict[str, Any], ...]:
+    """The lines the customer added while queued: ``{"text", "at"}`` each, oldest first."""
+    notes = (handoff.package or {}).get(CUSTOMER_NOTES) or ()
+    return tuple(
+        {"text": str(n.get("text") or ""), "at": str(n.get("at") or "").replace("T", " ")[:16]}
+        for n in notes if isinstance(n, dict)
     )
 
 

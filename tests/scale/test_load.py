@@ -81,10 +81,10 @@ def test_200_concurrent_conversations_across_two_replicas(stack: Stack, app_db: 
     logged = upstream_counts(stack.access_log())
     assert sum(logged.get(a, 0) for a in addresses) >= turns - 2  # nginx's own log agrees (last lines may lag)
 
-    for (sender, (kind, lines, reason, _rated)), result in zip(plan, results):
-        # every customer turn answered (a paused conversation stays silent after the handoff)
+    for (sender, (kind, lines, _reason, _rated)), result in zip(plan, results):
+        # every customer turn answered (while queued and not claimed the bot still answers: bot/queue_turns.py)
         silent = [i for i, reply in enumerate(result["replies"]) if not reply]
-        assert silent == ([2] if reason else []), f"{sender} ({kind}): no reply to turns {silent}"
+        assert silent == [], f"{sender} ({kind}): no reply to turns {silent}"
         # the transcript is complete and in order, in the tracker store and in the archive
         assert user_texts(tracker_db, sender) == lines, sender
         assert user_texts(tracker_db, sender, table="event_archive") == lines, sender

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from common.db import StoreUnavailable
 from desk.agents import SignedIn
 from desk.console.canned import canned_for
-from desk.console.card import build_card
+from desk.console.card import build_card, customer_notes
 from desk.console.deps import AGENT_ONLY, CurrentAgent, ServicesDep, T
 from desk.console.i18n import DEFAULT_LANGUAGE, Translator
 from desk.console.pages import render, sse
@@ -163,6 +163,8 @@ async def card_json(handoff_id: int, services: ServicesDep, who: CurrentAgent, t
         "recent_tickets": list(card.recent_tickets),
         "repeat_contacts": card.repeat_contacts,
         "waiting_s": card.waiting_s,
+        "customer_notes": list(card.customer_notes),  # lines the customer added while queued
+        "refund_withdrawn": card.refund_withdrawn,
         # WeChat only: messages kept until the customer next writes (outside the 48-hour window, ...)
         "held": await _waiting(services, handoff.conversation_id, t),
     }
@@ -191,6 +193,8 @@ async def transcript_events(
     wechat = openid_of(handoff.conversation_id) is not None
     shown: list[int] | None = None
     cursor = after
+    status = handoff.status
+    notes_shown = len(customer_notes(handoff))
     poll_s = services.settings.console_transcript_poll_ms / 1000
     async with services.broker.subscribe(conversation_topic(handoff.conversation_id)) as subscription:
         yield "retry: 1000\n\n"
@@ -210,11 +214,22 @@ async def transcript_events(
                 if waiting is not None and [w["id"] for w in waiting] != shown:
                     shown = [w["id"] for w in waiting]
                     yield sse("held", {"messages": waiting})
+            current = None
             if note is not None and note.get("type") == "handoff":
                 current = await _handoff(services, handoff.id, t)
                 yield sse("handoff", {"id": current.id, "status": current.status, "agent_id": current.agent_id})
                 if who is not None and not _may_open(who, current):
                     return
+            if lines and status == HandoffStatus.QUEUED.value:
+                # a customer line while queued may have been kept for the agent, or ended the handoff
+                current = current or await _handoff(services, handoff.id, t)
+                notes = customer_notes(current)
+                if len(notes) != notes_shown or current.status != status:
+                    notes_shown = len(notes)
+                    yield sse("notes", {"notes": list(notes)})
+                if current.status != status:
+                    yield sse("handoff", {"id": current.id, "status": current.status, "agent_id": current.agent_id})
+            status = current.status if current is not None else status
             if not lines:
                 yield ": tick\n\n"
             note = await subscription.next(timeout=poll_s)

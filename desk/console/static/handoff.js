@@ -27,6 +27,12 @@
         Desk.el("span", {class: "text", text: m.text}))));
     held.hidden = messages.length === 0;
   });
+  stream.addEventListener("notes", (event) => {  // what the customer adds while queued
+    const notes = JSON.parse(event.data).notes;
+    document.getElementById("customer-notes").replaceChildren(...notes.map((n) =>
+      Desk.el("li", {}, Desk.el("span", {class: "since", text: n.at}), " ", Desk.el("span", {class: "text", text: n.text}))));
+    document.getElementById("customer-notes-box").hidden = notes.length === 0;
+  });
   stream.addEventListener("handoff", (event) => {
     const state = JSON.parse(event.data);
     const status = document.getElementById("status");
