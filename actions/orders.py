@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -16,6 +16,7 @@ from actions import names, order_access, providers
 from actions.context import channel_of, escalation_of, language_of
 from actions.handoff import offer_human
 from actions.sentiment.tone import Escalation
+from actions.repair import RetryLimitedFormValidation
 from common.db import StoreUnavailable
 from common.masking import mask_text, mask_tracking_number
 from desk.models import HandoffReason, TicketTopic
@@ -164,14 +165,18 @@ class ActionCheckOrder(Action):
         return [SlotSet(names.TICKET_ID, float(record.ticket.id))]
 
 
-class ValidateAddressForm(FormValidationAction):
-    """Check each answer of the address form: an order of this customer that has not shipped, a real address."""
+class ValidateAddressForm(RetryLimitedFormValidation):
+    """Check each answer of the address form: an order of this customer that has not shipped, a real address.
+    The third refused answer in a row offers a human (actions/repair.py)."""
 
     def __init__(self, store: ProfileStore | None = None) -> None:
         self._store = store
 
     def name(self) -> str:
         return names.VALIDATE_ADDRESS_FORM
+
+    def give_up_slots(self) -> dict[str, Any]:
+        return {names.ADDRESS_BLOCKED: "tries"}  # action_change_address: the offer already explained
 
     async def required_slots(
         self,

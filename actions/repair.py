@@ -5,20 +5,29 @@ inside any form; this action ends the form, clears the slots the form was fillin
 domain's ``forms``, so a form added later is covered) and says what else the bot can do. It never starts
 the rating survey. Inside the survey a cancel is a polite "no rating needed"; a rating already given is
 still stored (the comment is skipped).
+
+``RetryLimitedFormValidation``: a form's validation action built on it counts the answers it refused in a
+row (its validators clear the slot and say why, then the form asks again); the third ends the form with
+the offer of a human (``human_offered``: "yes" hands over).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names
 from actions.feedback import ActionLogFeedback
+from actions.handoff import offer_human
 from desk.feedback import FeedbackLog, parse_rating
+from desk.models import HandoffReason
+
+MAX_FAILED_TRIES = 3
+SLOT_FAILED_TRIES = "form_failed_tries"
 
 
 def form_slots(domain: DomainDict, form: str) -> list[str]:
@@ -53,4 +62,32 @@ class ActionCancelTask(Action):
             dispatcher.utter_message(response=names.UTTER_SURVEY_SKIPPED)
             return [*ended, SlotSet(names.FEEDBACK_RATING, None), SlotSet(names.FEEDBACK_COMMENT, None)]
         dispatcher.utter_message(response=names.UTTER_TASK_CANCELLED)
-        return [*ended, *(SlotSet(slot, None) for slot in form_slots(domain, loop))]
+        tries = [SlotSet(SLOT_FAILED_TRIES, 0.0)] if tracker.get_slot(SLOT_FAILED_TRIES) else []
+        return [*ended, *(SlotSet(slot, None) for slot in form_slots(domain, loop)), *tries]
+
+
+class RetryLimitedFormValidation(FormValidationAction):
+    """Validation that offers a human after ``MAX_FAILED_TRIES`` refused answers in a row to the same form."""
+
+    def give_up_slots(self) -> dict[str, Any]:
+        """Slots to set when the form ends after the last refused answer (its submit action reads them)."""
+        return {}
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        requested = tracker.get_slot(names.REQUESTED_SLOT)
+        active = (tracker.active_loop or {}).get("name") == self.form_name()
+        events = await super().run(dispatcher, tracker, domain)
+        answered = [e for e in events if e.get("event") == "slot" and e.get("name") == requested]
+        if not active or not requested or not answered:
+            return events
+        tries = float(tracker.get_slot(SLOT_FAILED_TRIES) or 0)
+        if answered[-1].get("value") is not None:
+            return events + ([SlotSet(SLOT_FAILED_TRIES, 0.0)] if tries else [])
+        tries += 1
+        if tries < MAX_FAILED_TRIES:
+            return events + [SlotSet(SLOT_FAILED_TRIES, tries)]
+        events += offer_human(dispatcher, HandoffReason.BOT_FAILURE)
+        events += [SlotSet(slot, value) for slot, value in self.give_up_slots().items()]
+        return events + [SlotSet(SLOT_FAILED_TRIES, 0.0), SlotSet(names.REQUESTED_SLOT, None)]

@@ -72,3 +72,57 @@ async def test_a_rating_given_before_a_cancel_is_kept(tracker_factory, dispatche
     with seeded.begin() as s:
         [row] = s.scalars(select(Feedback).where(Feedback.conversation_id == "rated-then-skip")).all()
         assert (row.rating, row.comment) == (4, None)
+
+
+# --- a refused answer is asked again with the reason; the third refusal in a row offers a human ---
+
+from actions.orders import ValidateAddressForm  # noqa: E402
+from actions.repair import MAX_FAILED_TRIES, SLOT_FAILED_TRIES  # noqa: E402
+
+
+def _address_turn(tracker_factory, text, tries=0.0):
+    # the customer's line was taken as the new address this turn (from_text), the form is active
+    return tracker_factory(
+        text=text, intent="inform", active_loop={"name": "address_form"},
+        slots={**ZH, names.IS_GUEST: False, names.ORDER_ID: "E20261120003", names.REQUESTED_SLOT: names.NEW_ADDRESS,
+               SLOT_FAILED_TRIES: tries},
+        events=[{"event": "action", "name": "address_form"}, {"event": "active_loop", "name": "address_form"}],
+    )
+
+
+def _with_new_address(tracker, value):
+    tracker.events.append({"event": "slot", "name": names.NEW_ADDRESS, "value": value})
+    tracker.slots[names.NEW_ADDRESS] = value
+    return tracker
+
+
+async def test_a_refused_answer_is_cleared_and_asked_again_with_the_reason(tracker_factory, dispatcher, domain):
+    tracker = _with_new_address(_address_turn(tracker_factory, "嗯"), "嗯")
+    events = await ValidateAddressForm().run(dispatcher, tracker, domain)
+    assert SlotSet(names.NEW_ADDRESS, None) in events and SlotSet(SLOT_FAILED_TRIES, 1.0) in events
+    assert responses(dispatcher) == [names.UTTER_ADDRESS_INVALID]
+    assert SlotSet(names.HUMAN_OFFERED, True) not in events
+
+
+async def test_the_third_refusal_in_a_row_ends_the_form_with_the_offer_of_a_human(tracker_factory, dispatcher, domain):
+    tracker = _with_new_address(_address_turn(tracker_factory, "嗯", tries=MAX_FAILED_TRIES - 1), "嗯")
+    events = await ValidateAddressForm().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [names.UTTER_ADDRESS_INVALID, names.UTTER_OFFER_HUMAN]
+    assert SlotSet(names.HUMAN_OFFERED, True) in events and SlotSet(names.OFFER_REASON, "bot_failure") in events
+    assert events[-1] == SlotSet(names.REQUESTED_SLOT, None)  # the form ends
+    assert SlotSet(SLOT_FAILED_TRIES, 0.0) in events and SlotSet(names.ADDRESS_BLOCKED, "tries") in events
+
+
+async def test_an_accepted_answer_resets_the_count(tracker_factory, dispatcher, domain):
+    address = "上海市浦东新区世纪大道100号2栋301室"
+    tracker = _with_new_address(_address_turn(tracker_factory, address, tries=2.0), address)
+    events = await ValidateAddressForm().run(dispatcher, tracker, domain)
+    assert SlotSet(names.NEW_ADDRESS, address) in events and SlotSet(SLOT_FAILED_TRIES, 0.0) in events
+    assert SlotSet(names.HUMAN_OFFERED, True) not in events
+
+
+async def test_a_cancel_resets_the_count(tracker_factory, dispatcher, domain):
+    tracker = tracker_factory(text="算了", intent="cancel", active_loop={"name": "address_form"},
+                              slots={**ZH, SLOT_FAILED_TRIES: 2.0})
+    events = await ActionCancelTask().run(dispatcher, tracker, domain)
+    assert SlotSet(SLOT_FAILED_TRIES, 0.0) in events
