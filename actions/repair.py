@@ -13,6 +13,7 @@ the offer of a human (``human_offered``: "yes" hands over).
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -68,6 +69,10 @@ class ActionCancelTask(Action):
 
 class RetryLimitedFormValidation(FormValidationAction):
     """Validation that offers a human after ``MAX_FAILED_TRIES`` refused answers in a row to the same form."""
+
+    @abstractmethod
+    def name(self) -> str:  # abstract: the action server registers only the concrete validators
+        ...
 
     def give_up_slots(self) -> dict[str, Any]:
         """Slots to set when the form ends after the last refused answer (its submit action reads them)."""

@@ -126,3 +126,11 @@ async def test_a_cancel_resets_the_count(tracker_factory, dispatcher, domain):
                               slots={**ZH, SLOT_FAILED_TRIES: 2.0})
     events = await ActionCancelTask().run(dispatcher, tracker, domain)
     assert SlotSet(SLOT_FAILED_TRIES, 0.0) in events
+
+
+def test_the_action_server_registers_every_action_of_the_package():
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")  # an abstract base such as RetryLimitedFormValidation is skipped
+    assert {names.ACTION_CANCEL_TASK, names.VALIDATE_ADDRESS_FORM, names.VALIDATE_FEEDBACK_FORM} <= set(executor.actions)
