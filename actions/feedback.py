@@ -40,8 +40,8 @@ def feedback_key(tracker: Tracker) -> str:
 
 
 def _activating(tracker: Tracker) -> bool:
-    # while the form activates, the tracker sent to the validation action has no active feedback_form yet
-    return (tracker.active_loop or {}).get("name") != names.FEEDBACK_FORM
+    # while the form activates, no slot of the survey has been asked for yet (Rasa already shows the loop active)
+    return tracker.get_slot(names.REQUESTED_SLOT) not in (names.FEEDBACK_RATING, names.FEEDBACK_COMMENT)
 
 
 class ValidateFeedbackForm(FormValidationAction):

@@ -146,8 +146,9 @@ async def test_log_unavailable(tracker_factory, dispatcher, domain):
 
 
 def _activating(tracker_factory, slots=None, sender_id="fb-ask", intent="goodbye"):
-    # while the form activates, the validation action sees no active feedback_form yet
-    return tracker_factory(text="bye", intent=intent, slots={**CUSTOMER, **(slots or {})}, sender_id=sender_id)
+    # as Rasa sends it while the form activates: the loop is already active, no slot requested yet
+    return tracker_factory(text="bye", intent=intent, slots={**CUSTOMER, **(slots or {})}, sender_id=sender_id,
+                           active_loop={"name": names.FEEDBACK_FORM})
 
 
 async def test_the_first_ask_is_recorded_not_answered(tracker_factory, dispatcher, domain, feedback_log, seeded):
