@@ -121,3 +121,34 @@ def test_a_rating_is_still_stored_over_the_new_flow(assistant: Assistant) -> Non
     assistant.texts(sender, "跳过")
     [row] = _feedback(assistant, sender)
     assert row.rating == 5
+
+
+def test_a_corrected_order_number_replaces_the_old_one(assistant: Assistant) -> None:
+    from tests.integration.test_conversations import order_of
+
+    paid = order_of(assistant, "demo-regular-zh", "paid")
+    shipped = order_of(assistant, "demo-regular-zh", "shipped")
+    sender = as_customer(assistant, "demo-regular-zh")
+    assistant.texts(sender, "我想改一下收货地址")
+    assistant.texts(sender, paid.id)
+    assert assistant.tracker(sender)["slots"]["requested_slot"] == "new_address"
+    replies = " ".join(assistant.texts(sender, f"不对，是{shipped.id}"))
+    assert assistant.tracker(sender)["slots"]["order_id"] == shipped.id
+    assert shipped.id in replies  # the corrected order is the one checked (shipped: its address stays)
+
+
+def test_three_unusable_answers_in_a_row_bring_the_offer_of_a_human(assistant: Assistant) -> None:
+    from tests.integration.test_conversations import order_of
+
+    paid = order_of(assistant, "demo-regular-zh", "paid")
+    sender = as_customer(assistant, "demo-regular-zh")
+    assistant.texts(sender, "我想改一下收货地址")
+    assistant.texts(sender, paid.id)
+    offer = _texts_of("utter_offer_human", "zh") | _texts_of("utter_offer_human", "en")  # "abc" reads as English
+    for _ in range(2):
+        again = assistant.texts(sender, "abc")
+        assert again and not set(again) & offer and _loop(assistant, sender) == "address_form"
+    third = assistant.texts(sender, "abc")
+    slots = assistant.tracker(sender)["slots"]
+    assert _loop(assistant, sender) is None and slots["human_offered"] is True
+    assert set(third) & offer  # the offer of a human (worded for the customer's tone)
