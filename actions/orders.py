@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions import names, order_access, providers
 from actions.context import channel_of, escalation_of, language_of
 from actions.handoff import offer_human
+from actions.repair import RetryLimitedFormValidation
 from sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from common.masking import mask_text, mask_tracking_number
@@ -232,14 +233,18 @@ def route_after_serving(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
     return []
 
 
-class ValidateAddressForm(FormValidationAction):
-    """Check each answer of the address form: an order of this customer that has not shipped, a real address."""
+class ValidateAddressForm(RetryLimitedFormValidation):
+    """Check each answer of the address form: an order of this customer that has not shipped, a real address.
+    The third refused answer in a row offers a human (actions/repair.py)."""
 
     def __init__(self, store: ProfileStore | None = None) -> None:
         self._store = store
 
     def name(self) -> str:
         return names.VALIDATE_ADDRESS_FORM
+
+    def give_up_slots(self) -> dict[str, Any]:
+        return {names.ADDRESS_BLOCKED: "tries"}  # action_change_address: the offer already explained
 
     async def required_slots(
         self,

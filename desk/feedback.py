@@ -47,6 +47,8 @@ def parse_rating(text: str | None) -> int | None:
 
 
 class FeedbackLog:
+    """One row per rating ask (``record_ask``: not answered yet) that the customer's rating fills (``record``)."""
+
     def __init__(
         self,
         session_factory: sessionmaker,
@@ -82,6 +84,41 @@ class FeedbackLog:
             conversation_id=conversation_id, customer_id=customer_id, channel=channel, language=language,
             tone=tone, rating=rating, comment=comment, idempotency_key=idempotency_key, handoff_id=handoff_id,
             now=now))
+
+    def record_ask(
+        self,
+        *,
+        conversation_id: str,
+        customer_id: str | None,
+        channel: str,
+        language: str | None,
+        tone: str | None,
+        idempotency_key: str,
+        handoff_id: int | None = None,
+    ) -> FeedbackRecord:
+        """The survey was asked: a row without a rating ("not answered") that ``record`` with the same key
+        fills. Counted as a rating request (desk/metrics.py), never as a rating; an existing row is kept."""
+        now = self._clock()
+        return retry_on_conflict(lambda: self._record_ask(
+            conversation_id=conversation_id, customer_id=customer_id, channel=channel, language=language,
+            tone=tone, idempotency_key=idempotency_key, handoff_id=handoff_id, now=now))
+
+    def _record_ask(self, *, conversation_id: str, customer_id: str | None, channel: str, language: str | None,
+                    tone: str | None, idempotency_key: str, handoff_id: int | None,
+                    now: datetime) -> FeedbackRecord:
+        with unit_of_work(self._session_factory) as session:
+            row = session.scalars(select(Feedback).where(Feedback.idempotency_key == idempotency_key)).first()
+            created = row is None
+            if row is None:
+                row = Feedback(
+                    conversation_id=conversation_id, customer_id=customer_id, channel=channel, language=language,
+                    tone=tone, rating=None, comment=None, handoff_id=handoff_id, idempotency_key=idempotency_key,
+                    created_at=now,
+                )
+                session.add(row)
+                session.flush()
+            return FeedbackRecord(id=row.id, rating=row.rating, comment=row.comment,
+                                  followup_ticket_id=row.followup_ticket_id, created=created)
 
     def _record(self, *, conversation_id: str, customer_id: str | None, channel: str, language: str | None,
                 tone: str | None, rating: int, comment: str | None, idempotency_key: str, handoff_id: int | None,

@@ -12,9 +12,10 @@ Definitions (also shown on the dashboard):
   after a handoff counts both ratings).
 * % satisfied: share of ratings that are 4 or 5.
 * CSAT response rate: ratings / rating requests. A request is recorded as a resolved handoff (resolving
-  asks in the channel) or a rating that was given (each rating answers one request: one per session and
-  handoff). Requests the customer ignored or declined at the end of a bot-only session leave no row, so
-  they are not in the denominator; a handoff handed back to the bot (no ask) is.
+  asks in the channel) or a feedback row (one per session and handoff: written when the survey is asked,
+  without a rating until the customer gives one). A survey the customer ignored, declined or left with
+  another request is a row without a rating: a request, not a rating; a handoff handed back to the bot
+  (no ask) is a request too.
 * Containment: sessions without a handoff / sessions.
 * Handoff rate: sessions with at least one handoff / sessions; by reason: sessions with a handoff for
   that reason / sessions (a session handed off twice for two reasons counts under both).

@@ -171,7 +171,7 @@ class Feedback(Base):
     channel = Column(String(16), nullable=False, default="rest")
     language = Column(String(2), nullable=True)
     tone = Column(String(16), nullable=True)
-    rating = Column(Integer, nullable=False)
+    rating = Column(Integer, nullable=True)  # NULL: asked, not answered (FeedbackLog.record_ask)
     comment = Column(Text, nullable=True)
     handoff_id = Column(Integer, nullable=True)
     followup_ticket_id = Column(Integer, nullable=True)

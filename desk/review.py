@@ -405,7 +405,7 @@ class _Span:
             segment=(s.segment if s else None) or profile.get("segment"),
             tone=(s.tone if s else None) or (tones[-1] if tones else None),
             arm=s.arm if s else None,
-            ratings=tuple(f.rating for f in self.feedback),
+            ratings=tuple(f.rating for f in self.feedback if f.rating is not None),  # NULL: not answered
             rating_requests=rating_requests(
                 [f.handoff_id for f in self.feedback],
                 [h.id for h, _ in self.handoffs if h.status == HandoffStatus.RESOLVED.value]),

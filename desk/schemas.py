@@ -78,7 +78,7 @@ class HandoffView:
 @dataclass(frozen=True)
 class FeedbackRecord:
     id: int
-    rating: int
+    rating: int | None  # None: asked, not answered
     comment: str | None
     followup_ticket_id: int | None
     created: bool

@@ -19,13 +19,26 @@ CUSTOMER = {names.CUSTOMER_ID: "C000005", names.LANGUAGE: "zh", names.TONE: "neu
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("5", "5"), ("五星", "5"), ("4 stars", "4"), ("⭐⭐⭐", "3"), ("1分", "1"), ("10", None), ("abc", None),
+    [("5", "5"), ("五星", "5"), ("4 stars", "4"), ("⭐⭐⭐", "3"), ("1分", "1"), ("10", None), ("还凑合", None),
      ("0", None), ("", None), (None, None), ("⭐⭐⭐⭐⭐⭐", None)],
 )
 async def test_validate_rating(tracker_factory, dispatcher, domain, value, expected):
-    result = await ValidateFeedbackForm().validate_feedback_rating(value, dispatcher, tracker_factory(), domain)
+    tracker = tracker_factory(text=value or "", intent="rate_service")
+    result = await ValidateFeedbackForm().validate_feedback_rating(value, dispatcher, tracker, domain)
     assert result == {names.FEEDBACK_RATING: expected}
     assert responses(dispatcher) == ([] if expected else [names.UTTER_RATING_INVALID])
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("我想注销账号", "faq"), ("退货政策是什么", "faq"), ("what data do you have about me?", "faq"),
+     ("asdfgh", "nlu_fallback"), ("我要退款", "request_refund"), ("", None)],
+)
+async def test_a_reply_that_is_not_a_rating_ends_the_survey_unanswered(tracker_factory, dispatcher, domain, text, intent):
+    tracker = tracker_factory(text=text, intent=intent)
+    result = await ValidateFeedbackForm().validate_feedback_rating(text, dispatcher, tracker, domain)
+    assert result == {names.FEEDBACK_RATING: "", names.FEEDBACK_COMMENT: ""}
+    assert dispatcher.messages == []  # never "please reply with 1 to 5"
 
 
 @pytest.mark.parametrize(
@@ -111,7 +124,11 @@ async def test_declined_rating_says_goodbye_and_is_not_asked_again(tracker_facto
     assert _rows(seeded, "fb-declined") == []
 
 
-@pytest.mark.parametrize(("text", "intent"), [("不用了", "deny"), ("bye", "goodbye"), ("拜拜", "goodbye")])
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("不用了", "deny"), ("bye", "goodbye"), ("拜拜", "goodbye"), ("不想评", "cancel"), ("skip", "cancel"),
+     ("no thanks", "deny")],
+)
 async def test_declining_to_rate_ends_the_form(tracker_factory, dispatcher, domain, text, intent):
     tracker = tracker_factory(text=text, intent=intent)
     result = await ValidateFeedbackForm().validate_feedback_rating(text, dispatcher, tracker, domain)
@@ -123,3 +140,62 @@ async def test_log_unavailable(tracker_factory, dispatcher, domain):
     tracker = tracker_factory(slots={**CUSTOMER, names.FEEDBACK_RATING: "5"})
     assert await ActionLogFeedback(log=Unavailable()).run(dispatcher, tracker, domain) == []
     assert responses(dispatcher) == [names.UTTER_SERVICE_UNAVAILABLE]
+
+
+# --- asked once per resolved conversation, recorded when asked ---
+
+
+def _activating(tracker_factory, slots=None, sender_id="fb-ask", intent="goodbye"):
+    # as Rasa sends it while the form activates: the loop is already active, no slot requested yet
+    return tracker_factory(text="bye", intent=intent, slots={**CUSTOMER, **(slots or {})}, sender_id=sender_id,
+                           active_loop={"name": names.FEEDBACK_FORM})
+
+
+async def test_the_first_ask_is_recorded_not_answered(tracker_factory, dispatcher, domain, feedback_log, seeded):
+    events = await ValidateFeedbackForm(log=feedback_log).run(dispatcher, _activating(tracker_factory), domain)
+    assert SlotSet(names.FEEDBACK_ASKED, ["bot"]) in events
+    assert SlotSet(names.REQUESTED_SLOT, None) not in events
+    [row] = _rows(seeded, "fb-ask")
+    assert (row.rating, row.handoff_id, row.customer_id) == (None, None, "C000005")
+
+
+async def test_the_rating_fills_the_recorded_ask(tracker_factory, dispatcher, domain, feedback_log, seeded):
+    await ValidateFeedbackForm(log=feedback_log).run(dispatcher, _activating(tracker_factory), domain)
+    tracker = tracker_factory(text="4", slots={**CUSTOMER, names.FEEDBACK_RATING: "4", names.FEEDBACK_COMMENT: ""},
+                              sender_id="fb-ask")
+    await ActionLogFeedback(log=feedback_log).run(dispatcher, tracker, domain)
+    [row] = _rows(seeded, "fb-ask")
+    assert row.rating == 4
+
+
+async def test_never_asked_twice_for_the_same_conversation(tracker_factory, dispatcher, domain, feedback_log, seeded):
+    tracker = _activating(tracker_factory, slots={names.FEEDBACK_ASKED: ["bot"]})
+    events = await ValidateFeedbackForm(log=feedback_log).run(dispatcher, tracker, domain)
+    assert SlotSet(names.REQUESTED_SLOT, None) in events  # the form ends at once: no second ask
+    assert not any(e.get("name") == names.FEEDBACK_ASKED for e in events)
+    assert _rows(seeded, "fb-ask") == []
+    assert dispatcher.messages == []
+
+
+async def test_a_resolved_handoff_is_asked_once_more(tracker_factory, dispatcher, domain, feedback_log, seeded):
+    tracker = _activating(tracker_factory, slots={names.FEEDBACK_ASKED: ["bot"], names.HANDOFF_ID: 7.0},
+                          intent="EXTERNAL_conversation_resolved")
+    events = await ValidateFeedbackForm(log=feedback_log).run(dispatcher, tracker, domain)
+    assert SlotSet(names.FEEDBACK_ASKED, ["bot", "7"]) in events
+    assert SlotSet(names.REQUESTED_SLOT, None) not in events
+    [row] = _rows(seeded, "fb-ask")
+    assert (row.rating, row.handoff_id) == (None, 7)
+
+
+async def test_inside_the_survey_nothing_more_is_recorded(tracker_factory, dispatcher, domain, feedback_log, seeded):
+    tracker = tracker_factory(text="5", intent="rate_service", slots={**CUSTOMER, names.FEEDBACK_ASKED: ["bot"],
+                              names.REQUESTED_SLOT: names.FEEDBACK_RATING, names.FEEDBACK_RATING: "5"},
+                              sender_id="fb-ask", active_loop={"name": names.FEEDBACK_FORM})
+    events = await ValidateFeedbackForm(log=feedback_log).run(dispatcher, tracker, domain)
+    assert not any(e.get("name") == names.FEEDBACK_ASKED for e in events)
+    assert _rows(seeded, "fb-ask") == []
+
+
+async def test_the_ask_is_made_while_the_store_is_down(tracker_factory, dispatcher, domain):
+    events = await ValidateFeedbackForm(log=Unavailable()).run(dispatcher, _activating(tracker_factory), domain)
+    assert SlotSet(names.FEEDBACK_ASKED, ["bot"]) in events

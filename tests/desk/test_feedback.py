@@ -77,3 +77,47 @@ def test_followup_threshold(log, rating, followup):
 def test_blank_comment_is_none(log):
     assert _record(log, 5, comment="   ").comment is None
     assert len(_record(log, 5, key="long", comment="x" * 5000).comment) == 2000
+
+
+# --- an ask is recorded when the survey is asked: not answered until a rating comes (response rate) ---
+
+
+def _ask(log, key="k1", handoff_id=None):
+    return log.record_ask(conversation_id="c", customer_id="C1", channel="web", language="zh", tone="neutral",
+                          idempotency_key=key, handoff_id=handoff_id)
+
+
+def test_an_ask_is_stored_unanswered_and_the_rating_fills_the_same_row(log, session_factory):
+    asked = _ask(log)
+    assert asked.created and asked.rating is None and asked.followup_ticket_id is None
+    rated = _record(log, 5)
+    assert not rated.created and rated.id == asked.id and rated.rating == 5
+    with session_factory.begin() as s:
+        assert [(f.rating, f.idempotency_key) for f in s.scalars(select(Feedback))] == [(5, "k1")]
+
+
+def test_asking_again_keeps_one_row_and_never_clears_a_rating(log, session_factory):
+    _ask(log)
+    again = _ask(log)
+    assert not again.created and again.rating is None
+    _record(log, 2)
+    after = _ask(log)
+    assert after.rating == 2
+    with session_factory.begin() as s:
+        assert s.scalar(select(func.count()).select_from(Feedback)) == 1
+        assert s.scalar(select(func.count()).select_from(Ticket)) == 1  # the low score's follow-up, once
+
+
+def test_unanswered_asks_count_as_requests_not_as_ratings(log, session_factory, clock):
+    from desk.conversations import ConversationLog
+    from desk.review import ReviewStore
+    from profiles.vault import PiiVault
+
+    ConversationLog(session_factory, clock=clock).touch(conversation_id="c", channel="web", customer_id="C1",
+                                                       language="zh")
+    _ask(log, key="bot")
+    _ask(log, key="h7", handoff_id=7)
+    _record(log, 4, key="h7")
+    store = ReviewStore(session_factory, vault=PiiVault(session_factory, secret="k" * 32), clock=clock)
+    [record] = store.sessions_of("c")
+    assert record.ratings == (4,) and record.rating_requests == 2

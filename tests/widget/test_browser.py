@@ -182,7 +182,8 @@ def test_a_signed_in_customer_chats_reloads_and_gets_an_agents_reply(
 
         def rated() -> Feedback | None:
             with assistant.session_factory() as session:
-                return session.scalars(select(Feedback).where(Feedback.conversation_id == conversation)).first()
+                return session.scalars(select(Feedback).where(Feedback.conversation_id == conversation,
+                                                              Feedback.rating.is_not(None))).first()
 
         feedback = wait_for(rated)
         assert feedback is not None and feedback.rating == 5 and feedback.handoff_id == handoff.id

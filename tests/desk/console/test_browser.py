@@ -127,7 +127,8 @@ def test_an_agent_takes_a_refund_handoff_from_arrival_to_rating(assistant: Assis
         deadline, feedback = time.monotonic() + 30, None
         while feedback is None and time.monotonic() < deadline:
             with assistant.session_factory() as session:
-                feedback = session.scalars(select(Feedback).where(Feedback.conversation_id == sender)).first()
+                feedback = session.scalars(select(Feedback).where(Feedback.conversation_id == sender,
+                                                                   Feedback.rating.is_not(None))).first()
             time.sleep(0.2)
         assert feedback is not None
         assert feedback.handoff_id == handoff.id and feedback.rating == 5

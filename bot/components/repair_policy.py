@@ -1,0 +1,133 @@
+"""RepairRulePolicy: Rasa's RulePolicy plus one shared way to leave, switch or ask a question inside any form.
+
+Rasa's RulePolicy runs the active form on every customer line and lets other rules act only when the
+form rejects the line (nothing it could fill). A form with a free-text slot takes "算了" or "actually I
+need to change my address" as the answer, so the customer cannot get out. This policy looks at the
+intent of the latest line first, for whatever form is active (forms added later get it without a rule):
+
+* ``leave_intents`` (``cancel``): the form does not run; the rule for the intent runs
+  (``action_cancel_task`` ends the form, clears its slots and says what else the bot can do).
+* ``switch_intents`` (a new request: order status, address change, refund, complaint, a person): the form
+  is ended (``ActiveLoop(None)``, ``requested_slot`` cleared, as events of the prediction) and the
+  request's own rule serves it. Not when the line carries an entity (it answers the form: "my order
+  E2026… is wrong" fills the order number) or when the request's rule would run this same form.
+* ``question_intents`` (FAQ, "are you a bot", …): answered by their rule, then the form asks its question
+  again (Rasa's unhappy path: the form is predicted after the answer and does not validate).
+* ``optional_loops``: ``{form: {requested slot: [intents that answer it]}}``. Any other intent on that
+  slot ends the form and the line is served normally (the rating survey: a line that is not a rating
+  leaves the survey).
+* ``keep_loop_slots``: requested slots that take any text (a free comment): only ``leave_intents`` act.
+
+Below ``repair_min_confidence`` nothing changes (the form decides, as before), except for optional loops.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.core.constants import ACTION_DEACTIVATE_LOOP_NAME, ACTION_LISTEN_NAME, REQUESTED_SLOT
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActiveLoop, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+
+LEAVE = "leave"
+SWITCH = "switch"
+QUESTION = "question"
+
+
+def repair_kind(
+    tracker: DialogueStateTracker,
+    *,
+    leave_intents: List[Text],
+    switch_intents: List[Text],
+    question_intents: List[Text],
+    optional_loops: Dict[Text, Dict[Text, List[Text]]],
+    keep_loop_slots: List[Text],
+    min_confidence: float,
+) -> Optional[Text]:
+    """What the latest customer line does to the active form: LEAVE, SWITCH, QUESTION or None (answer it)."""
+    loop = tracker.active_loop_name
+    if not loop or tracker.latest_action_name != ACTION_LISTEN_NAME or tracker.is_active_loop_rejected:
+        return None
+    message = tracker.latest_message
+    intent = (message.intent or {}) if message else {}
+    name = intent.get("name")
+    if not name:
+        return None
+    confidence = intent.get("confidence")
+    sure = confidence is None or float(confidence) >= min_confidence
+    requested = tracker.get_slot(REQUESTED_SLOT)
+    if name in leave_intents and sure:
+        return LEAVE
+    if requested in keep_loop_slots:
+        return None
+    answers = (optional_loops.get(loop) or {}).get(requested)
+    if answers is not None:
+        if name in answers or message.entities:
+            return None
+        return SWITCH
+    if not sure or message.entities:
+        return None
+    if name in switch_intents:
+        return SWITCH
+    if name in question_intents:
+        return QUESTION
+    return None
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
+class RepairRulePolicy(RulePolicy):
+    """RulePolicy whose forms can be left, switched away from or interrupted by a question."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            **RulePolicy.get_default_config(),
+            "leave_intents": [],
+            "switch_intents": [],
+            "question_intents": [],
+            "optional_loops": {},
+            "keep_loop_slots": [],
+            "repair_min_confidence": 0.5,
+        }
+
+    _skip_loop = False
+
+    def _repair_kind(self, tracker: DialogueStateTracker) -> Optional[Text]:
+        return repair_kind(
+            tracker,
+            leave_intents=list(self.config.get("leave_intents") or []),
+            switch_intents=list(self.config.get("switch_intents") or []),
+            question_intents=list(self.config.get("question_intents") or []),
+            optional_loops=dict(self.config.get("optional_loops") or {}),
+            keep_loop_slots=list(self.config.get("keep_loop_slots") or []),
+            min_confidence=float(self.config.get("repair_min_confidence", 0.5)),
+        )
+
+    def _find_action_from_loop_happy_path(  # type: ignore[override]
+        self, tracker: DialogueStateTracker
+    ) -> Tuple[Optional[Text], Optional[Text]]:
+        if self._skip_loop:
+            return None, None
+        return RulePolicy._find_action_from_loop_happy_path(tracker)
+
+    def _predict(self, tracker: DialogueStateTracker, domain: Domain) -> Tuple[PolicyPrediction, Optional[Text]]:
+        kind = self._repair_kind(tracker)
+        if kind is None:
+            return super()._predict(tracker, domain)
+        self._skip_loop = True
+        try:
+            prediction, source = super()._predict(tracker, domain)
+        finally:
+            self._skip_loop = False
+        if max(prediction.probabilities, default=0.0) < 1.0:
+            # no rule serves this line: the form decides, as before
+            return super()._predict(tracker, domain)
+        action = domain.action_names_or_texts[prediction.max_confidence_index]
+        loop = tracker.active_loop_name
+        if kind == SWITCH and action not in (loop, ACTION_DEACTIVATE_LOOP_NAME, ACTION_LISTEN_NAME):
+            prediction.events = [*prediction.events, ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)]
+        return prediction, source
