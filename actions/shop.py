@@ -11,6 +11,7 @@ status is named or anything changes.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 from datetime import timedelta
@@ -130,8 +131,8 @@ class _OrderFormValidation(FormValidationAction):
         self._store = store
         self._access = access
 
-    def name(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def name(self) -> str: ...  # keeps the executor from registering the base
 
     def _profiles(self) -> ProfileStore:
         return self._store or providers.profile_store()

@@ -395,3 +395,15 @@ async def test_a_shipped_order_is_changed_by_exchange(seeded, store, tracker_fac
     tracker = tracker_factory(text="change size", intent="change_order", slots=VIP)
     result = await ValidateChangeOrderForm(store=store).validate_order_id(order.id, dispatcher, tracker, domain)
     assert result["shop_blocked"] == "shipped" and responses(dispatcher) == [names.UTTER_CHANGE_ORDER_SHIPPED]
+
+
+def test_the_action_server_registers_every_shop_action():
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    for name in ("validate_cancel_order_form", "validate_wrong_item_form", "validate_payment_form", "validate_invoice_form",
+                 "validate_change_order_form", "action_cancel_order", "action_wrong_item_ticket", "action_ask_shop_item",
+                 "action_payment_issue", "action_invoice_request", "action_change_order", "action_account_delete",
+                 "action_stop_messages"):
+        assert name in executor.actions, name
