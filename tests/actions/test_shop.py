@@ -407,3 +407,13 @@ def test_the_action_server_registers_every_shop_action():
                  "action_payment_issue", "action_invoice_request", "action_change_order", "action_account_delete",
                  "action_stop_messages"):
         assert name in executor.actions, name
+
+
+def test_repeating_the_cancel_request_at_the_confirmation_is_a_yes(domain):
+    """"yes, cancel it" (read as cancel_order) confirms; only a no keeps the order."""
+    values = {}
+    for mapping in domain["slots"]["cancel_confirmed"]["mappings"]:
+        intents = mapping["intent"] if isinstance(mapping["intent"], list) else [mapping["intent"]]
+        for intent in intents:
+            values[intent] = mapping["value"]
+    assert values == {"affirm": True, "cancel_order": True, "deny": False}
