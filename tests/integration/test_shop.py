@@ -153,3 +153,11 @@ def test_account_deletion_and_a_double_charge_open_tickets(assistant: Assistant)
 def test_change_phone_sends_to_the_self_service_page(assistant: Assistant) -> None:
     reply = " ".join(assistant.texts(f"guest-{uuid.uuid4().hex[:10]}", "I want to change my phone number"))
     assert "Account security" in reply and "password" in reply
+
+
+def test_saying_cancel_again_at_the_confirmation_cancels(assistant: Assistant) -> None:
+    order = _crowd_order(assistant, "paid", language="en")
+    sender = _signed_in(assistant, order.customer_id)
+    assert "cancel order" in " ".join(assistant.texts(sender, f"I want to cancel my order {order.id}"))
+    done = " ".join(assistant.texts(sender, "yes, cancel my order"))
+    assert "now cancelled" in done and _status(assistant, order.id) == "cancelled"
