@@ -47,6 +47,7 @@ SEED = 20261120
 RANDOM_CUSTOMERS = 220
 DEMO_CHANNELS = ("web", "rest")
 
+SEED_PAYMENT_METHODS = ("alipay", "wechat_pay", "alipay", "unionpay_debit", "credit_card", "wechat_pay", "balance")
 DEMO_CAST: dict[str, str] = {
     "demo-vip-zh": "C000001",
     "demo-elderly-zh": "C000002",
@@ -346,6 +347,8 @@ class _Generator:
             address=address,
             updated_at=delivered_at or shipped_at or created,
         )
+        # not drawn from the generator, so every other seeded value stays as it was
+        order.payment_method = SEED_PAYMENT_METHODS[sum(map(ord, order.id)) % len(SEED_PAYMENT_METHODS)]
         self.orders.append(order)
         return order
 

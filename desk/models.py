@@ -46,6 +46,11 @@ class TicketTopic(str, enum.Enum):
     ADDRESS = "address"
     COMPLAINT = "complaint"
     FEEDBACK_FOLLOWUP = "feedback_followup"
+    AFTER_SALES = "after_sales"  # wrong, damaged or missing item (actions/shop.py)
+    PAYMENT = "payment"  # charged twice, payment not through, refund not arrived
+    INVOICE = "invoice"
+    PRIVACY = "privacy"  # delete my account / my data
+    ORDER_CHANGE = "order_change"  # size, colour or quantity before shipping
     OTHER = "other"
 
 

@@ -184,6 +184,31 @@ class TicketStore:
             session.flush()
             return _summary(ticket)
 
+    def open_request(
+        self,
+        *,
+        customer_id: str | None,
+        conversation_id: str,
+        channel: str,
+        topic: TicketTopic | str,
+        subject: str,
+        order_id: str | None = None,
+        priority: Priority | str = Priority.MEDIUM,
+        due_in: timedelta | None = None,
+    ) -> ContactRecord:
+        """A request a person must handle (after-sales, payment, privacy...): the open ticket for it, with a due time."""
+        record = self.record_contact(customer_id=customer_id, conversation_id=conversation_id, channel=channel,
+                                     topic=topic, order_id=order_id, subject=subject, priority=priority)
+        if due_in is None:
+            return record
+        with unit_of_work(self._session_factory) as session:
+            ticket = session.get(Ticket, record.ticket.id)
+            if ticket.due_at is None:
+                ticket.due_at = ticket.created_at + due_in
+            session.flush()
+            return ContactRecord(ticket=_summary(ticket), created=record.created,
+                                 contacts_in_window=record.contacts_in_window)
+
     def get(self, ticket_id: int) -> TicketSummary | None:
         with unit_of_work(self._session_factory) as session:
             ticket = session.get(Ticket, ticket_id)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import relationship
+from sqlalchemy.sql import true as sa_true
 from sqlalchemy.sql.schema import Column
 
 from common.db import Base
@@ -116,9 +117,28 @@ class Order(Base):
     carrier = Column(String(16), nullable=True)  # code; display names in profiles/carriers.yml
     tracking_no = Column(String(40), nullable=True)
     address = Column(String(300), nullable=False)
+    # alipay | wechat_pay | unionpay_debit | credit_card | paypal | balance (knowledge_base/payment_methods.yml)
+    payment_method = Column(String(16), nullable=True)
     updated_at = Column(DateTime, nullable=False, default=_now, onupdate=_now)
 
     customer = relationship("Customer", back_populates="orders")
+
+
+class OrderChange(Base):
+    """Append-only audit trail of changes made to an order from a conversation (cancel, item change)."""
+
+    __tablename__ = "order_changes"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    order_id = Column(String(16), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    customer_id = Column(String(16), nullable=True, index=True)
+    kind = Column(String(16), nullable=False)  # cancel | item_change
+    status_before = Column(String(20), nullable=False)
+    status_after = Column(String(20), nullable=False)
+    detail = Column(JSON, nullable=False, default=dict)  # masked; e.g. {"sku", "from", "to"}
+    source = Column(String(32), nullable=False)  # "chat:web", "chat:wechat", ...
+    conversation_id = Column(String(128), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=_now)
 
 
 class Consent(Base):
@@ -129,6 +149,7 @@ class Consent(Base):
     customer_id = Column(String(16), ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
     personalization = Column(Boolean, nullable=False, default=True)
     intensity = Column(String(8), nullable=False, default=Intensity.MEDIUM.value)
+    marketing = Column(Boolean, nullable=False, default=True, server_default=sa_true())  # promotional messages
     updated_at = Column(DateTime, nullable=False, default=_now, onupdate=_now)
     source = Column(String(32), nullable=True)  # "chat:web", "chat:wechat", "seed", ...
 
@@ -143,6 +164,7 @@ class ConsentChange(Base):
     id = Column(Integer, primary_key=True, autoincrement=True)
     customer_id = Column(String(16), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
     personalization = Column(Boolean, nullable=False)
+    marketing = Column(Boolean, nullable=True)  # set when the change is about promotional messages
     source = Column(String(32), nullable=False)
     conversation_id = Column(String(128), nullable=True)
     created_at = Column(DateTime, nullable=False, default=_now)
@@ -172,6 +194,7 @@ __all__ = [
     "Customer",
     "Intensity",
     "Order",
+    "OrderChange",
     "OrderStatus",
     "Tier",
     "date",
