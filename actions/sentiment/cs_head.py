@@ -79,9 +79,9 @@ def hashing():
     from sklearn.feature_extraction.text import HashingVectorizer
 
     words = HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=HASH_FEATURES, alternate_sign=False,
-                              binary=True, norm="l2", token_pattern=r"(?u)\b\w+\b")
+                              binary=True, norm="l2", dtype=np.float32, token_pattern=r"(?u)\b\w+\b")
     chars = HashingVectorizer(analyzer="char_wb", ngram_range=(1, 3), n_features=HASH_FEATURES, alternate_sign=False,
-                              binary=True, norm="l2")
+                              binary=True, norm="l2", dtype=np.float32)
     return words, chars
 
 
@@ -108,14 +108,18 @@ class CsHead:
 
     def __post_init__(self) -> None:
         self._words, self._chars = hashing()
+        # (features, heads), C-contiguous: a sparse row times these is a gather, not a copy of the table
+        self._w_words = np.ascontiguousarray(self.sparse[:, :HASH_FEATURES].T, dtype=np.float32)
+        self._w_chars = np.ascontiguousarray(self.sparse[:, HASH_FEATURES:].T, dtype=np.float32)
+        self._w_dense = np.ascontiguousarray(self.dense.T / self.scale[:, None], dtype=np.float32)
+        self._b = (self.bias - (self.mean / self.scale) @ self.dense.T).astype(np.float32)
 
     def probabilities(self, texts: Sequence[str], dense: np.ndarray) -> np.ndarray:
         """(texts, heads) probabilities of negative, positive-if-not-negative, anger, anxiety."""
-        x = (dense - self.mean) / self.scale
         lowered = [t.lower() for t in texts]
-        z = x @ self.dense.T + self.bias
-        z += np.asarray(self._words.transform(lowered) @ self.sparse[:, :HASH_FEATURES].T)
-        z += np.asarray(self._chars.transform(lowered) @ self.sparse[:, HASH_FEATURES:].T)
+        z = dense.astype(np.float32) @ self._w_dense + self._b  # the standardisation folded into the weights
+        z += np.asarray(self._words.transform(lowered) @ self._w_words)
+        z += np.asarray(self._chars.transform(lowered) @ self._w_chars)
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
     def results(self, texts: Sequence[str], readings: Sequence[Reading], ngram_logits: Sequence[float]) -> list[
@@ -133,8 +137,8 @@ class CsHead:
             label, score = POSITIVE, 0.25 + 0.75 * _above(p_positive, t["positive"])
             confidence = (1 - p_negative) * p_positive
         else:
-            label = NEUTRAL
-            score = 0.24 * (p_positive / t["positive"] - p_negative / t["negative"])
+            label = NEUTRAL  # inside the band the sign says which way the message leans
+            score = max(-0.24, min(0.24, (1 - p_negative) * p_positive - p_negative))
             confidence = (1 - p_negative) * (1 - p_positive)
         return SentimentResult(label=label, score=round(max(-1.0, min(1.0, score)), 3),
                                confidence=round(confidence, 3),

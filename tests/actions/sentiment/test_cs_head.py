@@ -200,3 +200,12 @@ def test_plain_questions_stay_neutral(analyzer, text):
 ])
 def test_anger_and_anxiety_are_told_apart(analyzer, text, emotion):
     assert analyzer.analyze(text).emotion == emotion
+
+
+def test_inside_the_neutral_band_the_score_leans_the_way_the_probabilities_do():
+    # a review read as mildly positive must not score below zero because the positive threshold is high
+    thresholds = {"zh": {"negative": 0.3, "positive": 0.86, "anger": 0.5, "anxiety": 0.5}}
+    leaning = fixed_head([0.2, 0.3, 0.05, 0.05], thresholds).results(["还行吧"], [reading()], [0.0])[0]
+    assert leaning.label == NEUTRAL and 0 < leaning.score < 0.25
+    souring = fixed_head([0.25, 0.1, 0.05, 0.05], thresholds).results(["还行吧"], [reading()], [0.0])[0]
+    assert souring.label == NEUTRAL and -0.25 < souring.score < 0
