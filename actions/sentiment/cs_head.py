@@ -28,7 +28,7 @@ import numpy as np
 
 from actions.sentiment import ANGER, ANXIETY, NEGATIVE, NEUTRAL, POSITIVE, SentimentResult
 from actions.sentiment.language import detect_language
-from actions.sentiment.transformer import Reading
+from actions.sentiment.transformer import MAX_CHARS, Reading
 
 DEFAULT_HEAD = Path(__file__).with_name("model") / "cs_head.npz"
 HASH_FEATURES = 2**18
@@ -124,6 +124,7 @@ class CsHead:
 
     def results(self, texts: Sequence[str], readings: Sequence[Reading], ngram_logits: Sequence[float]) -> list[
             SentimentResult]:
+        texts = [clip(t) for t in texts]  # as the model reads them: start and end of a very long message
         dense = np.stack([dense_features(r, g, t) for t, r, g in zip(texts, readings, ngram_logits)])
         return [self.result(text, row) for text, row in zip(texts, self.probabilities(texts, dense))]
 
@@ -144,6 +145,10 @@ class CsHead:
                                confidence=round(confidence, 3),
                                emotions={ANGER: round(_strength(p_anger, t["anger"]), 3),
                                          ANXIETY: round(_strength(p_anxiety, t["anxiety"]), 3)})
+
+
+def clip(text: str) -> str:
+    return text if len(text) <= MAX_CHARS else text[: MAX_CHARS // 2] + text[-MAX_CHARS // 2 :]
 
 
 def _above(p: float, threshold: float) -> float:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from actions.sentiment import ANGER, ANXIETY, EMOTION_THRESHOLD, NEGATIVE, NEUTRAL, POSITIVE, SentimentResult
-from actions.sentiment.cs_head import CUES, DEFAULT_HEAD, HASH_FEATURES, HEADS, CsHead, _strength, cue_counts, \
-    dense_features
+from actions.sentiment.cs_head import CUES, DEFAULT_HEAD, HASH_FEATURES, HEADS, CsHead, _strength, clip, \
+    cue_counts, dense_features
 from actions.sentiment.ensemble import EnsembleAnalyzer, Fusion
 from actions.sentiment.transformer import Reading
 
@@ -209,3 +209,11 @@ def test_inside_the_neutral_band_the_score_leans_the_way_the_probabilities_do():
     assert leaning.label == NEUTRAL and 0 < leaning.score < 0.25
     souring = fixed_head([0.25, 0.1, 0.05, 0.05], thresholds).results(["还行吧"], [reading()], [0.0])[0]
     assert souring.label == NEUTRAL and -0.25 < souring.score < 0
+
+
+def test_a_very_long_message_is_read_on_its_start_and_end():
+    head = fixed_head([0.9, 0.1, 0.1, 0.1], THRESHOLDS)
+    text = "“" + "'还是 again " * 50_000 + "说好的退款呢"
+    [result] = head.results([text], [reading()], [0.0])
+    assert result.label == NEGATIVE
+    assert clip(text) == text[:2000] + text[-2000:] and len(clip("short")) == 5
