@@ -86,10 +86,11 @@ retention: install  ## delete transcripts older than TRANSCRIPT_RETENTION_DAYS (
 compose-config:  ## validate docker-compose.yml with the variables in .env
 	docker-compose -f docker-compose.yml config -q
 
-sentiment-model: install  ## rebuild the shipped sentiment model, n-gram model and fusion from ../shared/datasets (~25 min)
+sentiment-model: install  ## rebuild the shipped sentiment model, n-gram model, fusion and customer-service head from ../shared/datasets (~35 min)
 	$(VENV)/python -m sentiment_training.train --out sentiment/model
 	$(VENV)/python -m sentiment_training.ngram
 	$(VENV)/python -m sentiment_training.fuse
+	$(VENV)/python -m sentiment_training.cs_head
 
 lock:  ## record the exact versions of the working .venv in constraints.txt
 	{ echo "# Exact versions the tests run against (pip freeze of a working .venv)."; \

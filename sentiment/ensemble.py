@@ -70,9 +70,12 @@ def combine(model: SentimentResult, cues: SentimentResult) -> SentimentResult:
 
 
 class EnsembleAnalyzer:
+    """``head`` (``cs_head.CsHead``), when given, reads polarity and emotions from the model's vector,
+    outputs and the n-gram log-odds; otherwise the ``fusion`` weighs the outputs for polarity."""
+
     def __init__(self, model: TransformerAnalyzer, cues: SentimentAnalyzer, ngram=None,
-                 fusion: Fusion | None = None) -> None:
-        self.model, self.cues, self.ngram, self.fusion = model, cues, ngram, fusion
+                 fusion: Fusion | None = None, head=None) -> None:
+        self.model, self.cues, self.ngram, self.fusion, self.head = model, cues, ngram, fusion, head
 
     def analyze(self, text: str) -> SentimentResult:
         return self.analyze_many([text])[0]
@@ -80,10 +83,13 @@ class EnsembleAnalyzer:
     def analyze_many(self, texts: Sequence[str], batch_size: int = 32) -> list[SentimentResult]:
         readings = self.model.readings(texts, batch_size)
         ngram = self._ngram_logits(texts, readings)
+        headed = self._head_results(texts, readings, ngram)
         out = []
-        for text, reading, logit in zip(texts, readings, ngram):
+        for text, reading, logit, from_head in zip(texts, readings, ngram, headed):
             if reading is None:
                 model = SentimentResult.neutral()
+            elif from_head is not None:
+                model = from_head
             elif logit is None or self.fusion is None:
                 model = to_result(reading)
             else:
@@ -102,6 +108,23 @@ class EnsembleAnalyzer:
         except Exception:  # the transformer alone still answers
             logger.exception("n-gram polarity failed on %d message(s)", len(wanted))
         return logits
+
+    def _head_results(self, texts: Sequence[str], readings: list[Reading | None],
+                      ngram: list[float | None]) -> list[SentimentResult | None]:
+        out: list[SentimentResult | None] = [None] * len(texts)
+        wanted = [i for i, (r, g) in enumerate(zip(readings, ngram)) if r is not None and r.vector is not None
+                  and g is not None]
+        if self.head is None or not wanted:
+            return out
+        try:
+            results = self.head.results([texts[i] for i in wanted], [readings[i] for i in wanted],
+                                        [ngram[i] for i in wanted])
+        except Exception:  # the fusion still answers
+            logger.exception("customer-service head failed on %d message(s)", len(wanted))
+            return out
+        for i, result in zip(wanted, results):
+            out[i] = result
+        return out
 
     def _fused(self, text: str, reading: Reading, ngram_logit: float) -> Reading:
         assert self.fusion is not None

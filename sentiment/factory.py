@@ -24,5 +24,8 @@ def build_analyzer(settings: Settings) -> SentimentAnalyzer:
         if Path(source).resolve() != DEFAULT_MODEL.resolve():
             # another model: its own outputs plus the lexicon's cues (the fusion was fitted for ours)
             return EnsembleAnalyzer(model, LexiconAnalyzer())
-        return EnsembleAnalyzer(model, LexiconAnalyzer(), NgramPolarity(), Fusion.load())
+        from sentiment.cs_head import DEFAULT_HEAD, CsHead
+
+        head = CsHead.load() if DEFAULT_HEAD.exists() else None
+        return EnsembleAnalyzer(model, LexiconAnalyzer(), NgramPolarity(), Fusion.load(), head)
     raise SettingsError(f"unknown SENTIMENT_BACKEND {backend!r}; available: transformers, lexicon")

@@ -22,7 +22,7 @@ import logging
 import math
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -122,10 +122,22 @@ class TransformerAnalyzer:
         plan = LabelPlan.from_config(model.config)
 
         spec = tf.TensorSpec([None, None], tf.int32)
+        encoder = getattr(model, "bert", None)
+        classifier = getattr(model, "classifier", None)
 
-        @tf.function(input_signature=[spec, spec], reduce_retracing=True)
-        def logits(ids: Any, mask: Any) -> Any:
-            return model(input_ids=ids, attention_mask=mask, training=False).logits
+        if encoder is not None and classifier is not None and plan.emotion_sigmoid:
+            # the shipped model: the same pass also returns the sentence vector (pooled CLS and the mean of
+            # the last layer) that the customer-service head (``cs_head.py``) reads
+            @tf.function(input_signature=[spec, spec], reduce_retracing=True)
+            def logits(ids: Any, mask: Any) -> Any:
+                out = encoder(input_ids=ids, attention_mask=mask, training=False)
+                weights = tf.cast(mask, out.last_hidden_state.dtype)[:, :, None]
+                mean = tf.reduce_sum(out.last_hidden_state * weights, 1) / tf.maximum(tf.reduce_sum(weights, 1), 1.0)
+                return classifier(out.pooler_output), tf.concat([out.pooler_output, mean], axis=-1)
+        else:
+            @tf.function(input_signature=[spec, spec], reduce_retracing=True)
+            def logits(ids: Any, mask: Any) -> Any:
+                return model(input_ids=ids, attention_mask=mask, training=False).logits, tf.zeros((tf.shape(ids)[0], 0))
 
         logits(tf.ones((1, 4), tf.int32), tf.ones((1, 4), tf.int32))  # trace once
         logger.info("sentiment model loaded from %s (labels %s)", self._source, model.config.id2label)
@@ -162,8 +174,9 @@ class TransformerAnalyzer:
         for row, seq in enumerate(encoded):
             ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1
-        raw = logits_fn(ids, mask).numpy().astype(np.float64)
-        return [Reading.from_logits(row, plan) for row in raw]
+        raw, vectors = logits_fn(ids, mask)
+        raw, vectors = raw.numpy().astype(np.float64), vectors.numpy().astype(np.float32)
+        return [Reading.from_logits(row, plan, vector if vector.size else None) for row, vector in zip(raw, vectors)]
 
 
 @dataclass(frozen=True)
@@ -172,9 +185,10 @@ class Reading:
 
     polarity: dict[str, float]
     emotions: dict[str, float]
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # sentence vector (shipped model)
 
     @classmethod
-    def from_logits(cls, row: np.ndarray, plan: LabelPlan) -> "Reading":
+    def from_logits(cls, row: np.ndarray, plan: LabelPlan, vector: np.ndarray | None = None) -> "Reading":
         if plan.emotion_sigmoid:
             pol = dict(zip(plan.polarity, _softmax(row[list(plan.polarity.values())])))
             emotions = {name: 1 / (1 + math.exp(-row[i])) for name, i in plan.emotions.items()}
@@ -184,7 +198,7 @@ class Reading:
             emotions = {name: float(probs[i]) for name, i in plan.emotions.items()}
             total = sum(pol.values()) or 1.0  # renormalise the polarity part of one softmax
             pol = {k: v / total for k, v in pol.items()}
-        return cls({k: float(v) for k, v in pol.items()}, {k: float(v) for k, v in emotions.items()})
+        return cls({k: float(v) for k, v in pol.items()}, {k: float(v) for k, v in emotions.items()}, vector)
 
 
 def to_result(reading: Reading) -> SentimentResult:
