@@ -51,7 +51,10 @@ def callback_outbox() -> CallbackOutbox:
 
 @lru_cache(maxsize=1)
 def handoff_queue() -> HandoffQueue:
-    return HandoffQueue(session_factory())
+    current = settings()
+    return HandoffQueue(session_factory(), max_queued_guests=current.handoff_max_queued_guests,
+                        max_queued=current.handoff_max_queued,
+                        guest_requests_per_hour=current.handoff_guest_requests_per_hour)
 
 
 @lru_cache(maxsize=1)

@@ -115,6 +115,9 @@ class Settings:
     # Shorter than the timeout, or the timeout always comes first (WeChat customers always get the timeout)
     handoff_abandon_minutes: int = 2
     queue_sweep_s: int = 30  # how often the console looks for timed-out and abandoned handoffs
+    handoff_max_queued_guests: int = 20  # guests waiting at once (desk/handoffs.py: the flood bound)
+    handoff_max_queued: int = 500  # handoffs waiting at once, everyone together
+    handoff_guest_requests_per_hour: int = 3  # handoffs one guest conversation opens in an hour
     # A/B test of tone strategies: "name:arm1,arm2" (empty = off, everyone adaptive); desk.experiment
     tone_experiment: str = ""  # e.g. "tone-2026:adaptive,neutral"
     # web chat widget (widget/, served by the console): HMAC-SHA256 key of the shop's signed customer tokens
@@ -190,6 +193,9 @@ class Settings:
             handoff_timeout_minutes=_int(env, "HANDOFF_TIMEOUT_MINUTES", 5),
             handoff_abandon_minutes=_int(env, "HANDOFF_ABANDON_MINUTES", 2),
             queue_sweep_s=_int(env, "QUEUE_SWEEP_S", 30),
+            handoff_max_queued_guests=_int(env, "HANDOFF_MAX_QUEUED_GUESTS", 20),
+            handoff_max_queued=_int(env, "HANDOFF_MAX_QUEUED", 500),
+            handoff_guest_requests_per_hour=_int(env, "HANDOFF_GUEST_REQUESTS_PER_HOUR", 3),
             tone_experiment=env.get("TONE_EXPERIMENT", cls.tone_experiment),
             widget_token_secret=env.get("WIDGET_TOKEN_SECRET") or cls.widget_token_secret,
             action_retry_seconds=_int(env, "ACTION_RETRY_SECONDS", 5),

@@ -53,7 +53,9 @@ class Services:
         clock: Callable[[], datetime] = datetime.utcnow,
     ) -> "Services":
         broker = broker or InProcessBroker()
-        queue = HandoffQueue(session_factory, clock=clock)
+        queue = HandoffQueue(session_factory, clock=clock, max_queued_guests=settings.handoff_max_queued_guests,
+                             max_queued=settings.handoff_max_queued,
+                             guest_requests_per_hour=settings.handoff_guest_requests_per_hour)
         services = cls(
             settings=settings,
             agents=AgentStore(

@@ -89,3 +89,27 @@ def test_bounds_reset_as_the_queue_moves(seeded, movable_clock) -> None:
     queue.claim(first.id, agent_id="agent1")
     movable_clock.advance(seconds=1)
     assert _ask(queue, "g-2").created
+
+
+def test_the_bounds_are_settings_that_both_processes_use(monkeypatch, session_factory) -> None:
+    seeded_factory = session_factory
+    from actions import providers
+    from common.settings import Settings
+    from desk.console.services import Services
+
+    env = {"HANDOFF_MAX_QUEUED_GUESTS": "7", "HANDOFF_MAX_QUEUED": "70", "HANDOFF_GUEST_REQUESTS_PER_HOUR": "2"}
+    settings = Settings.from_env(env)
+    assert (settings.handoff_max_queued_guests, settings.handoff_max_queued,
+            settings.handoff_guest_requests_per_hour) == (7, 70, 2)
+    assert Settings.from_env({}).handoff_max_queued_guests == MAX_QUEUED_GUESTS
+
+    monkeypatch.setattr(providers, "settings", lambda: settings)
+    monkeypatch.setattr(providers, "session_factory", lambda: None)
+    providers.handoff_queue.cache_clear()
+    try:
+        queue = providers.handoff_queue()
+    finally:
+        providers.handoff_queue.cache_clear()
+    assert (queue.max_queued_guests, queue.max_queued, queue.guest_requests_per_hour) == (7, 70, 2)
+    console = Services.build(settings, seeded_factory)
+    assert (console.queue.max_queued_guests, console.queue.max_queued, console.queue.guest_requests_per_hour) == (7, 70, 2)
