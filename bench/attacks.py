@@ -383,13 +383,28 @@ def f12_growth(t: Target) -> Result:
 
 def f12_queue(t: Target) -> Result:
     before = _queued_handoffs(t)
-    for _ in range(25):
-        say(t, new_sender("flood"), "转人工")
+    flood = [new_sender("flood") for _ in range(25)]
+    for sender in flood:
+        say(t, sender, "转人工")
     queued = _queued_handoffs(t) - before
+    _abandon(t, flood)  # the findings after this one start from an ordinary queue
     retention = (ROOT / "desk" / "retention.py").read_text(encoding="utf-8")
     purged = "wechat_kv" in retention
     return Result("12b unbounded growth (queue, wechat_kv)", f"25 fresh guests ask for a human → {queued} queued; "
                   f"wechat_kv purged by retention: {purged}", queued < 25 and purged, "live + config: desk/retention.py")
+
+
+def _abandon(t: Target, senders: list[str]) -> None:
+    from sqlalchemy import update
+
+    from common.db import make_engine, make_session_factory
+    from desk.models import Handoff, HandoffStatus
+
+    with make_session_factory(make_engine(t.database_url))() as session:
+        session.execute(update(Handoff).where(Handoff.conversation_id.in_(senders),
+                                              Handoff.status == HandoffStatus.QUEUED.value)
+                        .values(status=HandoffStatus.ABANDONED.value))
+        session.commit()
 
 
 def _queued_handoffs(t: Target) -> int:
