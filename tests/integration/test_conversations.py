@@ -93,7 +93,7 @@ def test_refund_recalls_history_and_hands_over_with_a_complete_package(assistant
     with assistant.session_factory() as session:
         conversation = session.get(Conversation, sender)
         assert conversation.status == ConversationStatus.QUEUED.value
-    # queued: the bot still answers while nobody has claimed it (test_queue_turns.py), and the message is kept
+    # queued: the bot still answers while nobody has claimed it (test_queue_live.py), and the message is kept
     assert assistant.say(sender, "还在吗")
     events = assistant.tracker(sender)["events"]
     assert any(e.get("event") == "user" and e.get("text") == "还在吗" for e in events)
