@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 TEXT_ORIGINAL = "text_original"
 TEXT_NORMALISED = "text_normalised"
+TEXT_MASH = "text_mash"  # True when the line is mostly words no list knows (keyboard mash): no feeling is read into it
 _VOCABULARY_FILE = "english_vocabulary.json"
 
 _EMOJI = re.compile(
@@ -133,11 +134,16 @@ def normalise(text: str, speller: Optional[Speller] = None) -> str:
     out = _PUNCT_RUN.sub(r"\1", out)
     out = _SPACES.sub(" ", out).strip()
     speller = speller or Speller()
-    words = [w for w in _WORD.findall(out) if w.lower() not in SHORTHAND]
-    unknown = [w for w in words if not speller.known(w)]
-    if len(unknown) >= 2 and len(unknown) * 2 > len(words):
+    if is_mash(out, speller):
         return out  # mostly words no list knows: keyboard mash, not typos (the fallback guard reads it as is)
     return _WORD.sub(lambda m: speller.correct(m.group()), out)
+
+
+def is_mash(text: str, speller: Speller) -> bool:
+    """Mostly Latin words that no word list knows ("zzkq bnnm ttrw"): keyboard mash, not a message."""
+    words = [w for w in _WORD.findall(text) if w.lower() not in SHORTHAND]
+    unknown = [w for w in words if not speller.known(w)]
+    return len(unknown) >= 2 and len(unknown) * 2 > len(words)
 
 
 def english_vocabulary(texts: Iterable[str]) -> set[str]:
@@ -209,6 +215,8 @@ class TextNormaliser(GraphComponent):
             if not isinstance(text, str):
                 continue
             normalised = normalise(text, self._speller)
+            if not text.startswith("/") and is_mash(normalised, self._speller):
+                message.set(TEXT_MASH, True)
             message.set(TEXT_ORIGINAL, text, add_to_output=True)
             message.set(TEXT_NORMALISED, normalised, add_to_output=True)
             message.set(TEXT, normalised)

@@ -24,6 +24,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components.normalise_text import TEXT_MASH
+
 logger = logging.getLogger(__name__)
 SENTIMENT = "sentiment"
 
@@ -47,7 +49,10 @@ class SentimentComponent(GraphComponent):
         return cls(build_analyzer(get_settings()))
 
     def process(self, messages: List[Message]) -> List[Message]:
-        readable = [m for m in messages if isinstance(m.get(TEXT), str) and not str(m.get(TEXT)).startswith("/")]
+        # button payloads and keyboard mash (flagged by the text normaliser) carry no feeling: the action
+        # server reads them with the lexicon, which finds no cue in them (neutral)
+        readable = [m for m in messages if isinstance(m.get(TEXT), str) and not str(m.get(TEXT)).startswith("/")
+                    and not m.get(TEXT_MASH)]
         if not readable:
             return messages
         try:

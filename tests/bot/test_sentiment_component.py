@@ -36,3 +36,22 @@ def test_a_failing_analyzer_leaves_the_turn_alone(caplog):
     assert SentimentComponent(Exploding()).process([message]) == [message]
     assert message.get(SENTIMENT) is None
     assert "falls back to the lexicon" in caplog.text
+
+
+class Angry:
+    """Reads everything as anger: what a model can make of hashed n-grams of keyboard mash."""
+
+    def analyze_many(self, texts, batch_size=32):
+        return [SentimentResult(label="negative", score=-0.8, confidence=0.9,
+                                emotions={"anger": 0.8, "anxiety": 0.0}) for _ in texts]
+
+
+def test_keyboard_mash_is_not_read_as_a_feeling():
+    from bot.components.normalise_text import TEXT_MASH, TextNormaliser
+
+    mash, plain = Message(data={"text": "zzkq bnnm ttrw"}), Message(data={"text": "this is the third time I ask"})
+    TextNormaliser.create({}, None, None, None).process([mash, plain])  # type: ignore[arg-type]
+    assert mash.get(TEXT_MASH) is True and not plain.get(TEXT_MASH)
+    SentimentComponent(Angry()).process([mash, plain])
+    assert mash.get(SENTIMENT) is None  # the action server reads it with the lexicon: no cue, neutral
+    assert plain.get(SENTIMENT)["emotion"] == "anger"

@@ -21,16 +21,17 @@ from devtools.wechat_sim.simulator import WeChatSimulator
 from tests.utils.browser import ensure_agent, running_console
 
 AGENT, PASSWORD = "queue-agent", "queue-agent-pass"
+SUPERVISOR, SUPERVISOR_PASSWORD = "queue-supervisor", "queue-supervisor-pass"
 
 
 class AgentClient:
     """A signed-in agent on the console's HTTP API."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, username: str = AGENT, password: str = PASSWORD) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=30)
         page = self.http.get("/login", headers={"Accept": "text/html"})
         token = re.search(r'name="csrf_token" value="([^"]*)"', page.text).group(1)  # type: ignore[union-attr]
-        signed_in = self.http.post("/login", data={"username": AGENT, "password": PASSWORD, "csrf_token": token})
+        signed_in = self.http.post("/login", data={"username": username, "password": password, "csrf_token": token})
         assert signed_in.status_code in (200, 303), signed_in.text
         home = self.http.get("/", headers={"Accept": "text/html"})
         csrf = re.search(r'name="csrf-token" content="([^"]+)"', home.text).group(1)  # type: ignore[union-attr]
@@ -46,10 +47,21 @@ class AgentClient:
 
 
 @pytest.fixture(scope="module")
-def agent(assistant: Assistant) -> Iterator[AgentClient]:
+def console(assistant: Assistant) -> Iterator[str]:
     ensure_agent(assistant, AGENT, PASSWORD, "排队测试")
+    ensure_agent(assistant, SUPERVISOR, SUPERVISOR_PASSWORD, "排队主管", role="supervisor")
     with running_console(assistant) as url:
-        yield AgentClient(url)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def agent(console: str) -> AgentClient:
+    return AgentClient(console)
+
+
+@pytest.fixture(scope="module")
+def supervisor(console: str) -> AgentClient:
+    return AgentClient(console, SUPERVISOR, SUPERVISOR_PASSWORD)
 
 
 def _queued(bot: Assistant, sender: str) -> Handoff:
@@ -93,7 +105,9 @@ def test_zh_wait_note_and_leave_the_queue(assistant: Assistant, agent: AgentClie
     assert agent.post(f"/api/handoffs/{handoff.id}/claim").status_code == 409
 
 
-def test_en_refund_change_of_mind_is_noted_on_the_ticket(assistant: Assistant, agent: AgentClient) -> None:
+def test_en_refund_change_of_mind_is_noted_on_the_ticket(
+    assistant: Assistant, agent: AgentClient, supervisor: AgentClient
+) -> None:
     sender = as_customer(assistant, "demo-atrisk-en")
     assistant.texts(sender, "I want a refund, the item is not what I ordered")
     handoff = _queued(assistant, sender)
@@ -103,7 +117,9 @@ def test_en_refund_change_of_mind_is_noted_on_the_ticket(assistant: Assistant, a
     left = " ".join(assistant.texts(sender, "I don't want the refund anymore"))
     assert "out of the queue" in left and "refund ticket" in left
     assert _status(assistant, handoff.id) == "cancelled"
-    card = agent.get(f"/api/handoffs/{handoff.id}")
+    # an ended handoff is the supervisors' to open (agents see the queue and what they hold)
+    assert agent.http.get(f"/api/handoffs/{handoff.id}").status_code == 403
+    card = supervisor.get(f"/api/handoffs/{handoff.id}")
     assert card["status"] == "cancelled" and card["refund_withdrawn"] is True
     with assistant.session_factory() as session:
         refunds = list(session.scalars(select(Ticket).where(
