@@ -89,12 +89,12 @@ def test_a_signed_in_customer_chats_reloads_and_gets_an_agents_reply(
     from playwright.sync_api import expect
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    conversation = "web-C000005"  # 张伟, a regular customer with several orders, signed in on the shop (an elderly customer is shown her latest order at once: tests/integration/test_status_language.py)
+    conversation = "web-C000001"  # 陈静, a VIP customer with several orders, signed in on the shop (an elderly customer is shown her latest order at once: tests/integration/test_status_language.py)
     context = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 860})
     page = context.new_page()
     try:
-        page.goto(f"{console_url}/demo/shop?customer=C000005")
-        expect(page.get_by_test_id("shop-user")).to_contain_text("C000005")
+        page.goto(f"{console_url}/demo/shop?customer=C000001")
+        expect(page.get_by_test_id("shop-user")).to_contain_text("C000001")
         launcher = page.get_by_test_id("launcher")
         expect(launcher).to_have_attribute("aria-expanded", "false")
         page.screenshot(path=str(SHOTS / "widget-01-shop.png"))
@@ -110,7 +110,7 @@ def test_a_signed_in_customer_chats_reloads_and_gets_an_agents_reply(
         page.get_by_test_id("input").fill("你好")
         page.get_by_test_id("input").press("Enter")
         expect(log.locator("li.from-customer")).to_have_text(re.compile("你好"))
-        expect(log.locator("li.from-bot").last).to_contain_text("张伟", timeout=BOT_WAIT)
+        expect(log.locator("li.from-bot").last).to_contain_text("陈静", timeout=BOT_WAIT)
         expect(log.locator("li.pending")).to_have_count(0)
         page.screenshot(path=str(SHOTS / "widget-02-greeted-by-name.png"))
 
@@ -137,7 +137,7 @@ def test_a_signed_in_customer_chats_reloads_and_gets_an_agents_reply(
         expect(page.get_by_test_id("launcher")).to_have_attribute("aria-expanded", "true")  # still open
         expect(log.locator("li[data-history=true]").first).to_be_visible(timeout=10_000)
         expect(log).to_contain_text("你好")
-        expect(log).to_contain_text("张伟")
+        expect(log).to_contain_text("陈静")
         expect(log.locator("li.from-customer").last).to_contain_text(order_id)  # the button's title, not /inform
         assert log.locator("li.msg").count() == lines_before - 1  # the same lines, without the widget's welcome
         page.screenshot(path=str(SHOTS / "widget-04-history-after-reload.png"))
@@ -156,11 +156,11 @@ def test_a_signed_in_customer_chats_reloads_and_gets_an_agents_reply(
 
         handoff = wait_for(queued)
         assert handoff is not None and handoff.reason == "refund" and handoff.channel == "web"
-        assert handoff.customer_id == "C000005"
+        assert handoff.customer_id == "C000001"
         page.screenshot(path=str(SHOTS / "widget-05-handoff-queued.png"))
         agent = AgentClient(console_url)
         agent.post(f"/api/handoffs/{handoff.id}/claim")
-        sent = agent.post(f"/api/handoffs/{handoff.id}/messages", json={"text": "张先生您好，我是小王，这就帮您办理退款。"})
+        sent = agent.post(f"/api/handoffs/{handoff.id}/messages", json={"text": "陈女士您好，我是小王，这就帮您办理退款。"})
         assert sent["delivered"] is True
         agent_line = log.locator("li.from-agent")
         expect(agent_line).to_contain_text("这就帮您办理退款", timeout=5_000)
