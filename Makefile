@@ -53,7 +53,7 @@ bench-scale: train install-dev  ## turns/s and p50/p99 for 1 vs 2 replicas, star
 
 .PHONY: test-conversations
 test-conversations: install-dev  ## the held-out multi-turn set against a started assistant (make run): pass rate per pattern (not part of make test)
-	$(VENV)/python -m tests.conversations.run $(ARGS)
+	@eval "$$($(VENV)/python scripts/local_secrets.py)" && $(VENV)/python -m tests.conversations.run $(ARGS)  # make run's token
 
 .PHONY: attacks
 attacks: train install-dev  ## replay every finding of the security review on loopback (tried / blocked table; exit 1 if any gets through)
