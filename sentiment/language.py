@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[A-Za-z]{2,}")
@@ -19,6 +20,7 @@ def detect_language(text: str | None, fallback: str = "zh") -> str:
     """
     if not text:
         return fallback
+    text = unicodedata.normalize("NFKC", text)  # full-width letters ("ｗｈｅｒｅ") are the letters they are
     if _CJK.search(text):
         return "zh"
     if _WORD.search(_CODE.sub(" ", text)):

@@ -39,3 +39,12 @@ def test_default_fallback_is_zh():
 )  # fmt: skip
 def test_codes_do_not_switch_the_language(text, previous, expected):
     assert detect_language(text, fallback=previous) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("ｗｈｅｒｅ ｉｓ ｍｙ ｏｒｄｅｒ", "en"), ("ＷＨＥＲＥ　ＩＳ　ＭＹ　ＯＲＤＥＲ？", "en"), ("ｏｋ", "en"),
+     ("Ｅ２０２６１１２１００３", "zh")],
+)  # fmt: skip
+def test_full_width_letters_are_read_as_the_letters_they_are(text, expected):
+    assert detect_language(text, fallback="zh") == expected
