@@ -64,3 +64,13 @@ def debian_chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return None

@@ -8,41 +8,22 @@ results/screenshots/widget-*.png."""
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from desk.models import Feedback, Handoff
-from tests.integration.conftest import Assistant, shared_assistant
-from tests.utils.browser import debian_chromium, ensure_agent, running_console
+from tests.integration.conftest import Assistant
+from tests.utils.browser import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "results" / "screenshots"
-AGENT, PASSWORD = "widget-agent", "widget-agent-pass"
+AGENT, PASSWORD, AGENT_NAME = "widget-agent", "widget-agent-pass", "小王"  # console_url (conftest) signs this agent up
 BOT_WAIT = 60_000
-
-
-@pytest.fixture(scope="session")
-def assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    return shared_assistant(request, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def console_url(assistant: Assistant) -> Iterator[str]:
-    ensure_agent(assistant, AGENT, PASSWORD, "小王")
-    with running_console(assistant) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with debian_chromium() as chromium:
-        yield chromium
 
 
 class AgentClient:
@@ -71,16 +52,6 @@ def shadow_focus(page: Any) -> str | None:
         " const a = h && document.activeElement === h ? h.shadowRoot.activeElement : null;"
         " return a ? (a.dataset.testid || a.className) : null; }"
     )
-
-
-def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    return None
 
 
 def test_a_signed_in_customer_chats_reloads_and_gets_an_agents_reply(

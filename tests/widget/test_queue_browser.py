@@ -7,39 +7,20 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from desk.models import Handoff
-from tests.integration.conftest import Assistant, shared_assistant
-from tests.utils.browser import debian_chromium, ensure_agent, running_console
-from tests.widget.test_browser import wait_for
+from tests.integration.conftest import Assistant
+from tests.utils.browser import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "results" / "screenshots"
-AGENT, PASSWORD = "queue-widget-agent", "queue-widget-pass"
+AGENT, PASSWORD, AGENT_NAME = "queue-widget-agent", "queue-widget-pass", "Queue"  # console_url (conftest) signs this agent up
 BOT_WAIT = 60_000
-
-
-@pytest.fixture(scope="session")
-def assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    return shared_assistant(request, tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def console_url(assistant: Assistant) -> Iterator[str]:
-    ensure_agent(assistant, AGENT, PASSWORD, "Queue")
-    with running_console(assistant) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with debian_chromium() as chromium:
-        yield chromium
 
 
 def _say(page: Any, text: str) -> None:
