@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 
@@ -55,8 +56,9 @@ async def record_contact(
     return record
 
 
-class ActionHandleRefund(Action):
-    """Recall the customer's refund history, keep the refund ticket, and hand over to a refund specialist."""
+class _TicketAction(Action):
+    """An action that keeps tickets and may hand over: the stores are injected in tests, else the providers'.
+    Abstract (the action server registers only its subclasses)."""
 
     def __init__(
         self,
@@ -65,6 +67,13 @@ class ActionHandleRefund(Action):
         profiles: ProfileStore | None = None,
     ) -> None:
         self._tickets, self._queue, self._profiles = tickets, queue, profiles
+
+    @abc.abstractmethod
+    def name(self) -> str: ...
+
+
+class ActionHandleRefund(_TicketAction):
+    """Recall the customer's refund history, keep the refund ticket, and hand over to a refund specialist."""
 
     def name(self) -> str:
         return names.ACTION_HANDLE_REFUND
@@ -120,16 +129,8 @@ class ActionHandleRefund(Action):
         return events
 
 
-class ActionHandleComplaint(Action):
+class ActionHandleComplaint(_TicketAction):
     """Acknowledge a complaint and keep a ticket; an angry or anxious customer goes straight to a human."""
-
-    def __init__(
-        self,
-        tickets: TicketStore | None = None,
-        queue: HandoffQueue | None = None,
-        profiles: ProfileStore | None = None,
-    ) -> None:
-        self._tickets, self._queue, self._profiles = tickets, queue, profiles
 
     def name(self) -> str:
         return names.ACTION_HANDLE_COMPLAINT
