@@ -84,6 +84,8 @@
     .quick button { border: 1px solid var(--accent); color: var(--accent); background: #fff; border-radius: 999px;
       padding: .25em .8em; }
     .quick button:disabled { opacity: .5; cursor: default; }
+    .icon { width: 1.2em; height: 1.2em; fill: currentColor; flex: none; vertical-align: -.2em; }
+    .icon.star { width: 1em; height: 1em; fill: #f5a623; }
     .typing { padding: 0 .8em .4em; font-size: .85em; color: #52606d; min-height: 1.2em; }
     .typing .dots span { display: inline-block; width: .45em; height: .45em; margin-right: .2em; border-radius: 50%;
       background: #9aa5b1; animation: blink 1.2s infinite both; }
@@ -103,6 +105,34 @@
     }
     if (text !== undefined) node.textContent = text;
     return node;
+  }
+
+  // Icons are inline SVG: an emoji shows as an empty box where no emoji font is installed.
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const ICONS = {
+    chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
+    star: "M12 2.5l2.9 6 6.6.9-4.8 4.6 1.2 6.5L12 17.4l-5.9 3.1 1.2-6.5L2.5 9.4l6.6-.9z",
+  };
+  const STAR = "\u2B50";
+
+  function icon(name, cls) {
+    const svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.setAttribute("class", "icon " + (cls || name));
+    svg.dataset.icon = name;
+    const path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", ICONS[name]);
+    svg.append(path);
+    return svg;
+  }
+
+  // "⭐⭐⭐ 3" (a rating quick reply) -> { stars: 3, label: "3" }; other titles are left as they are
+  function ratingOf(title) {
+    const stars = (String(title).match(new RegExp(STAR, "g")) || []).length;
+    if (!stars) return null;
+    return { stars, label: String(title).split(STAR).join("").replace(/\uFE0F/g, "").trim() || String(stars) };
   }
 
   function start(t, lang) {
@@ -138,7 +168,7 @@
     const launcher = el("button", { type: "button", class: "launcher", "aria-expanded": "false",
                                     "aria-controls": "panel", "data-testid": "launcher" });
     const badge = el("span", { class: "badge", hidden: true }, "1");
-    launcher.append(el("span", { "aria-hidden": "true" }, "💬"), el("span", {}, t.title), badge);
+    launcher.append(icon("chat"), el("span", {}, t.title), badge);
     badge.append(el("span", { class: "sr" }, " " + t.new_message));
     widget.append(panel, launcher);
     root.append(widget);
@@ -187,10 +217,19 @@
       if (!buttons || !buttons.length) return;
       const group = el("div", { class: "quick", role: "group", "aria-label": t.quick_replies });
       for (const b of buttons) {
-        const button = el("button", { type: "button", class: "quick-reply" }, b.title);
+        const rating = ratingOf(b.title);
+        const shown = rating ? rating.label : b.title;
+        const button = el("button", { type: "button", class: rating ? "quick-reply rating" : "quick-reply" });
+        if (rating) {
+          for (let i = 0; i < rating.stars; i++) button.append(icon("star"));
+          button.append(el("span", { class: "rating-label" }, " " + rating.label));
+          button.setAttribute("aria-label", rating.label);
+        } else {
+          button.textContent = b.title;
+        }
         button.addEventListener("click", () => {
           for (const other of group.querySelectorAll("button")) other.disabled = true;
-          say(b.payload, b.title);
+          say(b.payload, shown);
           input.focus();
         });
         group.append(button);

@@ -68,6 +68,9 @@ def test_a_signed_in_customer_chats_reloads_and_gets_an_agents_reply(
         expect(page.get_by_test_id("shop-user")).to_contain_text("C000001")
         launcher = page.get_by_test_id("launcher")
         expect(launcher).to_have_attribute("aria-expanded", "false")
+        # the launcher's icon is inline SVG (an emoji is an empty box where no emoji font is installed)
+        expect(launcher.locator("svg[data-icon=chat]")).to_have_count(1)
+        assert not re.search("[\U0001F300-\U0001FAFF\u2B50]", launcher.inner_text())
         page.screenshot(path=str(SHOTS / "widget-01-shop.png"))
         launcher.click()
         expect(launcher).to_have_attribute("aria-expanded", "true")
@@ -145,6 +148,12 @@ def test_a_signed_in_customer_chats_reloads_and_gets_an_agents_reply(
         agent.post(f"/api/handoffs/{handoff.id}/resolve")
         rating = log.locator("li.from-bot").last.locator("button.quick-reply")
         expect(rating.first).to_be_visible(timeout=10_000)
+        # five rating buttons drawn with SVG stars (1 to 5 of them), read as their number, no emoji text
+        expect(rating).to_have_count(5)
+        expect(rating.last.locator("svg[data-icon=star]")).to_have_count(5)
+        expect(rating.first.locator("svg[data-icon=star]")).to_have_count(1)
+        expect(rating.last).to_have_attribute("aria-label", "5")
+        assert "\u2B50" not in rating.last.inner_text()
         page.screenshot(path=str(SHOTS / "widget-07-rating.png"))
         rating.last.click()  # the highest score; the bot then offers to take a comment, which we skip
         skip = log.locator("li.from-bot").last.locator("button.quick-reply:not([disabled])")
