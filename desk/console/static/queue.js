@@ -30,6 +30,5 @@
     Desk.notice(result.data.detail || Desk.t("taken"));
   });
   draw(JSON.parse(document.getElementById("initial-queue").textContent));
-  const stream = new EventSource("/api/queue/stream");
-  stream.addEventListener("queue", (event) => draw(JSON.parse(event.data)));
+  DeskQueue.subscribe(draw);  // static/alerts.js holds the one stream of the page
 })();
