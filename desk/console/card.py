@@ -79,12 +79,13 @@ def customer_notes(handoff: HandoffView) -> tuple[dict[str, Any], ...]:
     )
 
 
-def queue_row(handoff: HandoffView, *, now: datetime, reason_label: str) -> dict[str, Any]:
+def queue_row(handoff: HandoffView, *, now: datetime, reason_label: str, channel_label: str | None = None) -> dict[str, Any]:
     """One line of the live queue (JSON; the page puts every value in with textContent)."""
     return {
         "id": handoff.id,
         "conversation_id": handoff.conversation_id,
         "channel": handoff.channel,
+        "channel_label": channel_label or handoff.channel,
         "language": handoff.language,
         "reason": handoff.reason,
         "reason_label": reason_label,

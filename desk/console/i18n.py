@@ -57,9 +57,12 @@ class Translator:
         return text.format(**values) if values else text
 
     def label(self, kind: str, value: str | None) -> str:
+        """A stored value in the reader's language: the summary's labels (reasons, tiers, segments, lifecycle),
+        else the console wording's ``<kind>_<value>`` (roles, channels, ticket topics), else the value."""
         if value is None or value == "":
             return "–"
-        return str((_labels()[self.language].get(kind) or {}).get(value) or value)
+        found = (_labels()[self.language].get(kind) or {}).get(value) or _wording()[self.language].get(f"{kind}_{value}")
+        return str(found or value)
 
     def as_dict(self) -> dict[str, str]:
         return dict(_wording()[self.language])

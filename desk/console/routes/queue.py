@@ -32,7 +32,7 @@ async def snapshot(services: Services, who: SignedIn, t: Translator) -> dict[str
     now = services.clock()
 
     def row(h):  # type: ignore[no-untyped-def]
-        return queue_row(h, now=now, reason_label=t.label("reason", h.reason))
+        return queue_row(h, now=now, reason_label=t.label("reason", h.reason), channel_label=t.label("channel", h.channel))
 
     return {
         "queued": [row(h) for h in rows if h.status == HandoffStatus.QUEUED.value],

@@ -9,7 +9,7 @@
       Desk.el("td", {text: String(item.priority)}),
       Desk.el("td", {text: item.reason_label}),
       Desk.el("td", {class: "summary", text: item.summary}),
-      Desk.el("td", {text: item.channel}),
+      Desk.el("td", {text: item.channel_label}),
       Desk.el("td", {text: Desk.waited(item.waiting_s)}),
       Desk.el("td", {}, action));
   }

@@ -35,3 +35,20 @@ def test_messages_for_requests_not_carried_out_are_worded_in_both_languages() ->
     for key in ("handoff_not_found", "held_by_other", "note_not_holder", "transcript_later", "line_not_sent",
                 "note_empty", "ticket_fields", "database_down", "nav_qa", "nav_csat"):
         assert zh(key) != key and en(key) != key, key
+
+
+def test_stored_values_shown_in_the_interface_have_a_label_in_both_languages() -> None:
+    from common.ids import ConversationId
+    from desk.models import AgentRole
+    from profiles.segmentation import LIFECYCLES
+
+    channels = {ConversationId.parse(s).channel for s in ("web-C000001", "wechat:o-abc", "demo-1")}
+    values = [("lifecycle", v) for v in LIFECYCLES] + [("role", r.value) for r in AgentRole]
+    values += [("channel", c) for c in sorted(channels)]
+    for language in ("zh", "en"):
+        t = Translator(language)
+        for kind, value in values:
+            assert t.label(kind, value) not in ("", "–"), (language, kind, value)
+        if language == "zh":
+            for kind, value in values:
+                assert t.label(kind, value) != value, (kind, value)  # translated, not the stored value
