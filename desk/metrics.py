@@ -1,4 +1,5 @@
-"""Satisfaction dashboards: pure computations over conversation records (no I/O, no clock).
+"""Satisfaction dashboards: pure computations over conversation records (no clock; the one file read is
+the targets, ``desk/targets.yml``).
 
 ``desk.review.ReviewStore.records`` loads one ``ConversationRecord`` per conversation *session* (a Rasa
 session: a returning customer keeps the sender id but each visit after the session expiry is a new one),
@@ -17,6 +18,10 @@ Definitions (also shown on the dashboard):
   another request is a row without a rating: a request, not a rating; a handoff handed back to the bot
   (no ask) is a request too.
 * Containment: sessions without a handoff / sessions.
+* Resolution rate: resolved sessions / sessions. A session is resolved (by the bot or an agent) when its
+  last handoff was not left waiting or timed out and the customer did not come back on the same topic
+  (a handoff reason; "self service" for a session the bot served alone) within ``return_window_days``
+  (7, ``desk/targets.yml``) of its start. Targets: CSAT average and resolution rate, ``Targets``.
 * Handoff rate: sessions with at least one handoff / sessions; by reason: sessions with a handoff for
   that reason / sessions (a session handed off twice for two reasons counts under both).
 * Human first-response time: the agent's first line − the handoff request, for every handoff (median,
@@ -38,10 +43,14 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Iterable, Sequence
 
+import yaml
+
 Z95 = 1.959963984540054
+TARGETS_FILE = Path(__file__).with_name("targets.yml")
 SATISFIED = 4  # a rating of 4 or 5 is "satisfied"
 NEGATIVE_BELOW = -0.25  # sentiment labels for filtering by score
 POSITIVE_ABOVE = 0.25
@@ -262,6 +271,56 @@ class Dashboard:
     arm_difference_containment: Interval | None = None
     rating_requests: int = 0
     handoffs: int = 0
+    resolution_rate: float | None = None
+    resolved: int = 0
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The business's service targets (``desk/targets.yml``)."""
+
+    csat_average: float = 4.5
+    resolution_rate: float = 0.95
+    return_window_days: int = 7
+
+    @classmethod
+    def load(cls, path: Path = TARGETS_FILE) -> "Targets":
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return cls(csat_average=float(data["csat_average"]), resolution_rate=float(data["resolution_rate"]),
+                   return_window_days=int(data["return_window_days"]))
+
+    def met(self, name: str, value: float | None) -> bool | None:
+        """Whether ``value`` reaches the target ``name`` (None: no figure yet)."""
+        return None if value is None else value >= getattr(self, name)
+
+
+UNRESOLVED_HANDOFF = {"queued", "assigned", "timed_out"}  # still waiting, or the customer never reached a person
+
+
+def topics(record: ConversationRecord) -> set[str]:
+    """What a session was about: its handoff reasons, or "self_service" for a session the bot served alone."""
+    return record.reasons or {"self_service"}
+
+
+def resolution(records: Sequence[ConversationRecord], window_days: int = 7) -> tuple[int, int]:
+    """(resolved, sessions). A session is resolved when its last handoff (if any) was not left waiting or timed
+    out, and the same customer (the conversation, for guests) did not start another session on the same topic
+    within ``window_days`` of this one's start. Sessions of every date in ``records`` count as returns."""
+    by_customer: dict[str, list[ConversationRecord]] = defaultdict(list)
+    for r in records:
+        by_customer[r.customer_id or r.id].append(r)
+    window = timedelta(days=window_days)
+    resolved = 0
+    for r in records:
+        if r.handoff_status in UNRESOLVED_HANDOFF:
+            continue
+        mine = topics(r)
+        returned = any(
+            other is not r and r.started_at < other.started_at <= r.started_at + window and topics(other) & mine
+            for other in by_customer[r.customer_id or r.id]
+        )
+        resolved += not returned
+    return resolved, len(records)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -308,8 +367,10 @@ def arm_figures(records: Sequence[ConversationRecord], arm: str) -> ArmFigures:
     )
 
 
-def dashboard(records: Iterable[ConversationRecord], arms: Sequence[str] = ()) -> Dashboard:
+def dashboard(records: Iterable[ConversationRecord], arms: Sequence[str] = (), *,
+              return_window_days: int = 7) -> Dashboard:
     rows = list(records)
+    resolved, _ = resolution(rows, return_window_days)
     n = len(rows)
     ratings = _all_ratings(rows)
     requests = sum(r.rating_requests for r in rows)
@@ -345,6 +406,8 @@ def dashboard(records: Iterable[ConversationRecord], arms: Sequence[str] = ()) -
         arm_difference_containment=diff_con,
         rating_requests=requests,
         handoffs=sum(len(r.handoffs) for r in rows),
+        resolution_rate=_share(resolved, n),
+        resolved=resolved,
     )
 
 

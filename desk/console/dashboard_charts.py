@@ -17,8 +17,9 @@ def _svg(width: int, height: int, body: str, title: str, testid: str) -> str:
 
 
 def line_chart(points: Sequence[tuple[str, float]], *, low: float, high: float, title: str, testid: str,
-               width: int = 480, height: int = 160) -> str:
-    """Values over time (oldest first) between ``low`` and ``high``; each point is labelled."""
+               width: int = 480, height: int = 160, target: float | None = None, target_label: str = "") -> str:
+    """Values over time (oldest first) between ``low`` and ``high``; each point is labelled; ``target``
+    draws a dashed target line."""
     pad_l, pad_r, pad_t, pad_b = 34, 10, 10, 26
     inner_w, inner_h = width - pad_l - pad_r, height - pad_t - pad_b
 
@@ -30,6 +31,11 @@ def line_chart(points: Sequence[tuple[str, float]], *, low: float, high: float, 
     body = (f'<line x1="{pad_l}" y1="{y(low):.1f}" x2="{width - pad_r}" y2="{y(low):.1f}" class="axis"/>'
             f'<text x="2" y="{y(high) + 4:.1f}" class="tick">{high:g}</text>'
             f'<text x="2" y="{y(low) + 4:.1f}" class="tick">{low:g}</text>')
+    if target is not None:
+        body += (f'<line x1="{pad_l}" y1="{y(target):.1f}" x2="{width - pad_r}" y2="{y(target):.1f}" class="target" '
+                 f'data-target="{target:g}"><title>{escape(target_label)} {target:g}</title></line>'
+                 f'<text x="{width - pad_r}" y="{y(target) - 3:.1f}" text-anchor="end" class="tick target-label">'
+                 f'{escape(target_label)} {target:g}</text>')
     if len(xy) > 1:
         body += '<polyline fill="none" class="series" points="' + " ".join(f"{a:.1f},{b:.1f}" for a, b in xy) + '"/>'
     for (label, value), (a, b) in zip(points, xy):

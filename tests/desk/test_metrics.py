@@ -179,3 +179,30 @@ def test_breakdown_orders_groups_and_keeps_sessions_without_a_value() -> None:
     assert metrics.breakdown([], "channel").groups == [] and metrics.breakdown([], "channel").all.conversations == 0
     with pytest.raises(ValueError):
         metrics.breakdown(RECORDS, "arm")
+
+
+def test_resolution_counts_sessions_not_left_waiting_and_not_returned_to_on_the_same_topic() -> None:
+    # by hand: web-D's handoff is still with the agent → not resolved; the other five are → 5/6
+    assert metrics.resolution(RECORDS) == (5, 6)
+    assert metrics.dashboard(RECORDS).resolution_rate == pytest.approx(5 / 6)
+    back = [
+        R(id="web-F", customer_id="C9", started_at=D1, handoffs=(_h("refund", D1, 30),)),
+        # the same customer on another channel, 3 days later, again about a refund: the first was not resolved
+        R(id="wechat:o-f", customer_id="C9", started_at=D1 + timedelta(days=3), handoffs=(_h("refund", D1, 30),)),
+        # a different topic within the window, or the same topic after it, leaves a session resolved
+        R(id="web-G", customer_id="C8", started_at=D1),
+        R(id="web-G", customer_id="C8", started_at=D1 + timedelta(days=1), handoffs=(_h("refund", D1, 30),)),
+        R(id="web-G", customer_id="C8", started_at=D1 + timedelta(days=9), handoffs=(_h("refund", D1, 30),)),
+        # a guest is followed by conversation id; a timed-out handoff never counts as resolved
+        R(id="rest-H", started_at=D1), R(id="rest-H", started_at=D1 + timedelta(hours=2)),
+        R(id="rest-I", started_at=D1, handoffs=(_h("user_request", D1, 30, status="timed_out"),)),
+    ]
+    assert metrics.resolution(back, window_days=7) == (5, 8)
+    assert metrics.resolution(back, window_days=1) == (6, 8)  # web-F's return is outside one day; rest-H's is in
+
+
+def test_targets_come_from_the_business_rules_file_and_say_met_or_not() -> None:
+    targets = metrics.Targets.load()
+    assert (targets.csat_average, targets.resolution_rate, targets.return_window_days) == (4.5, 0.95, 7)
+    assert targets.met("csat_average", 4.5) is True and targets.met("csat_average", 4.49) is False
+    assert targets.met("resolution_rate", None) is None

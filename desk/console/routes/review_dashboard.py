@@ -35,6 +35,7 @@ def _arms(services: Services, records: list[ConversationRecord]) -> list[str]:
     return arms + sorted({r.arm for r in records if r.arm and r.arm not in arms})
 
 
+TARGETS = metrics.Targets.load()  # desk/targets.yml
 BREAKDOWN_ORDER = {
     "segment": shared.SEGMENTS, "channel": shared.CHANNELS, "language": shared.LANGUAGES, "tone": shared.TONES,
 }
@@ -55,7 +56,7 @@ async def _dashboard(request: Request, services: Services
     except StoreUnavailable as exc:
         raise HTTPException(status_code=503, detail="database unavailable") from exc
     chosen = metrics.select(records, filters)
-    return (metrics.dashboard(chosen, _arms(services, records)), metrics.breakdown(chosen, by, BREAKDOWN_ORDER[by]),
+    return (metrics.dashboard(chosen, _arms(services, records), return_window_days=TARGETS.return_window_days), metrics.breakdown(chosen, by, BREAKDOWN_ORDER[by]),
             records)
 
 
@@ -68,6 +69,7 @@ def _figures(d: metrics.Dashboard) -> dict[str, Any]:
     return {
         "conversations": d.conversations, "ratings": d.ratings, "rating_requests": d.rating_requests,
         "handoffs": d.handoffs, "csat_average": d.csat_average, "satisfied": d.satisfied,
+        "resolution_rate": d.resolution_rate, "resolved": d.resolved,
         "response_rate": d.response_rate, "containment": d.containment, "handoff_rate": d.handoff_rate,
         "first_response_median_s": d.first_response_median_s, "first_response_p90_s": d.first_response_p90_s,
         "first_responses": d.first_responses, "sentiment_start": d.sentiment_start, "sentiment_end": d.sentiment_end,
@@ -119,7 +121,8 @@ async def dashboard_page(request: Request, services: ServicesDep, t: T) -> HTMLR
     d, b, records = await _dashboard(request, services)
     charts = {
         "csat": line_chart([(x.day.isoformat(), x.average) for x in d.csat_by_day], low=1, high=5,
-                           title=t("review_csat_over_time"), testid="chart-csat"),
+                           title=t("review_csat_over_time"), testid="chart-csat",
+                           target=TARGETS.csat_average, target_label=t("review_target")),
         "satisfied": line_chart([(x.day.isoformat(), x.satisfied) for x in d.csat_by_day], low=0, high=1,
                                 title=t("review_satisfied"), testid="chart-satisfied"),
         "reasons": bar_chart([(t.label("reason", k), v) for k, v in d.handoff_rate_by_reason.items()],
@@ -138,7 +141,10 @@ async def dashboard_page(request: Request, services: ServicesDep, t: T) -> HTMLR
                                            testid="chart-arms-containment"),
     }
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "breakdown"]  # the other filters
+    met = {"csat": TARGETS.met("csat_average", d.csat_average),
+           "resolution": TARGETS.met("resolution_rate", d.resolution_rate)}
     return render(request, "review_dashboard.html", d=d, charts=charts, q=request.query_params,
+                  targets=TARGETS, met=met,
                   options=shared.options(records), b=b, breakdowns=metrics.BREAKDOWNS, kept=kept,
                   group_label=lambda value: _group_label(t, b.by, value),
                   breakdown_csv_url=f"/supervisor/dashboard/breakdown.csv?{urlencode([('breakdown', b.by), *kept])}")

@@ -171,6 +171,12 @@ def test_dashboard_figures_on_the_seeded_conversations(review: Console) -> None:
     page = boss.get("/supervisor/dashboard", headers={"Accept": "text/html"})
     assert page.status_code == 200 and page.text.count("<svg") >= 5 and "cdn" not in page.text.lower()
     assert 'data-testid="kpi-csat">3.50<' in page.text
+    # the business's targets (desk/targets.yml): CSAT 3.5 < 4.5 and 2 of 3 resolved (the refund handoff is still
+    # with the agent) < 95 %: both cards say "not met", and the CSAT chart draws the 4.5 target line
+    assert d["resolution_rate"] == pytest.approx(2 / 3) and d["resolved"] == 2
+    assert 'data-testid="kpi-resolution">66.7%<' in page.text
+    assert page.text.count('data-met="false"') == 2 and 'data-met="true"' not in page.text
+    assert 'class="target" data-target="4.5"' in page.text
 
 
 def test_csv_exports_are_filtered_and_formula_safe(review: Console) -> None:
