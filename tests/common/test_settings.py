@@ -96,3 +96,18 @@ def test_readme_check_notices_a_change(tmp_path):
     copy.write_text(text.replace("| `CONSOLE_PORT` | int | 8000 |", "| `CONSOLE_PORT` | int | 8080 |"), "utf-8")
     assert module.write(copy) is True
     assert copy.read_text(encoding="utf-8") == text
+
+
+_PACKAGES = ("common", "bot", "actions", "desk", "profiles", "sentiment", "wechat", "widget")
+
+
+def test_only_the_settings_module_reads_the_environment():
+    readers = []
+    for package in _PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == ROOT / "common" / "settings.py":
+                continue
+            text = path.read_text(encoding="utf-8")
+            if re.search(r"\bos\.environ\b|\bgetenv\(|\bfrom os import .*environ", text):
+                readers.append(str(path.relative_to(ROOT)))
+    assert readers == [], f"read the environment through common.settings instead: {readers}"
