@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean sentiment-model console redis postgres migrate compose-config retention test-scale bench-scale
+.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint typecheck bench lock clean sentiment-model console redis postgres migrate compose-config retention test-scale bench-scale
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ attacks: train install-dev  ## replay every finding of the security review on lo
 
 lint: install-dev  ## ruff: undefined names, unused imports, likely bugs
 	$(VENV)/ruff check .
+
+typecheck: install-dev  ## mypy on the libraries common/ and profiles/ (settings in pyproject.toml [tool.mypy])
+	$(VENV)/mypy
 
 bench: train install-dev  ## turn latency vs stock Rasa, NLU cross-validation, sentiment quality, WeChat 5-second rule (tables)
 	$(VENV)/python bench/turn_latency.py
