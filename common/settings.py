@@ -1,11 +1,11 @@
 """Settings: read once from the environment, typed, failing fast.
 
-This is the only module that reads ``os.environ``. Each setting is declared once, on one line of
-:class:`Settings`: its type, its environment variable, its default and what it means. The README's
-configuration table is generated from these declarations (``scripts/settings_table.py --write``).
-Every variable has a safe
-embedded default (SQLite, in-process stores) so ``make run`` works on a fresh
-machine; production switches by setting variables only (see ``.env.example``).
+This is the only module that reads ``os.environ``. Each setting is declared once, as one field of
+:class:`Settings`: its type, its environment variable, its default and what it means; one loop
+(:meth:`Settings.from_env`) reads them all. The README's configuration table is generated from these
+declarations (``scripts/settings_table.py --write``). Every variable has a safe embedded default
+(SQLite, in-process stores) so ``make run`` works on a fresh machine; production switches by setting
+variables only (see ``.env.example``).
 """
 
 from __future__ import annotations
@@ -92,7 +92,6 @@ _DEV = "(dev value)"
 
 @dataclass(frozen=True)
 class Settings:
-    # fmt: off
     database_url: str = setting("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'assistant.db'}",
                                 "application data (profiles, tickets, handoffs, feedback); PostgreSQL by URL")
     redis_url: str | None = setting("REDIS_URL", None, "shared store for rate limits and the WeChat token, dedup "
@@ -193,7 +192,6 @@ class Settings:
     outbox_dir: Path = setting("OUTBOX_DIR", ROOT / "var" / "outbox", "callback tickets promised while the database "
                                "is down wait here (`desk/outbox.py`)")
     outbox_flush_s: int = setting("OUTBOX_FLUSH_S", 5, "... and are written every this many seconds when it is back")
-    # fmt: on
 
     @property
     def is_production(self) -> bool:
