@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint bench lock clean sentiment-model console redis postgres migrate compose-config retention test-scale bench-scale
+.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint typecheck bench lock clean sentiment-model console redis postgres migrate compose-config retention test-scale bench-scale
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -59,8 +59,12 @@ test-conversations: install-dev  ## the held-out multi-turn set against a starte
 attacks: train install-dev  ## replay every finding of the security review on loopback (tried / blocked table; exit 1 if any gets through)
 	$(VENV)/python bench/attacks.py
 
-lint: install-dev  ## ruff: undefined names, unused imports, likely bugs
+lint: install-dev  ## ruff: undefined names, unused imports, likely bugs; the README's settings table is current
 	$(VENV)/ruff check .
+	$(VENV)/python scripts/settings_table.py --check
+
+typecheck: install-dev  ## mypy on the libraries common/ and profiles/ (settings in pyproject.toml [tool.mypy])
+	$(VENV)/mypy
 
 bench: train install-dev  ## turn latency vs stock Rasa, NLU cross-validation, sentiment quality, WeChat 5-second rule (tables)
 	$(VENV)/python bench/turn_latency.py

@@ -1,6 +1,7 @@
 """Forbidden-word check for user-facing wording (pure Python, no Rasa import).
 
-The word list lives in ``bot/forbidden_words.yml`` (override with ``FORBIDDEN_WORDS_FILE``)::
+The word list lives in ``bot/forbidden_words.yml`` (override with ``FORBIDDEN_WORDS_FILE``, read by
+``common.settings`` like every other setting)::
 
     zh: [不能, 无法, ...]   # matched as substrings
     en: [can't, unable, ...]  # matched as whole words/phrases, case-insensitively
@@ -10,16 +11,15 @@ Used by tests/bot/test_responses.py and reusable by actions that build text at r
 from __future__ import annotations
 
 import functools
-import os
 import re
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Pattern, Tuple, Union
 
 import yaml
 
+from common.settings import Settings, get_settings
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN_WORDS_ENV = "FORBIDDEN_WORDS_FILE"
-DEFAULT_FORBIDDEN_WORDS_FILE = "bot/forbidden_words.yml"
 
 _LANGUAGES = ("zh", "en")
 _APOSTROPHES = "'\u2019\u2018`"
@@ -27,14 +27,13 @@ _APOSTROPHES = "'\u2019\u2018`"
 _EN_WORD_CHAR = "A-Za-z0-9_"
 
 
-def forbidden_words_path(env: Optional[Mapping[str, str]] = None) -> Path:
-    """The configured word-list file: $FORBIDDEN_WORDS_FILE or bot/forbidden_words.yml.
+def forbidden_words_path(settings: Optional[Settings] = None) -> Path:
+    """The configured word-list file: ``settings.forbidden_words_file`` (the process's settings by default).
 
     A relative path is taken from the repository root.
     """
-    env = os.environ if env is None else env
-    raw = env.get(FORBIDDEN_WORDS_ENV) or DEFAULT_FORBIDDEN_WORDS_FILE
-    path = Path(raw).expanduser()
+    settings = get_settings() if settings is None else settings
+    path = Path(settings.forbidden_words_file).expanduser()
     return path if path.is_absolute() else REPO_ROOT / path
 
 

@@ -1,17 +1,20 @@
 """Settings: read once from the environment, typed, failing fast.
 
-This is the only module that reads ``os.environ``. Every variable has a safe
-embedded default (SQLite, in-process stores) so ``make run`` works on a fresh
-machine; production switches by setting variables only (see ``.env.example``).
+This is the only module that reads ``os.environ``. Each setting is declared once, as one field of
+:class:`Settings`: its type, its environment variable, its default and what it means; one loop
+(:meth:`Settings.from_env`) reads them all. The README's configuration table is generated from these
+declarations (``scripts/settings_table.py --write``). Every variable has a safe embedded default
+(SQLite, in-process stores) so ``make run`` works on a fresh machine; production switches by setting
+variables only (see ``.env.example``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Mapping, Optional, get_type_hints
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,85 +51,147 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     raise SettingsError(f"{key} must be a boolean (true/false), got {raw!r}")
 
 
+Derive = Callable[[Mapping[str, str]], Any]
+
+
+def setting(env: str, default: Any, doc: str, *, derive: Optional[Derive] = None, shown: str = "",
+            keep_empty: bool = False) -> Any:
+    """Declare one setting: read from ``env``; unset or empty gives ``default``.
+
+    ``derive`` computes the default from other variables instead (e.g. ``RASA_URL`` from ``RASA_PORT``);
+    ``shown`` is how the README shows such a default; ``keep_empty`` keeps an empty value instead of the default.
+    """
+    meta = {"env": env, "doc": doc, "derive": derive, "shown": shown, "keep_empty": keep_empty}
+    return field(default=default, metadata=meta)
+
+
+def _rasa_url(env: Mapping[str, str]) -> str:
+    return f"http://127.0.0.1:{_int(env, 'RASA_PORT', 5005)}"
+
+
+def _rasa_token(env: Mapping[str, str]) -> str | None:
+    return env.get("RASA_TOKEN") or None
+
+
+def _tracker_db_url(env: Mapping[str, str]) -> str:
+    if env.get("TRACKER_DB"):
+        return f"sqlite:///{Path(env['TRACKER_DB']).resolve()}"
+    return f"sqlite:///{ROOT / 'var' / 'tracker.db'}"
+
+
+def _wechat_mode(env: Mapping[str, str]) -> str:
+    return "safe" if env.get("WECHAT_AES_KEY") else "plain"
+
+
+def _secure_cookies(env: Mapping[str, str]) -> bool:
+    return (env.get("ENVIRONMENT") or "development") in PRODUCTION_LIKE
+
+
+_DEV = "(dev value)"
+
+
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = f"sqlite:///{ROOT / 'var' / 'assistant.db'}"
-    redis_url: str | None = None
-    # salt for hashing contact data kept only for lookup (phone, e-mail, ID number)
-    pii_hash_salt: str = "dev-only-salt"
-    environment: str = "development"  # one of ENVIRONMENTS; ask is_production / is_development, not the string
-    seed_demo_data: bool = True
-    # "transformers": the model in SENTIMENT_MODEL (a directory or a Hugging Face hub id) with the
-    # lexicon's cues on top; "lexicon": cue lists only (no model, no TensorFlow in the action server)
-    sentiment_backend: str = "transformers"
-    sentiment_model: str = str(ROOT / "sentiment" / "model")
-    sentiment_max_tokens: int = 128
-    handoff_wait_minutes_per_position: int = 3
-    repeat_contact_window_days: int = 30
-    low_csat_threshold: int = 2
-    followup_due_hours: int = 24
-    segments_file: Path = field(default=ROOT / "profiles" / "segments.yml")
-    forbidden_words_file: Path = field(default=ROOT / "bot" / "forbidden_words.yml")
-    log_level: str = "INFO"
-    # WeChat Official Account channel (bot/connectors/wechat.py, docs/wechat.md); off while the token is empty
-    wechat_token: str | None = None
-    wechat_aes_key: str | None = None  # EncodingAESKey, 43 characters (compatible and safe mode)
-    wechat_app_id: str | None = None
-    wechat_app_secret: str | None = None
-    wechat_mode: str = "plain"  # plain | compatible | safe (default: safe when an AES key is set)
-    wechat_api_base: str = "https://api.weixin.qq.com"
-    wechat_reply_budget_ms: int = 4500  # answer passively within this, else "success" + customer-service API
-    wechat_max_skew_s: int = 300  # older or newer signed timestamps are refused (403)
-    wechat_max_body_bytes: int = 65536  # larger request bodies are refused (413)
-    wechat_window_hours: int = 48  # customer-service messages allowed this long after the customer's last message
-    wechat_window_messages: int = 5  # ... and at most this many of them
-    wechat_menu_file: Path = field(default=ROOT / "bot" / "connectors" / "wechat_menu.yml")
-    # agent console (desk/console): where it listens, the Rasa server it talks to, sessions, live updates
-    rasa_url: str = "http://127.0.0.1:5005"
-    rasa_token: str | None = None  # Rasa's --auth-token: every API call but the channels' webhooks needs it
-    # shared secret Rasa sends to the action server (X-Action-Token, bot/endpoints.yml; actions/server.py)
-    action_server_token: str | None = None
-    action_host: str = "127.0.0.1"  # the action server answers Rasa only: loopback in the embedded default
-    # Rasa's tracker database (events + checkpoints), for privacy export/erasure and retention (desk.privacy)
-    tracker_db_url: str = f"sqlite:///{ROOT / 'var' / 'tracker.db'}"
-    # customer lines per sender: a token bucket of RATE_LIMIT_BURST refilled at RATE_LIMIT_PER_MINUTE (0 = off)
-    rate_limit_per_minute: int = 60
-    rate_limit_burst: int = 20
-    max_body_bytes: int = 65536  # larger request bodies are refused (413): Rasa REST channel, console
-    transcript_retention_days: int = 0  # transcripts older than this are deleted by desk.retention; 0 = keep
-    console_host: str = "127.0.0.1"
-    console_port: int = 8000
-    console_session_hours: int = 8
-    # proxies whose X-Forwarded-For gives the client address (uvicorn's forwarded_allow_ips): comma-separated
-    # addresses; "*" (anyone may claim any address) is refused where is_production
-    forwarded_allow_ips: str = "127.0.0.1"
-    # failed sign-ins (desk/console/routes/auth.py): at this many within the window, sign-in answers 429; 0 = off
-    login_max_failures_per_user: int = 5
-    login_max_failures_per_ip: int = 20
-    login_failure_window_minutes: int = 15
-    console_secure_cookies: bool = False  # Secure cookies (HTTPS only); on by default in production
-    console_queue_poll_ms: int = 500  # how often the console looks for handoffs queued by the action server
-    console_transcript_poll_ms: int = 2000  # for channels the console does not carry itself (WeChat, REST)
-    # supervisor review (issue 5): sealed raw phone / ID number for audited reveals (profiles.vault)
-    pii_vault_key: str = "dev-only-vault-key"
-    # queued handoffs nobody claims within this many minutes time out (callback/ticket offered); 0 = never
-    handoff_timeout_minutes: int = 5
-    # a queued customer silent this long and with no open chat connection has left: abandoned; 0 = never.
-    # Shorter than the timeout, or the timeout always comes first (WeChat customers always get the timeout)
-    handoff_abandon_minutes: int = 2
-    queue_sweep_s: int = 30  # how often the console looks for timed-out and abandoned handoffs
-    handoff_max_queued_guests: int = 20  # guests waiting at once (desk/handoffs.py: the flood bound)
-    handoff_max_queued: int = 500  # handoffs waiting at once, everyone together
-    handoff_guest_requests_per_hour: int = 3  # handoffs one guest conversation opens in an hour
-    # A/B test of tone strategies: "name:arm1,arm2" (empty = off, everyone adaptive); desk.experiment
-    tone_experiment: str = ""  # e.g. "tone-2026:adaptive,neutral"
-    # web chat widget (widget/, served by the console): HMAC-SHA256 key of the shop's signed customer tokens
-    widget_token_secret: str = "dev-only-widget-secret"
-    # Rasa retries a custom action this long while the action server is unreachable, then says "please hold"
-    action_retry_seconds: int = 5  # (bot/action_hold.py)
-    # callback tickets promised while the database is down wait here (desk/outbox.py), flushed every few seconds
-    outbox_dir: Path = field(default=ROOT / "var" / "outbox")
-    outbox_flush_s: int = 5
+    database_url: str = setting("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'assistant.db'}",
+                                "application data (profiles, tickets, handoffs, feedback); PostgreSQL by URL")
+    redis_url: str | None = setting("REDIS_URL", None, "shared store for rate limits and the WeChat token, dedup "
+                                    "and window; empty = in-process / the database")
+    pii_hash_salt: str = setting("PII_HASH_SALT", "dev-only-salt", "salt of the hashed contact data (phone, e-mail, "
+                                 "ID number kept only for lookup); required in production", shown=_DEV)
+    environment: str = setting("ENVIRONMENT", "development", "one of development, test, staging, production "
+                               "(anything else refuses to start); staging and production refuse default secrets")
+    seed_demo_data: bool = setting("SEED_DEMO_DATA", True, "seed the demo customers and orders")
+    sentiment_backend: str = setting("SENTIMENT_BACKEND", "transformers", "`transformers` (the model in "
+                                     "SENTIMENT_MODEL + n-gram fusion + lexicon cues) or `lexicon` (cue lists only)")
+    sentiment_model: str = setting("SENTIMENT_MODEL", str(ROOT / "sentiment" / "model"),
+                                   "model directory or Hugging Face hub id")
+    sentiment_max_tokens: int = setting("SENTIMENT_MAX_TOKENS", 128, "longer texts keep their start and end")
+    handoff_wait_minutes_per_position: int = setting("HANDOFF_WAIT_MINUTES_PER_POSITION", 3,
+                                                     "wait estimate told to the customer")
+    repeat_contact_window_days: int = setting("REPEAT_CONTACT_WINDOW_DAYS", 30,
+                                              "window of \"third contact about this in 30 days\"")
+    low_csat_threshold: int = setting("LOW_CSAT_THRESHOLD", 2, "a score ≤ this opens a follow-up")
+    followup_due_hours: int = setting("FOLLOWUP_DUE_HOURS", 24, "the follow-up of a low score is due in this many hours")
+    segments_file: Path = setting("SEGMENTS_FILE", ROOT / "profiles" / "segments.yml", "RFM / lifecycle thresholds")
+    forbidden_words_file: Path = setting("FORBIDDEN_WORDS_FILE", ROOT / "bot" / "forbidden_words.yml",
+                                         "words no response may use (relative paths from the repository root)")
+    log_level: str = setting("LOG_LEVEL", "INFO", "log level of our processes")
+    wechat_token: str | None = setting("WECHAT_TOKEN", None, "WeChat Official Account token; the channel "
+                                       "(`bot/connectors/wechat.py`, `docs/wechat.md`) is off while it is empty")
+    wechat_aes_key: str | None = setting("WECHAT_AES_KEY", None, "EncodingAESKey, 43 characters (compatible and safe "
+                                         "mode)")
+    wechat_app_id: str | None = setting("WECHAT_APP_ID", None, "the Official Account's AppID")
+    wechat_app_secret: str | None = setting("WECHAT_APP_SECRET", None, "the Official Account's AppSecret")
+    wechat_mode: str = setting("WECHAT_MODE", "plain", "plain, compatible or safe", derive=_wechat_mode,
+                               shown="plain; safe when WECHAT_AES_KEY is set")
+    wechat_api_base: str = setting("WECHAT_API_BASE", "https://api.weixin.qq.com", "WeChat API address")
+    wechat_reply_budget_ms: int = setting("WECHAT_REPLY_BUDGET_MS", 4500, "answer passively within this (500-4900), "
+                                          "else \"success\" + the customer-service API")
+    wechat_max_skew_s: int = setting("WECHAT_MAX_SKEW_S", 300, "older or newer signed timestamps are refused (403)")
+    wechat_max_body_bytes: int = setting("WECHAT_MAX_BODY_BYTES", 65536, "larger request bodies are refused (413)")
+    wechat_window_hours: int = setting("WECHAT_WINDOW_HOURS", 48, "customer-service messages allowed this long "
+                                       "after the customer's last message")
+    wechat_window_messages: int = setting("WECHAT_WINDOW_MESSAGES", 5, "... and at most this many of them")
+    wechat_menu_file: Path = setting("WECHAT_MENU_FILE", ROOT / "bot" / "connectors" / "wechat_menu.yml",
+                                     "the Official Account's menu buttons")
+    rasa_url: str = setting("RASA_URL", "http://127.0.0.1:5005", "the Rasa server the console talks to",
+                            derive=_rasa_url, shown="`http://127.0.0.1:$RASA_PORT`")
+    rasa_token: str | None = setting("RASA_AUTH_TOKEN", None, "Rasa's --auth-token (or RASA_TOKEN): every API call "
+                                     "but the channels' webhooks needs it; required in production",
+                                     derive=_rasa_token, shown="generated into `var/local_secrets.env`")
+    action_server_token: str | None = setting("ACTION_SERVER_TOKEN", None, "shared secret Rasa sends to the action "
+                                              "server (`X-Action-Token`); required in production",
+                                              shown="generated into `var/local_secrets.env`")
+    action_host: str = setting("ACTION_HOST", "127.0.0.1", "where the action server listens (it answers Rasa only)")
+    tracker_db_url: str = setting("TRACKER_DB_URL", f"sqlite:///{ROOT / 'var' / 'tracker.db'}",
+                                  "Rasa's tracker database, for privacy export/erasure and retention",
+                                  derive=_tracker_db_url, shown="`sqlite:///$TRACKER_DB` (`var/tracker.db`)")
+    rate_limit_per_minute: int = setting("RATE_LIMIT_PER_MINUTE", 60, "customer lines per sender: a token bucket "
+                                         "refilled at this rate (0 = off)")
+    rate_limit_burst: int = setting("RATE_LIMIT_BURST", 20, "... holding this many")
+    max_body_bytes: int = setting("MAX_BODY_BYTES", 65536, "larger request bodies are refused (413): Rasa REST "
+                                  "channel, console")
+    transcript_retention_days: int = setting("TRANSCRIPT_RETENTION_DAYS", 0, "`make retention` deletes "
+                                             "transcripts older than this (compose: 365); 0 = keep")
+    console_host: str = setting("CONSOLE_HOST", "127.0.0.1", "where the console listens; more in "
+                                "`desk/console/README.md`")
+    console_port: int = setting("CONSOLE_PORT", 8000, "the console's port")
+    console_session_hours: int = setting("CONSOLE_SESSION_HOURS", 8, "console sign-in lasts this long")
+    forwarded_allow_ips: str = setting("FORWARDED_ALLOW_IPS", "127.0.0.1", "comma-separated proxies whose "
+                                       "X-Forwarded-For gives the client address; `*` refused in production")
+    login_max_failures_per_user: int = setting("LOGIN_MAX_FAILURES_PER_USER", 5, "failed sign-ins of one user "
+                                               "within the window before sign-in answers 429; 0 = off")
+    login_max_failures_per_ip: int = setting("LOGIN_MAX_FAILURES_PER_IP", 20, "... of one address")
+    login_failure_window_minutes: int = setting("LOGIN_FAILURE_WINDOW_MINUTES", 15, "the window of failed sign-ins")
+    console_secure_cookies: bool = setting("CONSOLE_SECURE_COOKIES", False, "Secure cookies (HTTPS only)",
+                                           derive=_secure_cookies, shown="false; true in staging and production")
+    console_queue_poll_ms: int = setting("CONSOLE_QUEUE_POLL_MS", 500, "how often the console looks for handoffs "
+                                         "queued by the action server")
+    console_transcript_poll_ms: int = setting("CONSOLE_TRANSCRIPT_POLL_MS", 2000, "the same for channels the "
+                                              "console does not carry itself (WeChat, REST)")
+    pii_vault_key: str = setting("PII_VAULT_KEY", "dev-only-vault-key", "key of the sealed phone/ID numbers for "
+                                 "supervisors' audited reveals; required in production", shown=_DEV)
+    handoff_timeout_minutes: int = setting("HANDOFF_TIMEOUT_MINUTES", 5, "queued handoffs nobody claims within this "
+                                           "time out (callback ticket + polite notice); 0 = never")
+    handoff_abandon_minutes: int = setting("HANDOFF_ABANDON_MINUTES", 2, "a queued customer silent this long with no "
+                                           "chat window open has left (abandoned); 0 = never")
+    queue_sweep_s: int = setting("QUEUE_SWEEP_S", 30, "how often the console looks for timed-out and abandoned "
+                                 "handoffs")
+    handoff_max_queued_guests: int = setting("HANDOFF_MAX_QUEUED_GUESTS", 20, "guests waiting at once; past a bound "
+                                             "the customer is told politely and stays with the bot")
+    handoff_max_queued: int = setting("HANDOFF_MAX_QUEUED", 500, "handoffs waiting at once, everyone together")
+    handoff_guest_requests_per_hour: int = setting("HANDOFF_GUEST_REQUESTS_PER_HOUR", 3, "handoffs one guest "
+                                                   "conversation opens in an hour")
+    tone_experiment: str = setting("TONE_EXPERIMENT", "", "tone A/B test, e.g. `tone-2026:adaptive,neutral` "
+                                   "(empty = off); the arm is a hash of the name and conversation id",
+                                   keep_empty=True, shown="(off)")
+    widget_token_secret: str = setting("WIDGET_TOKEN_SECRET", "dev-only-widget-secret", "HMAC-SHA256 key shared "
+                                       "with the shop for signed customer tokens; required in production", shown=_DEV)
+    action_retry_seconds: int = setting("ACTION_RETRY_SECONDS", 5, "Rasa retries an unreachable action server this "
+                                        "long, then answers `utter_please_hold` (`bot/action_hold.py`)")
+    outbox_dir: Path = setting("OUTBOX_DIR", ROOT / "var" / "outbox", "callback tickets promised while the database "
+                               "is down wait here (`desk/outbox.py`)")
+    outbox_flush_s: int = setting("OUTBOX_FLUSH_S", 5, "... and are written every this many seconds when it is back")
 
     @property
     def is_production(self) -> bool:
@@ -140,68 +205,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
-        environment = env.get("ENVIRONMENT") or cls.environment
-        settings = cls(
-            database_url=env.get("DATABASE_URL") or cls.database_url,
-            redis_url=env.get("REDIS_URL") or None,
-            pii_hash_salt=env.get("PII_HASH_SALT") or cls.pii_hash_salt,
-            environment=environment,
-            seed_demo_data=_bool(env, "SEED_DEMO_DATA", True),
-            sentiment_backend=env.get("SENTIMENT_BACKEND") or cls.sentiment_backend,
-            sentiment_model=env.get("SENTIMENT_MODEL") or cls.sentiment_model,
-            sentiment_max_tokens=_int(env, "SENTIMENT_MAX_TOKENS", 128),
-            handoff_wait_minutes_per_position=_int(env, "HANDOFF_WAIT_MINUTES_PER_POSITION", 3),
-            repeat_contact_window_days=_int(env, "REPEAT_CONTACT_WINDOW_DAYS", 30),
-            low_csat_threshold=_int(env, "LOW_CSAT_THRESHOLD", 2),
-            followup_due_hours=_int(env, "FOLLOWUP_DUE_HOURS", 24),
-            segments_file=Path(env.get("SEGMENTS_FILE") or cls.segments_file),
-            forbidden_words_file=Path(env.get("FORBIDDEN_WORDS_FILE") or cls.forbidden_words_file),
-            log_level=env.get("LOG_LEVEL") or cls.log_level,
-            wechat_token=env.get("WECHAT_TOKEN") or None,
-            wechat_aes_key=env.get("WECHAT_AES_KEY") or None,
-            wechat_app_id=env.get("WECHAT_APP_ID") or None,
-            wechat_app_secret=env.get("WECHAT_APP_SECRET") or None,
-            wechat_mode=env.get("WECHAT_MODE") or ("safe" if env.get("WECHAT_AES_KEY") else cls.wechat_mode),
-            wechat_api_base=env.get("WECHAT_API_BASE") or cls.wechat_api_base,
-            wechat_reply_budget_ms=_int(env, "WECHAT_REPLY_BUDGET_MS", 4500),
-            wechat_max_skew_s=_int(env, "WECHAT_MAX_SKEW_S", 300),
-            wechat_max_body_bytes=_int(env, "WECHAT_MAX_BODY_BYTES", 65536),
-            wechat_window_hours=_int(env, "WECHAT_WINDOW_HOURS", 48),
-            wechat_window_messages=_int(env, "WECHAT_WINDOW_MESSAGES", 5),
-            wechat_menu_file=Path(env.get("WECHAT_MENU_FILE") or cls.wechat_menu_file),
-            rasa_url=env.get("RASA_URL") or f"http://127.0.0.1:{_int(env, 'RASA_PORT', 5005)}",
-            rasa_token=env.get("RASA_AUTH_TOKEN") or env.get("RASA_TOKEN") or None,
-            action_server_token=env.get("ACTION_SERVER_TOKEN") or None,
-            action_host=env.get("ACTION_HOST") or cls.action_host,
-            tracker_db_url=env.get("TRACKER_DB_URL")
-            or (f"sqlite:///{Path(env['TRACKER_DB']).resolve()}" if env.get("TRACKER_DB") else cls.tracker_db_url),
-            rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 60),
-            rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 20),
-            max_body_bytes=_int(env, "MAX_BODY_BYTES", 65536),
-            transcript_retention_days=_int(env, "TRANSCRIPT_RETENTION_DAYS", 0),
-            console_host=env.get("CONSOLE_HOST") or cls.console_host,
-            console_port=_int(env, "CONSOLE_PORT", 8000),
-            console_session_hours=_int(env, "CONSOLE_SESSION_HOURS", 8),
-            forwarded_allow_ips=env.get("FORWARDED_ALLOW_IPS") or cls.forwarded_allow_ips,
-            login_max_failures_per_user=_int(env, "LOGIN_MAX_FAILURES_PER_USER", 5),
-            login_max_failures_per_ip=_int(env, "LOGIN_MAX_FAILURES_PER_IP", 20),
-            login_failure_window_minutes=_int(env, "LOGIN_FAILURE_WINDOW_MINUTES", 15),
-            console_secure_cookies=_bool(env, "CONSOLE_SECURE_COOKIES", environment in PRODUCTION_LIKE),
-            console_queue_poll_ms=_int(env, "CONSOLE_QUEUE_POLL_MS", 500),
-            console_transcript_poll_ms=_int(env, "CONSOLE_TRANSCRIPT_POLL_MS", 2000),
-            pii_vault_key=env.get("PII_VAULT_KEY") or cls.pii_vault_key,
-            handoff_timeout_minutes=_int(env, "HANDOFF_TIMEOUT_MINUTES", 5),
-            handoff_abandon_minutes=_int(env, "HANDOFF_ABANDON_MINUTES", 2),
-            queue_sweep_s=_int(env, "QUEUE_SWEEP_S", 30),
-            handoff_max_queued_guests=_int(env, "HANDOFF_MAX_QUEUED_GUESTS", 20),
-            handoff_max_queued=_int(env, "HANDOFF_MAX_QUEUED", 500),
-            handoff_guest_requests_per_hour=_int(env, "HANDOFF_GUEST_REQUESTS_PER_HOUR", 3),
-            tone_experiment=env.get("TONE_EXPERIMENT", cls.tone_experiment),
-            widget_token_secret=env.get("WIDGET_TOKEN_SECRET") or cls.widget_token_secret,
-            action_retry_seconds=_int(env, "ACTION_RETRY_SECONDS", 5),
-            outbox_dir=Path(env.get("OUTBOX_DIR") or cls.outbox_dir),
-            outbox_flush_s=_int(env, "OUTBOX_FLUSH_S", 5),
-        )
+        values = {f.name: _read(f, hints[f.name], env) for hints in [_hints()] for f in fields(cls)}
+        settings = cls(**values)
         settings.check()
         return settings
 
@@ -231,6 +236,55 @@ class Settings:
             raise SettingsError("WECHAT_MODE compatible/safe needs WECHAT_AES_KEY (43 characters) and WECHAT_APP_ID")
         if not 500 <= self.wechat_reply_budget_ms <= 4900:
             raise SettingsError("WECHAT_REPLY_BUDGET_MS must be between 500 and 4900 (WeChat waits 5 s)")
+
+
+@lru_cache(maxsize=1)
+def _hints() -> dict:
+    return get_type_hints(Settings)
+
+
+def _read(spec: Any, kind: Any, env: Mapping[str, str]) -> Any:
+    """One setting's value from ``env``, by its declaration."""
+    meta = spec.metadata
+    key = meta["env"]
+    raw = env.get(key)
+    if raw is None or (raw == "" and not meta["keep_empty"]):
+        return meta["derive"](env) if meta["derive"] else spec.default
+    if kind is int:
+        return _int(env, key, 0)
+    if kind is bool:
+        return _bool(env, key, False)
+    if kind is Path:
+        return Path(raw)
+    return raw
+
+
+def declarations() -> list:
+    """``(env, type name, default as shown, doc)`` of every setting, in declaration order (the README table)."""
+    rows = []
+    for spec in fields(Settings):
+        meta = spec.metadata
+        default = spec.default
+        if meta["shown"]:
+            shown = meta["shown"]
+        elif default is None or default == "":
+            shown = "(empty)"
+        elif isinstance(default, bool):
+            shown = str(default).lower()
+        elif isinstance(default, (str, Path)) and str(ROOT) in str(default):
+            shown = "`" + str(default).replace(str(ROOT) + "/", "") + "`"
+        else:
+            shown = f"`{default}`" if isinstance(default, str) and ("/" in default or ":" in default) else str(default)
+        rows.append((meta["env"], _type_name(_hints()[spec.name]), shown, meta["doc"]))
+    return rows
+
+
+def _type_name(kind: Any) -> str:
+    if kind in (int, bool, str):
+        return kind.__name__
+    if kind is Path:
+        return "path"
+    return "str (optional)"
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,7 @@
-"""What the console's routes use, built once per app by ``create_app`` (nothing at import)."""
+"""What the console's routes use, built once per app by ``create_app`` (nothing at import).
+
+Frozen: built complete in :meth:`Services.build` and never changed afterwards; a variant (another
+setting, a recording Rasa client in tests) is a new value made with ``dataclasses.replace``."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from desk.wechat_held import HeldMessages
 from profiles.vault import PiiVault
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
     settings: Settings
     agents: AgentStore
@@ -36,10 +39,10 @@ class Services:
     gateways: GatewayRouter
     watcher: QueueWatcher
     clock: Callable[[], datetime]
-    review: ReviewStore | None = None  # supervisor review and dashboards (issue 5)
-    timeouts: QueueTimeouts | None = None  # queued handoffs nobody took: timed out / abandoned
-    limiter: RateLimiter | None = None  # customer lines per sender on the web chat sockets (None = no limit)
-    held: HeldMessages | None = None  # what WeChat has not taken yet (wechat_outbox), shown on the card
+    review: ReviewStore  # supervisor review and dashboards
+    timeouts: QueueTimeouts  # queued handoffs nobody took: timed out / abandoned
+    limiter: RateLimiter | None  # customer lines per sender on the web chat sockets (None = no limit)
+    held: HeldMessages  # what WeChat has not taken yet (wechat_outbox), shown on the card
 
     @classmethod
     def build(
@@ -56,29 +59,31 @@ class Services:
         queue = HandoffQueue(session_factory, clock=clock, max_queued_guests=settings.handoff_max_queued_guests,
                              max_queued=settings.handoff_max_queued,
                              guest_requests_per_hour=settings.handoff_guest_requests_per_hour)
-        services = cls(
+        tickets = TicketStore(session_factory, window_days=settings.repeat_contact_window_days, clock=clock)
+        rasa = rasa or RasaClient(settings.rasa_url, token=settings.rasa_token)
+        router = (GatewayRouter.with_web(broker, gateways) if gateways is not None
+                  else GatewayRouter.from_settings(settings, broker))
+        return cls(
             settings=settings,
             agents=AgentStore(
                 session_factory, session_ttl=timedelta(hours=settings.console_session_hours), clock=clock
             ),
             queue=queue,
             notes=NoteStore(session_factory, clock=clock),
-            tickets=TicketStore(session_factory, window_days=settings.repeat_contact_window_days, clock=clock),
-            rasa=rasa or RasaClient(settings.rasa_url, token=settings.rasa_token),
+            tickets=tickets,
+            rasa=rasa,
             broker=broker,
-            gateways=GatewayRouter.with_web(broker, gateways) if gateways is not None
-            else GatewayRouter.from_settings(settings, broker),
+            gateways=router,
             watcher=QueueWatcher(queue, broker, interval_s=settings.console_queue_poll_ms / 1000),
             clock=clock,
+            review=ReviewStore(
+                session_factory, vault=PiiVault(session_factory, secret=settings.pii_vault_key), clock=clock
+            ),
+            timeouts=QueueTimeouts(
+                queue, rasa, tickets, broker, router,
+                timeout_minutes=settings.handoff_timeout_minutes, abandon_minutes=settings.handoff_abandon_minutes,
+                interval_s=settings.queue_sweep_s, clock=clock,
+            ),
+            limiter=limiter_from_settings(settings, prefix="ratelimit:web:"),
+            held=HeldMessages(session_factory),
         )
-        services.review = ReviewStore(
-            session_factory, vault=PiiVault(session_factory, secret=settings.pii_vault_key), clock=clock
-        )
-        services.held = HeldMessages(session_factory)
-        services.limiter = limiter_from_settings(settings, prefix="ratelimit:web:")
-        services.timeouts = QueueTimeouts(
-            queue, services.rasa, services.tickets, broker, services.gateways,
-            timeout_minutes=settings.handoff_timeout_minutes, abandon_minutes=settings.handoff_abandon_minutes,
-            interval_s=settings.queue_sweep_s, clock=clock,
-        )
-        return services

@@ -110,7 +110,9 @@ def test_the_published_demo_passwords_are_refused_outside_development(console: C
     username, password, role, name = DEMO_USERS[0]
     console.agents.add(username="demo-" + username, password=password, role=role, display_name="Demo")
     services = console.app.state.services
-    services.settings = dataclasses.replace(services.settings, environment=environment)
+    console.app.state.services = dataclasses.replace(
+        services, settings=dataclasses.replace(services.settings, environment=environment)
+    )
     client = console.client()
     for language, wording in (("en", "published"), ("zh", "公开")):
         page = client.get("/login", headers={"Accept": "text/html"})

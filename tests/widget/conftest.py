@@ -35,8 +35,10 @@ class RecordingRasa(FakeRasa):
 def widget_console(console_factory: Callable[..., Console]) -> Iterator[Console]:  # noqa: F811
     console = console_factory()
     services = console.app.state.services
-    services.settings = dataclasses.replace(services.settings, widget_token_secret=SECRET)
-    console.rasa = services.rasa = RecordingRasa()
+    console.rasa = RecordingRasa()
+    console.app.state.services = dataclasses.replace(
+        services, settings=dataclasses.replace(services.settings, widget_token_secret=SECRET), rasa=console.rasa
+    )
     yield console
 
 

@@ -226,7 +226,9 @@ def test_the_demo_shop_signs_in_a_demo_customer_in_development_only(widget_conso
     services = widget_console.app.state.services
     import dataclasses
 
-    services.settings = dataclasses.replace(services.settings, environment="production")
+    widget_console.app.state.services = dataclasses.replace(
+        services, settings=dataclasses.replace(services.settings, environment="production")
+    )
     assert client.get("/demo/shop").status_code == 404
 
 

@@ -142,7 +142,9 @@ def test_customer_socket_is_closed_in_production(console: Console) -> None:
     from starlette.websockets import WebSocketDisconnect
 
     services = console.app.state.services
-    services.settings = dataclasses.replace(services.settings, environment="production")
+    console.app.state.services = dataclasses.replace(
+        services, settings=dataclasses.replace(services.settings, environment="production")
+    )
     with pytest.raises(WebSocketDisconnect):
         with console.client().websocket_connect("/chat/ws?sender=dev-socket-0002") as socket:
             socket.receive_json()
