@@ -19,6 +19,7 @@ from desk.live import Broker, InProcessBroker
 from desk.notes import NoteStore
 from desk.rasa_client import RasaClient
 from desk.review import ReviewStore
+from desk.ticket_inbox import TicketInbox
 from desk.tickets import TicketStore
 from desk.wechat_held import HeldMessages
 from profiles.vault import PiiVault
@@ -40,6 +41,7 @@ class Services:
     timeouts: QueueTimeouts | None = None  # queued handoffs nobody took: timed out / abandoned
     limiter: RateLimiter | None = None  # customer lines per sender on the web chat sockets (None = no limit)
     held: HeldMessages | None = None  # what WeChat has not taken yet (wechat_outbox), shown on the card
+    inbox: TicketInbox | None = None  # the tickets and callbacks inbox
 
     @classmethod
     def build(
@@ -75,6 +77,7 @@ class Services:
             session_factory, vault=PiiVault(session_factory, secret=settings.pii_vault_key), clock=clock
         )
         services.held = HeldMessages(session_factory)
+        services.inbox = TicketInbox(session_factory, clock=clock)
         services.limiter = limiter_from_settings(settings, prefix="ratelimit:web:")
         services.timeouts = QueueTimeouts(
             queue, services.rasa, services.tickets, broker, services.gateways,
