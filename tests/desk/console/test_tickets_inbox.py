@@ -58,7 +58,7 @@ def test_claim_note_and_resolve_through_the_api_with_the_audit_trail(console: Co
     assert done.status_code == 200 and done.json()["status"] == "resolved"
     assert done.json()["resolution_reason"] == "refunded"
     assert _post(agent1, f"/api/tickets/{ticket.id}/resolve", {"reason": "solved"}).status_code == 409
-    page = boss.get(f"/tickets?status=resolved&topic=refund", headers={**HTML, "Accept-Language": "en"}).text
+    page = boss.get("/tickets?status=resolved&topic=refund", headers={**HTML, "Accept-Language": "en"}).text
     assert "Refunded" in page and "已联系仓库" in page and "claimed" in page
     # the customer's lookup in chat reads the same ticket
     store = TicketStore(console.session_factory, clock=clock)
