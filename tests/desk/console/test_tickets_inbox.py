@@ -93,3 +93,15 @@ def test_overdue_complaints_and_followups_are_highlighted_to_supervisors(console
     page = boss.get("/tickets?overdue=1", headers=HTML).text
     assert 'data-testid="overdue-total"' in page and 'class="overdue"' in page
     assert due_of(TicketStore(later.session_factory).get(complaint.id)) == clock() + timedelta(hours=24)
+
+
+def test_the_dashboard_card_counts_the_overdue_tickets_and_links_to_them(console_factory, clock) -> None:
+    early = console_factory()
+    before = early.client("boss").get("/api/tickets?overdue=1").json()["count"]
+    _open(early, clock, "web-inbox-6", "complaint", customer=None)
+    later = console_factory(clock=lambda: clock() + timedelta(hours=25))
+    expected = later.client("boss").get("/api/tickets?overdue=1").json()["count"]
+    assert expected >= before + 1
+    page = later.client("boss").get("/supervisor/dashboard", headers=HTML).text
+    card = re.search(r'data-testid="kpi-overdue-tickets"><a href="/tickets\?overdue=1">(\d+)</a>', page)
+    assert card and int(card.group(1)) == expected
