@@ -8,6 +8,7 @@ DeskError
 ├── CustomerNotFound         desk.privacy: export or erasure for an unknown customer
 ├── QueueFull                desk.handoffs: a bound of the handoff queue is reached
 ├── RasaUnavailable          desk.rasa_client: the Rasa server did not answer
+├── TicketInboxError         desk.ticket_inbox: a claim, note or resolution refused (carries its wording key)
 └── ChannelUnavailable       desk.gateway: no way to reach the customer on this channel
     └── NotAWeChatConversation   (also a ValueError)
 

@@ -119,6 +119,23 @@ class Ticket(Base):
     updated_at = Column(DateTime, nullable=False, default=_now, onupdate=_now)
     due_at = Column(DateTime, nullable=True)
     resolved_at = Column(DateTime, nullable=True)
+    owner = Column(String(64), nullable=True, index=True)  # the agent who claimed it (None = unassigned)
+    team = Column(String(32), nullable=True)
+    resolution_reason = Column(String(24), nullable=True)  # desk.ticket_inbox.RESOLUTION_REASONS
+    resolution_note = Column(Text, nullable=True)
+
+
+class TicketEvent(Base):
+    """Append-only trail of a ticket in the inbox: claimed, internal note, resolved (who, when, text)."""
+
+    __tablename__ = "ticket_events"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    actor = Column(String(64), nullable=False)
+    kind = Column(String(12), nullable=False)  # claim | note | resolve
+    text = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=_now)
 
 
 class TicketContact(Base):

@@ -66,6 +66,7 @@ from desk.models import (
     PiiReveal,
     Ticket,
     TicketContact,
+    TicketEvent,
     TranscriptReview,
 )
 from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, CustomerVault, Order
@@ -220,6 +221,7 @@ class PrivacyOffice:
                 "handoff_notes": rows(HandoffNote, HandoffNote.handoff_id.in_([h["id"] for h in handoffs])),
                 "feedback": of_customer(Feedback),
                 "reviews": rows(TranscriptReview, TranscriptReview.conversation_id.in_(senders)),
+                "ticket_events": rows(TicketEvent, TicketEvent.ticket_id.in_([t["id"] for t in tickets])),
                 "followup_closures": rows(FollowupClosure, FollowupClosure.ticket_id.in_([t["id"] for t in tickets])),
                 "reveals": of_customer(PiiReveal),
                 "wechat_held_messages": [self._iso(r) for r in wechat_outbox.rows_for_openids(connection, openids)],
@@ -256,7 +258,10 @@ class PrivacyOffice:
                     sa.or_(model.customer_id == customer_id, model.conversation_id.in_(senders)))))
 
             ticket_ids, handoff_ids, feedback_ids = ids(Ticket), ids(Handoff), ids(Feedback)
-            session.execute(sa.update(Ticket).where(Ticket.id.in_(ticket_ids)).values(subject=ERASED_TEXT))
+            session.execute(sa.update(Ticket).where(Ticket.id.in_(ticket_ids))
+                            .values(subject=ERASED_TEXT, resolution_note=None))
+            session.execute(sa.update(TicketEvent).where(TicketEvent.ticket_id.in_(ticket_ids), TicketEvent.text.isnot(None))
+                            .values(text=ERASED_TEXT))
             session.execute(sa.update(FollowupClosure).where(FollowupClosure.ticket_id.in_(ticket_ids))
                             .values(note=ERASED_TEXT))
             session.execute(sa.update(Handoff).where(Handoff.id.in_(handoff_ids))

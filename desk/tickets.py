@@ -19,6 +19,7 @@ from desk.models import Priority, Ticket, TicketContact, TicketStatus, TicketTop
 from desk.schemas import ContactRecord, TicketSummary, TopicHistory
 
 OPEN_STATUSES = (TicketStatus.OPEN.value, TicketStatus.PENDING.value)
+COMPLAINT_DUE = timedelta(hours=24)  # a complaint is followed up within 24 h, whatever its priority
 
 
 def _summary(ticket: Ticket) -> TicketSummary:
@@ -83,6 +84,7 @@ class TicketStore:
                     channel=channel,
                     created_at=now,
                     updated_at=now,
+                    due_at=now + COMPLAINT_DUE if topic == TicketTopic.COMPLAINT.value else None,
                 )
                 session.add(ticket)
                 session.flush()

@@ -22,6 +22,7 @@ from desk.live import Broker, InProcessBroker
 from desk.notes import NoteStore
 from desk.rasa_client import RasaClient
 from desk.review import ReviewStore
+from desk.ticket_inbox import TicketInbox
 from desk.tickets import TicketStore
 from desk.wechat_held import HeldMessages
 from profiles.vault import PiiVault
@@ -43,6 +44,7 @@ class Services:
     timeouts: QueueTimeouts  # queued handoffs nobody took: timed out / abandoned
     limiter: RateLimiter | None  # customer lines per sender on the web chat sockets (None = no limit)
     held: HeldMessages  # what WeChat has not taken yet (wechat_outbox), shown on the card
+    inbox: TicketInbox  # the tickets and callbacks inbox
 
     @classmethod
     def build(
@@ -86,4 +88,5 @@ class Services:
             ),
             limiter=limiter_from_settings(settings, prefix="ratelimit:web:"),
             held=HeldMessages(session_factory),
+            inbox=TicketInbox(session_factory, clock=clock),
         )

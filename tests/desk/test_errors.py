@@ -9,9 +9,10 @@ import desk.errors
 import desk.gateway
 import desk.privacy
 import desk.rasa_client
+import desk.ticket_inbox
 from desk.errors import DeskError
 
-MODULES = (desk.errors, desk.agents, desk.privacy, desk.rasa_client, desk.gateway)
+MODULES = (desk.errors, desk.agents, desk.privacy, desk.rasa_client, desk.gateway, desk.ticket_inbox)
 
 
 def drawn_tree() -> dict[str, str]:

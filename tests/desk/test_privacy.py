@@ -155,3 +155,29 @@ def test_retention_deletes_whole_old_conversations_only(tmp_path: Path) -> None:
     assert [count(engine, "events", s) for s in ("old", "mixed", "new")] == [0, 2, 1]
     assert count(engine, "tracker_checkpoints", "old") == 0 and count(engine, "tracker_checkpoints", "mixed") == 1
     assert purge(engine, older_than_days=0, clock=lambda: NOW).conversations == 0  # 0 = keep everything
+
+
+def test_export_and_erasure_cover_the_inbox_notes_and_resolution_of_the_customers_tickets(
+        seeded: sessionmaker, tmp_path: Path) -> None:
+    from desk.models import TicketEvent
+    from desk.ticket_inbox import TicketInbox, Viewer
+    from desk.tickets import TicketStore
+
+    with seeded.begin() as session:
+        customer_id = session.scalars(sa.select(Customer.id)).first()
+    ticket = TicketStore(seeded).record_contact(customer_id=customer_id, conversation_id="web-privacy-1",
+                                                channel="web", topic="complaint", subject="投诉").ticket
+    inbox, agent = TicketInbox(seeded), Viewer("agent1", False)
+    inbox.claim(ticket.id, agent)
+    inbox.add_note(ticket.id, agent, "客户说下午方便回电")
+    inbox.resolve(ticket.id, agent, reason="explained", note="已回电说明")
+    office = PrivacyOffice(seeded, tracker_db(tmp_path / "t.db", []))
+    document = office.export(customer_id, actor="boss")
+    assert [e["kind"] for e in document["ticket_events"] if e["ticket_id"] == ticket.id] == ["claim", "note", "resolve"]
+    assert [t["resolution_note"] for t in document["tickets"] if t["id"] == ticket.id] == ["已回电说明"]
+    office.erase(customer_id, actor="boss", reason="customer asked")
+    with seeded.begin() as session:
+        texts = [e.text for e in session.scalars(sa.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))]
+        assert texts == [None, "[erased]", "[erased]"]
+        erased = session.get(Ticket, ticket.id)
+        assert (erased.resolution_note, erased.resolution_reason, erased.status) == (None, "explained", "resolved")

@@ -18,6 +18,7 @@ from desk.console.routes import review_shared as shared
 from desk.console.services import Services
 from desk.experiment import experiment_from
 from desk.metrics import ConversationRecord
+from desk.ticket_inbox import Viewer
 
 router = APIRouter(prefix="/supervisor", dependencies=SUPERVISOR_ONLY)
 
@@ -143,8 +144,10 @@ async def dashboard_page(request: Request, services: ServicesDep, t: T) -> HTMLR
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "breakdown"]  # the other filters
     met = {"csat": TARGETS.met("csat_average", d.csat_average),
            "resolution": TARGETS.met("resolution_rate", d.resolution_rate)}
+    overdue_tickets = await asyncio.to_thread(services.inbox.overdue_count, Viewer("", supervisor=True)) \
+        if services.inbox else None
     return render(request, "review_dashboard.html", d=d, charts=charts, q=request.query_params,
-                  targets=TARGETS, met=met,
+                  targets=TARGETS, met=met, overdue_tickets=overdue_tickets,
                   options=shared.options(records), b=b, breakdowns=metrics.BREAKDOWNS, kept=kept,
                   group_label=lambda value: _group_label(t, b.by, value),
                   breakdown_csv_url=f"/supervisor/dashboard/breakdown.csv?{urlencode([('breakdown', b.by), *kept])}")
