@@ -13,9 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names, order_access, providers
-from actions.context import channel_of, escalation_of, language_of
+from actions.context import channel_of, escalation_of, language_of, latest_intent
 from actions.handoff import offer_human
-from actions.repair import RetryLimitedFormValidation
+from actions.repair import MAX_FAILED_TRIES, SLOT_FAILED_TRIES, RetryLimitedFormValidation
 from sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from common.masking import mask_text, mask_tracking_number
@@ -158,8 +158,12 @@ class ActionCheckOrder(Action):
                 served = await serve_order_status(dispatcher, tracker, store)
                 if served is not None:
                     return served + route_after_serving(dispatcher, tracker)
-            ask_for_order_id(dispatcher, tracker)
-            return [SlotSet(names.ORDER_ID, None)]
+            if latest_intent(tracker) == names.ORDER_STATUS:
+                # a new request: the number is asked for, nothing was refused yet
+                ask_for_order_id(dispatcher, tracker)
+                reset = [SlotSet(SLOT_FAILED_TRIES, 0.0)] if tracker.get_slot(SLOT_FAILED_TRIES) else []
+                return [SlotSet(names.ORDER_ID, None), *reset]
+            return [SlotSet(names.ORDER_ID, None), *self._refused(dispatcher, tracker, order_id=None)]
         try:
             order = await asyncio.to_thread(store.get_order, order_id)
         except StoreUnavailable:
@@ -167,8 +171,7 @@ class ActionCheckOrder(Action):
             dispatcher.utter_message(response=names.UTTER_ORDER_STATUS_UNAVAILABLE)
             return []
         if order is None:
-            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND, order_id=order_id)
-            return [SlotSet(names.ORDER_ID, None)]
+            return [SlotSet(names.ORDER_ID, None), *self._refused(dispatcher, tracker, order_id=order_id)]
 
         customer_id = tracker.get_slot(names.CUSTOMER_ID)
         if customer_id and order.customer_id != customer_id:
@@ -182,6 +185,8 @@ class ActionCheckOrder(Action):
                 return [SlotSet(names.ORDER_ID, None), SlotSet(order_access.SLOT_LAST4, None)]
             return order_access.ask_second_factor(dispatcher, tracker, order)
         events: list[EventType] = [SlotSet(names.ORDER_ID, order.order_id)]
+        if tracker.get_slot(SLOT_FAILED_TRIES):
+            events.append(SlotSet(SLOT_FAILED_TRIES, 0.0))
         if tracker.get_slot(order_access.SLOT_LAST4) is not None:
             events.append(SlotSet(order_access.SLOT_LAST4, None))  # the answer is not kept
         if tracker.get_slot(names.TONE) in ("empathetic", "elder_friendly"):
@@ -196,6 +201,19 @@ class ActionCheckOrder(Action):
             events += await self._record_problem(dispatcher, tracker, order)
             events += offer_human(dispatcher, HandoffReason.NEGATIVE_SENTIMENT)
         return events
+
+    @staticmethod
+    def _refused(dispatcher: CollectingDispatcher, tracker: Tracker, *, order_id: str | None) -> list[EventType]:
+        """An answer that names no order of the shop: ask again; the third in a row offers a human instead
+        (the same limit as inside a form). Never a goodbye or the rating survey."""
+        tries = float(tracker.get_slot(SLOT_FAILED_TRIES) or 0) + 1
+        if order_id is not None:
+            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND, order_id=order_id)
+        if tries >= MAX_FAILED_TRIES:
+            return [*offer_human(dispatcher, HandoffReason.BOT_FAILURE), SlotSet(SLOT_FAILED_TRIES, 0.0)]
+        if order_id is None:
+            ask_for_order_id(dispatcher, tracker)
+        return [SlotSet(SLOT_FAILED_TRIES, tries)]
 
     async def _record_problem(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSnapshot

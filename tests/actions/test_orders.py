@@ -7,6 +7,7 @@ from rasa_sdk.events import SlotSet
 from sqlalchemy import select
 
 from actions import names
+from actions.repair import SLOT_FAILED_TRIES
 from actions.orders import ActionAskOrderId, ActionChangeAddress, ActionCheckOrder, ValidateAddressForm, looks_like_address
 from desk.models import Ticket, TicketContact
 from profiles.models import Order
@@ -76,9 +77,42 @@ async def test_order_number_without_e_is_normalised(tracker_factory, dispatcher,
 async def test_unknown_order(tracker_factory, dispatcher, domain, store, tickets):
     tracker = tracker_factory(text=UNKNOWN_ORDER, intent="inform", slots={**VIP, names.ORDER_ID: UNKNOWN_ORDER})
     events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
-    assert events == [SlotSet(names.ORDER_ID, None)]
+    assert events == [SlotSet(names.ORDER_ID, None), SlotSet(SLOT_FAILED_TRIES, 1.0)]
     assert responses(dispatcher) == [names.UTTER_ORDER_NOT_FOUND]
     assert dispatcher.messages[0]["order_id"] == UNKNOWN_ORDER
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "slots"),
+    [("order five", "rate_service", {}), ("E123", "inform", {}), ("no idea", "nlu_fallback", {}),
+     (UNKNOWN_ORDER, "inform", {names.ORDER_ID: UNKNOWN_ORDER})],
+)
+async def test_the_third_answer_without_a_known_order_offers_a_human(
+    tracker_factory, dispatcher, domain, store, tickets, text, intent, slots
+):
+    """A failed lookup never ends the conversation (no goodbye, no survey): it asks again, then offers a human."""
+    tracker = tracker_factory(text=text, intent=intent, slots={**GUEST, SLOT_FAILED_TRIES: 2.0, **slots})
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert names.UTTER_OFFER_HUMAN in responses(dispatcher)
+    assert names.UTTER_GOODBYE not in responses(dispatcher)
+    assert SlotSet(names.HUMAN_OFFERED, True) in events and SlotSet(SLOT_FAILED_TRIES, 0.0) in events
+
+
+async def test_an_answer_without_an_order_number_is_asked_again_and_counted(
+    tracker_factory, dispatcher, domain, store, tickets
+):
+    tracker = tracker_factory(text="order five", intent="rate_service", slots={**GUEST, SLOT_FAILED_TRIES: 1.0})
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [names.UTTER_ASK_ORDER_ID]
+    assert events == [SlotSet(names.ORDER_ID, None), SlotSet(SLOT_FAILED_TRIES, 2.0)]
+
+
+async def test_a_found_order_resets_the_count(tracker_factory, dispatcher, domain, store, tickets):
+    order_id = store.recent_orders("C000001")[0].order_id
+    tracker = tracker_factory(text=order_id, intent="inform",
+                              slots={**VIP, names.ORDER_ID: order_id, SLOT_FAILED_TRIES: 2.0})
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert SlotSet(SLOT_FAILED_TRIES, 0.0) in events
 
 
 async def test_no_number_offers_recent_orders(tracker_factory, dispatcher, domain, store, tickets):
