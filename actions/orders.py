@@ -74,12 +74,16 @@ def ask_for_order_id(dispatcher: CollectingDispatcher, tracker: Tracker) -> None
 
 
 # "where is my parcel" said in any mood: a parcel/order word with an arrival/whereabouts word
-_PARCEL_ZH = re.compile(r"快递|包裹|物流|订单|单子|货|东西|件")
-_WHEREABOUTS_ZH = re.compile(r"没到|还没来|到哪|在哪|没收到|没送到|什么时候到|啥时候到|没发货|还没发|没动静|不动")
+_PARCEL_ZH = re.compile(r"快递|包裹|物流|订单|单子|货|东西|件|E\d{11}", re.IGNORECASE)
+_WHEREABOUTS_ZH = re.compile(
+    r"没到|还没来|到哪|在哪|没收到|没送到|什么时候到|啥时候到|没发货|还没发|没动静|不动|状态|进度|进展"
+)
+_NOT_AN_ORDER_ZH = re.compile(r"工单|退款|售后单")
 _WHEREABOUTS_EN = re.compile(
     r"\b(where('?s| is| are)\b.*\b(order|parcel|package|delivery|stuff)|"
     r"(order|parcel|package|delivery)\b.*\b(not|never|hasn'?t|still)\b.*\b(arrived?|come|here|delivered|shipped)|"
-    r"(haven'?t|not|never) (received|got(ten)?)\b.*\b(order|parcel|package))",
+    r"(haven'?t|not|never) (received|got(ten)?)\b.*\b(order|parcel|package)|"
+    r"\bstatus\b.*\b(order|parcel|package|delivery|E\d{11})\b|\b(order|parcel|package|delivery)\s+status\b)",
     re.IGNORECASE,
 )
 # the order worth showing first when the customer names none: the one on its way
@@ -89,7 +93,7 @@ _SHOW_FIRST = ("shipped", "processing", "paid", "pending_payment", "delivered")
 def asks_where_order_is(text: str | None) -> bool:
     """True for a where-is-my-order question, however it is said ("我的快递怎么还没到啊", "where's my parcel??")."""
     text = text or ""
-    if _PARCEL_ZH.search(text) and _WHEREABOUTS_ZH.search(text):
+    if _PARCEL_ZH.search(text) and _WHEREABOUTS_ZH.search(text) and not _NOT_AN_ORDER_ZH.search(text):
         return True
     return bool(_WHEREABOUTS_EN.search(text))
 

@@ -16,7 +16,8 @@ intent of the latest line first, for whatever form is active (forms added later 
 * ``optional_loops``: ``{form: {requested slot: [intents that answer it]}}``. Any other intent on that
   slot ends the form and the line is served normally (the rating survey: a line that is not a rating
   leaves the survey).
-* ``keep_loop_slots``: requested slots that take any text (a free comment): only ``leave_intents`` act.
+* ``keep_loop_slots``: requested slots that take any text (a free comment): only ``leave_intents`` and a
+  clear question (``question_intents``, answered, then the form asks again) act.
 
 * ``asked_by``: ``{response: action}`` for a question asked outside a form ("which order number?" of
   ``action_check_order``). The customer's next line goes back to the action that asked, whatever its
@@ -68,6 +69,9 @@ def repair_kind(
     if name in leave_intents and sure:
         return LEAVE
     if requested in keep_loop_slots:
+        # free text is the answer; only a clear question is answered first (then the form asks again)
+        if name in question_intents and sure and not message.entities:
+            return QUESTION
         return None
     answers = (optional_loops.get(loop) or {}).get(requested)
     if answers is not None:

@@ -8,7 +8,9 @@ from sqlalchemy import select
 
 from actions import names
 from actions.repair import SLOT_FAILED_TRIES
-from actions.orders import ActionAskOrderId, ActionChangeAddress, ActionCheckOrder, ValidateAddressForm, looks_like_address
+from actions.orders import (
+    ActionAskOrderId, ActionChangeAddress, ActionCheckOrder, ValidateAddressForm, asks_where_order_is, looks_like_address,
+)
 from desk.models import Ticket, TicketContact
 from profiles.models import Order
 from tests.utils.builders import Unavailable, message, responses, slot_events
@@ -380,3 +382,24 @@ async def test_change_store_down(tracker_factory, dispatcher, domain):
 )
 def test_looks_like_address(text, expected):
     assert looks_like_address(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我的快递怎么还没到啊", True),
+        ("where's my parcel??", True),
+        # a status question is a question about the order, however upset the words around it
+        ("I'm really upset. What's the status of E20261120001?", True),
+        ("what is the status of my order", True),
+        ("order status please, this is ridiculous", True),
+        ("我很生气，订单E20261120001现在什么状态？", True),
+        ("我的订单现在是什么进度", True),
+        # not about an order's whereabouts
+        ("your service is terrible", False),
+        ("what's the status of my ticket?", False),
+        ("我的退款工单处理到哪一步了", False),
+    ],
+)
+def test_asks_where_order_is(text, expected):
+    assert asks_where_order_is(text) is expected

@@ -73,7 +73,9 @@ def _tracker(domain, *, loop, requested, intent, confidence=0.95, entities=(), l
         ("feedback_form", "feedback_rating", "cancel", 0.9, (), LEAVE),
         # the free comment takes any text; only a cancel leaves it
         ("feedback_form", "feedback_comment", "complain", 0.9, (), None),
-        ("feedback_form", "feedback_comment", "faq", 0.9, (), None),
+        # a question instead of the comment ("what's your return policy?") is answered, then asked again
+        ("feedback_form", "feedback_comment", "faq", 0.9, (), QUESTION),
+        ("feedback_form", "feedback_comment", "faq", 0.3, (), None),
         ("feedback_form", "feedback_comment", "cancel", 0.9, (), LEAVE),
         (None, None, "cancel", 0.9, (), None),  # no form: the plain rule for cancel
     ],
