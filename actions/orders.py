@@ -66,11 +66,13 @@ def order_variables(order: OrderSnapshot, language: str, *, owner: bool = True) 
 def ask_for_order_id(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """Ask for the order number, offering the customer's recent orders as buttons when known."""
     recent = [o for o in (tracker.get_slot(names.RECENT_ORDER_IDS) or []) if o][:3]
+    for_address = (tracker.active_loop or {}).get("name") == names.ADDRESS_FORM
     if recent:
         buttons = [{"title": o, "payload": f'/inform{{"order_id":"{o}"}}'} for o in recent]
-        dispatcher.utter_message(response=names.UTTER_ASK_ORDER_ID_WITH_RECENT, buttons=buttons)
+        response = names.UTTER_ASK_ORDER_ID_WITH_RECENT_FOR_ADDRESS if for_address else names.UTTER_ASK_ORDER_ID_WITH_RECENT
+        dispatcher.utter_message(response=response, buttons=buttons)
     else:
-        dispatcher.utter_message(response=names.UTTER_ASK_ORDER_ID)
+        dispatcher.utter_message(response=names.UTTER_ASK_ORDER_ID_FOR_ADDRESS if for_address else names.UTTER_ASK_ORDER_ID)
 
 
 # "where is my parcel" said in any mood: a parcel/order word with an arrival/whereabouts word
@@ -285,8 +287,7 @@ class ValidateAddressForm(RetryLimitedFormValidation):
     ) -> dict[str, Any]:
         order_id = normalize_order_id(str(value or ""))
         if order_id is None:
-            ask_for_order_id(dispatcher, tracker)
-            return {names.ORDER_ID: None}
+            return {names.ORDER_ID: None}  # the form asks again (action_ask_order_id), once
         store = self._store or providers.profile_store()
         try:
             order = await asyncio.to_thread(store.get_order, order_id)

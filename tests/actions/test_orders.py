@@ -233,12 +233,26 @@ async def test_other_customers_order(tracker_factory, dispatcher, domain, store)
     assert "status" not in dispatcher.messages[0] and "carrier" not in dispatcher.messages[0]
 
 
-@pytest.mark.parametrize("value, response", [("随便", names.UTTER_ASK_ORDER_ID), (UNKNOWN_ORDER, names.UTTER_ORDER_NOT_FOUND),
-                                             (None, names.UTTER_ASK_ORDER_ID)])
-async def test_order_id_rejected(tracker_factory, dispatcher, domain, store, value, response):
+@pytest.mark.parametrize("value, said", [("随便", []), (UNKNOWN_ORDER, [names.UTTER_ORDER_NOT_FOUND]), (None, [])])
+async def test_order_id_rejected(tracker_factory, dispatcher, domain, store, value, said):
+    """The form asks for the number again itself (action_ask_order_id): the validator never asks a second time."""
     result = await ValidateAddressForm(store=store).validate_order_id(value, dispatcher, tracker_factory(slots=VIP), domain)
     assert result == {names.ORDER_ID: None}
-    assert responses(dispatcher) == [response]
+    assert responses(dispatcher) == said
+
+
+@pytest.mark.parametrize(
+    ("recent", "expected"),
+    [([], names.UTTER_ASK_ORDER_ID_FOR_ADDRESS), (["E20261120001"], names.UTTER_ASK_ORDER_ID_WITH_RECENT_FOR_ADDRESS)],
+)
+async def test_the_address_form_asks_which_orders_address(tracker_factory, dispatcher, domain, recent, expected):
+    """Inside the address change the question says what it is for ("which order's delivery address?")."""
+    tracker = tracker_factory(text="chnage my adress", intent="change_address",
+                              slots={**VIP, names.RECENT_ORDER_IDS: recent}, active_loop={"name": names.ADDRESS_FORM})
+    await ActionAskOrderId().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [expected]
+    for variant in domain["responses"][expected]:
+        assert "地址" in variant["text"] or "address" in variant["text"]
 
 
 async def test_order_id_store_down(tracker_factory, dispatcher, domain):
