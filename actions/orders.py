@@ -347,6 +347,9 @@ class ActionChangeAddress(Action):
             return reset  # the validator has already explained why
         if not tracker.get_slot(names.ADDRESS_CONFIRMED):
             dispatcher.utter_message(response=names.UTTER_ADDRESS_KEPT)
+            if float(tracker.get_slot(SLOT_FAILED_TRIES) or 0) >= MAX_FAILED_TRIES - 1:
+                # the form was left after refused answers ("不知道"): the third try ends with a person offered
+                return [*reset, *offer_human(dispatcher, HandoffReason.BOT_FAILURE), SlotSet(SLOT_FAILED_TRIES, 0.0)]
             return reset
         store = self._store or providers.profile_store()
         order_id = tracker.get_slot(names.ORDER_ID)

@@ -336,6 +336,14 @@ async def test_not_confirmed_keeps_address(tracker_factory, dispatcher, domain, 
     assert _address(seeded, order.order_id) == order.address
 
 
+async def test_i_dont_know_after_two_refused_numbers_offers_a_human(tracker_factory, dispatcher, domain, store):
+    """"不知道" as the third answer without an order number: the address stays and a person is offered."""
+    tracker = tracker_factory(text="不知道", intent="deny", slots={**VIP, SLOT_FAILED_TRIES: 2.0})
+    events = await ActionChangeAddress(store=store).run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [names.UTTER_ADDRESS_KEPT, names.UTTER_OFFER_HUMAN]
+    assert SlotSet(names.HUMAN_OFFERED, True) in events and SlotSet(SLOT_FAILED_TRIES, 0.0) in events
+
+
 async def test_guest_is_asked_to_sign_in(tracker_factory, dispatcher, domain, store):
     tracker = tracker_factory(slots={**GUEST, names.ADDRESS_CONFIRMED: True, names.NEW_ADDRESS: NEW_ADDRESS})
     assert await ActionChangeAddress(store=store).run(dispatcher, tracker, domain) == RESET
