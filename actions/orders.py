@@ -300,14 +300,31 @@ class ValidateAddressForm(RetryLimitedFormValidation):
             return {names.ORDER_ID: None}
         if order.customer_id != tracker.get_slot(names.CUSTOMER_ID):
             dispatcher.utter_message(response=names.UTTER_ADDRESS_OTHER_ACCOUNT, order_id=order_id)
+            if await self._another_changeable(store, tracker, order_id):
+                return {names.ORDER_ID: None}  # the form asks which order ("不对，是 E2026…" corrects it)
             return {names.ORDER_ID: order_id, names.ADDRESS_BLOCKED: "other_account"}
         if not order.address_changeable:
             dispatcher.utter_message(
                 response=names.UTTER_ADDRESS_LOCKED_PREFIX + order.status,
                 **order_variables(order, language_of(tracker)),
             )
+            if await self._another_changeable(store, tracker, order_id):
+                return {names.ORDER_ID: None}
             return {names.ORDER_ID: order_id, names.ADDRESS_BLOCKED: order.status}
         return {names.ORDER_ID: order_id}
+
+    @staticmethod
+    async def _another_changeable(store: ProfileStore, tracker: Tracker, order_id: str) -> bool:
+        """Whether the customer has another recent order whose address can still change (then the form
+        asks for the number again instead of ending: the customer may have named the wrong order)."""
+        customer_id = tracker.get_slot(names.CUSTOMER_ID)
+        if not customer_id:
+            return False
+        try:
+            recent = await asyncio.to_thread(store.recent_orders, customer_id, 10)
+        except StoreUnavailable:
+            return False
+        return any(o.address_changeable and o.order_id != order_id for o in recent)
 
     async def validate_new_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

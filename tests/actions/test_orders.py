@@ -205,9 +205,10 @@ async def test_own_processing_order_is_accepted(tracker_factory, dispatcher, dom
 
 @pytest.mark.parametrize("status", ["shipped", "delivered"])
 async def test_locked_order(tracker_factory, dispatcher, domain, store, status):
-    order = _order(store, "C000001", status)
+    # C000017: no order whose address could still change, so the form ends
+    order = _order(store, "C000017", status)
     result = await ValidateAddressForm(store=store).validate_order_id(
-        order.order_id, dispatcher, tracker_factory(slots=VIP), domain
+        order.order_id, dispatcher, tracker_factory(slots={**VIP, names.CUSTOMER_ID: "C000017"}), domain
     )
     assert result == {names.ORDER_ID: order.order_id, names.ADDRESS_BLOCKED: status}
     assert responses(dispatcher) == [f"utter_address_locked_{status}"]
@@ -215,9 +216,9 @@ async def test_locked_order(tracker_factory, dispatcher, domain, store, status):
 
 
 async def test_cancelled_order_is_locked(tracker_factory, dispatcher, domain, store):
-    order = _order(store, "C000005", "cancelled")
+    order = _order(store, "C000014", "cancelled")
     result = await ValidateAddressForm(store=store).validate_order_id(
-        order.order_id, dispatcher, tracker_factory(slots=REGULAR), domain
+        order.order_id, dispatcher, tracker_factory(slots={**REGULAR, names.CUSTOMER_ID: "C000014"}), domain
     )
     assert result[names.ADDRESS_BLOCKED] == "cancelled"
     assert responses(dispatcher) == ["utter_address_locked_cancelled"]
@@ -226,11 +227,29 @@ async def test_cancelled_order_is_locked(tracker_factory, dispatcher, domain, st
 async def test_other_customers_order(tracker_factory, dispatcher, domain, store):
     order = _order(store, "C000005", "shipped")
     result = await ValidateAddressForm(store=store).validate_order_id(
-        order.order_id, dispatcher, tracker_factory(slots=VIP), domain
+        order.order_id, dispatcher, tracker_factory(slots={**VIP, names.CUSTOMER_ID: "C000002"}), domain
     )
     assert result == {names.ORDER_ID: order.order_id, names.ADDRESS_BLOCKED: "other_account"}
     assert responses(dispatcher) == [names.UTTER_ADDRESS_OTHER_ACCOUNT]
     assert "status" not in dispatcher.messages[0] and "carrier" not in dispatcher.messages[0]
+
+
+@pytest.mark.parametrize(("owner", "status", "said"), [
+    ("C000001", "delivered", "utter_address_locked_delivered"),
+    ("C000005", "shipped", names.UTTER_ADDRESS_OTHER_ACCOUNT),
+])
+async def test_a_blocked_order_asks_again_when_another_can_change(
+    tracker_factory, dispatcher, domain, store, owner, status, said
+):
+    """The customer has an order whose address can still change: the form stays and asks which one, so
+    "不对，是 E2026…" corrects the number instead of starting an order lookup."""
+    assert any(o.address_changeable for o in store.recent_orders("C000001", 10))
+    order = _order(store, owner, status)
+    result = await ValidateAddressForm(store=store).validate_order_id(
+        order.order_id, dispatcher, tracker_factory(slots={**VIP, names.CUSTOMER_ID: "C000001"}), domain
+    )
+    assert result == {names.ORDER_ID: None}
+    assert responses(dispatcher) == [said]
 
 
 @pytest.mark.parametrize("value, said", [("随便", []), (UNKNOWN_ORDER, [names.UTTER_ORDER_NOT_FOUND]), (None, [])])
