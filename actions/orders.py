@@ -13,9 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names, order_access, providers
-from actions.context import channel_of, escalation_of, language_of
+from actions.context import channel_of, escalation_of, language_of, latest_intent
 from actions.handoff import offer_human
-from actions.repair import RetryLimitedFormValidation
+from actions.repair import MAX_FAILED_TRIES, SLOT_FAILED_TRIES, RetryLimitedFormValidation
 from sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from common.masking import mask_text, mask_tracking_number
@@ -66,20 +66,26 @@ def order_variables(order: OrderSnapshot, language: str, *, owner: bool = True) 
 def ask_for_order_id(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """Ask for the order number, offering the customer's recent orders as buttons when known."""
     recent = [o for o in (tracker.get_slot(names.RECENT_ORDER_IDS) or []) if o][:3]
+    for_address = (tracker.active_loop or {}).get("name") == names.ADDRESS_FORM
     if recent:
         buttons = [{"title": o, "payload": f'/inform{{"order_id":"{o}"}}'} for o in recent]
-        dispatcher.utter_message(response=names.UTTER_ASK_ORDER_ID_WITH_RECENT, buttons=buttons)
+        response = names.UTTER_ASK_ORDER_ID_WITH_RECENT_FOR_ADDRESS if for_address else names.UTTER_ASK_ORDER_ID_WITH_RECENT
+        dispatcher.utter_message(response=response, buttons=buttons)
     else:
-        dispatcher.utter_message(response=names.UTTER_ASK_ORDER_ID)
+        dispatcher.utter_message(response=names.UTTER_ASK_ORDER_ID_FOR_ADDRESS if for_address else names.UTTER_ASK_ORDER_ID)
 
 
 # "where is my parcel" said in any mood: a parcel/order word with an arrival/whereabouts word
-_PARCEL_ZH = re.compile(r"快递|包裹|物流|订单|单子|货|东西|件")
-_WHEREABOUTS_ZH = re.compile(r"没到|还没来|到哪|在哪|没收到|没送到|什么时候到|啥时候到|没发货|还没发|没动静|不动")
+_PARCEL_ZH = re.compile(r"快递|包裹|物流|订单|单子|货|东西|件|E\d{11}", re.IGNORECASE)
+_WHEREABOUTS_ZH = re.compile(
+    r"没到|还没来|到哪|在哪|没收到|没送到|什么时候到|啥时候到|没发货|还没发|没动静|不动|状态|进度|进展"
+)
+_NOT_AN_ORDER_ZH = re.compile(r"工单|退款|售后单")
 _WHEREABOUTS_EN = re.compile(
     r"\b(where('?s| is| are)\b.*\b(order|parcel|package|delivery|stuff)|"
     r"(order|parcel|package|delivery)\b.*\b(not|never|hasn'?t|still)\b.*\b(arrived?|come|here|delivered|shipped)|"
-    r"(haven'?t|not|never) (received|got(ten)?)\b.*\b(order|parcel|package))",
+    r"(haven'?t|not|never) (received|got(ten)?)\b.*\b(order|parcel|package)|"
+    r"\bstatus\b.*\b(order|parcel|package|delivery|E\d{11})\b|\b(order|parcel|package|delivery)\s+status\b)",
     re.IGNORECASE,
 )
 # the order worth showing first when the customer names none: the one on its way
@@ -89,7 +95,7 @@ _SHOW_FIRST = ("shipped", "processing", "paid", "pending_payment", "delivered")
 def asks_where_order_is(text: str | None) -> bool:
     """True for a where-is-my-order question, however it is said ("我的快递怎么还没到啊", "where's my parcel??")."""
     text = text or ""
-    if _PARCEL_ZH.search(text) and _WHEREABOUTS_ZH.search(text):
+    if _PARCEL_ZH.search(text) and _WHEREABOUTS_ZH.search(text) and not _NOT_AN_ORDER_ZH.search(text):
         return True
     return bool(_WHEREABOUTS_EN.search(text))
 
@@ -158,8 +164,12 @@ class ActionCheckOrder(Action):
                 served = await serve_order_status(dispatcher, tracker, store)
                 if served is not None:
                     return served + route_after_serving(dispatcher, tracker)
-            ask_for_order_id(dispatcher, tracker)
-            return [SlotSet(names.ORDER_ID, None)]
+            if latest_intent(tracker) == names.ORDER_STATUS:
+                # a new request: the number is asked for, nothing was refused yet
+                ask_for_order_id(dispatcher, tracker)
+                reset = [SlotSet(SLOT_FAILED_TRIES, 0.0)] if tracker.get_slot(SLOT_FAILED_TRIES) else []
+                return [SlotSet(names.ORDER_ID, None), *reset]
+            return [SlotSet(names.ORDER_ID, None), *self._refused(dispatcher, tracker, order_id=None)]
         try:
             order = await asyncio.to_thread(store.get_order, order_id)
         except StoreUnavailable:
@@ -167,8 +177,7 @@ class ActionCheckOrder(Action):
             dispatcher.utter_message(response=names.UTTER_ORDER_STATUS_UNAVAILABLE)
             return []
         if order is None:
-            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND, order_id=order_id)
-            return [SlotSet(names.ORDER_ID, None)]
+            return [SlotSet(names.ORDER_ID, None), *self._refused(dispatcher, tracker, order_id=order_id)]
 
         customer_id = tracker.get_slot(names.CUSTOMER_ID)
         if customer_id and order.customer_id != customer_id:
@@ -182,6 +191,8 @@ class ActionCheckOrder(Action):
                 return [SlotSet(names.ORDER_ID, None), SlotSet(order_access.SLOT_LAST4, None)]
             return order_access.ask_second_factor(dispatcher, tracker, order)
         events: list[EventType] = [SlotSet(names.ORDER_ID, order.order_id)]
+        if tracker.get_slot(SLOT_FAILED_TRIES):
+            events.append(SlotSet(SLOT_FAILED_TRIES, 0.0))
         if tracker.get_slot(order_access.SLOT_LAST4) is not None:
             events.append(SlotSet(order_access.SLOT_LAST4, None))  # the answer is not kept
         if tracker.get_slot(names.TONE) in ("empathetic", "elder_friendly"):
@@ -196,6 +207,19 @@ class ActionCheckOrder(Action):
             events += await self._record_problem(dispatcher, tracker, order)
             events += offer_human(dispatcher, HandoffReason.NEGATIVE_SENTIMENT)
         return events
+
+    @staticmethod
+    def _refused(dispatcher: CollectingDispatcher, tracker: Tracker, *, order_id: str | None) -> list[EventType]:
+        """An answer that names no order of the shop: ask again; the third in a row offers a human instead
+        (the same limit as inside a form). Never a goodbye or the rating survey."""
+        tries = float(tracker.get_slot(SLOT_FAILED_TRIES) or 0) + 1
+        if order_id is not None:
+            dispatcher.utter_message(response=names.UTTER_ORDER_NOT_FOUND, order_id=order_id)
+        if tries >= MAX_FAILED_TRIES:
+            return [*offer_human(dispatcher, HandoffReason.BOT_FAILURE), SlotSet(SLOT_FAILED_TRIES, 0.0)]
+        if order_id is None:
+            ask_for_order_id(dispatcher, tracker)
+        return [SlotSet(SLOT_FAILED_TRIES, tries)]
 
     async def _record_problem(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSnapshot
@@ -263,8 +287,7 @@ class ValidateAddressForm(RetryLimitedFormValidation):
     ) -> dict[str, Any]:
         order_id = normalize_order_id(str(value or ""))
         if order_id is None:
-            ask_for_order_id(dispatcher, tracker)
-            return {names.ORDER_ID: None}
+            return {names.ORDER_ID: None}  # the form asks again (action_ask_order_id), once
         store = self._store or providers.profile_store()
         try:
             order = await asyncio.to_thread(store.get_order, order_id)
@@ -277,14 +300,31 @@ class ValidateAddressForm(RetryLimitedFormValidation):
             return {names.ORDER_ID: None}
         if order.customer_id != tracker.get_slot(names.CUSTOMER_ID):
             dispatcher.utter_message(response=names.UTTER_ADDRESS_OTHER_ACCOUNT, order_id=order_id)
+            if await self._another_changeable(store, tracker, order_id):
+                return {names.ORDER_ID: None}  # the form asks which order ("不对，是 E2026…" corrects it)
             return {names.ORDER_ID: order_id, names.ADDRESS_BLOCKED: "other_account"}
         if not order.address_changeable:
             dispatcher.utter_message(
                 response=names.UTTER_ADDRESS_LOCKED_PREFIX + order.status,
                 **order_variables(order, language_of(tracker)),
             )
+            if await self._another_changeable(store, tracker, order_id):
+                return {names.ORDER_ID: None}
             return {names.ORDER_ID: order_id, names.ADDRESS_BLOCKED: order.status}
         return {names.ORDER_ID: order_id}
+
+    @staticmethod
+    async def _another_changeable(store: ProfileStore, tracker: Tracker, order_id: str) -> bool:
+        """Whether the customer has another recent order whose address can still change (then the form
+        asks for the number again instead of ending: the customer may have named the wrong order)."""
+        customer_id = tracker.get_slot(names.CUSTOMER_ID)
+        if not customer_id:
+            return False
+        try:
+            recent = await asyncio.to_thread(store.recent_orders, customer_id, 10)
+        except StoreUnavailable:
+            return False
+        return any(o.address_changeable and o.order_id != order_id for o in recent)
 
     async def validate_new_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -324,6 +364,9 @@ class ActionChangeAddress(Action):
             return reset  # the validator has already explained why
         if not tracker.get_slot(names.ADDRESS_CONFIRMED):
             dispatcher.utter_message(response=names.UTTER_ADDRESS_KEPT)
+            if float(tracker.get_slot(SLOT_FAILED_TRIES) or 0) >= MAX_FAILED_TRIES - 1:
+                # the form was left after refused answers ("不知道"): the third try ends with a person offered
+                return [*reset, *offer_human(dispatcher, HandoffReason.BOT_FAILURE), SlotSet(SLOT_FAILED_TRIES, 0.0)]
             return reset
         store = self._store or providers.profile_store()
         order_id = tracker.get_slot(names.ORDER_ID)

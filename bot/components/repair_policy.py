@@ -16,7 +16,13 @@ intent of the latest line first, for whatever form is active (forms added later 
 * ``optional_loops``: ``{form: {requested slot: [intents that answer it]}}``. Any other intent on that
   slot ends the form and the line is served normally (the rating survey: a line that is not a rating
   leaves the survey).
-* ``keep_loop_slots``: requested slots that take any text (a free comment): only ``leave_intents`` act.
+* ``keep_loop_slots``: requested slots that take any text (a free comment): only ``leave_intents`` and a
+  clear question (``question_intents``, answered, then the form asks again) act.
+
+* ``asked_by``: ``{response: action}`` for a question asked outside a form ("which order number?" of
+  ``action_check_order``). The customer's next line goes back to the action that asked, whatever its
+  intent ("order five" is not a rating, "E123" not a new request), unless it leaves, switches, asks a
+  question or says goodbye; the action counts the answers it could not use and offers a human.
 
 Below ``repair_min_confidence`` nothing changes (the form decides, as before), except for optional loops.
 """
@@ -30,7 +36,7 @@ from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.core.constants import ACTION_DEACTIVATE_LOOP_NAME, ACTION_LISTEN_NAME, REQUESTED_SLOT
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActiveLoop, SlotSet
+from rasa.shared.core.events import ActiveLoop, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 LEAVE = "leave"
@@ -63,6 +69,9 @@ def repair_kind(
     if name in leave_intents and sure:
         return LEAVE
     if requested in keep_loop_slots:
+        # free text is the answer; only a clear question is answered first (then the form asks again)
+        if name in question_intents and sure and not message.entities:
+            return QUESTION
         return None
     answers = (optional_loops.get(loop) or {}).get(requested)
     if answers is not None:
@@ -78,6 +87,41 @@ def repair_kind(
     return None
 
 
+def last_question(tracker: DialogueStateTracker) -> Optional[Text]:
+    """The response name of the bot's last line before the latest customer line (None if there was none)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if seen_user:
+                return None
+            seen_user = True
+        elif isinstance(event, BotUttered) and seen_user:
+            return (event.metadata or {}).get("utter_action")
+    return None
+
+
+def asked_action(
+    tracker: DialogueStateTracker,
+    *,
+    asked_by: Dict[Text, Text],
+    keep_intents: List[Text],
+    min_confidence: float,
+) -> Optional[Text]:
+    """The action that asked the question the latest line answers, outside a form (None: rules decide)."""
+    if not asked_by or tracker.active_loop_name or tracker.latest_action_name != ACTION_LISTEN_NAME:
+        return None
+    message = tracker.latest_message
+    intent = (message.intent or {}) if message else {}
+    name = intent.get("name")
+    if not name or (message.text or "").startswith("/"):
+        return None  # a button or a payload says what it means
+    confidence = intent.get("confidence")
+    sure = confidence is None or float(confidence) >= min_confidence
+    if name in keep_intents and sure:
+        return None
+    return asked_by.get(last_question(tracker) or "")
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class RepairRulePolicy(RulePolicy):
     """RulePolicy whose forms can be left, switched away from or interrupted by a question."""
@@ -91,6 +135,7 @@ class RepairRulePolicy(RulePolicy):
             "question_intents": [],
             "optional_loops": {},
             "keep_loop_slots": [],
+            "asked_by": {},
             "repair_min_confidence": 0.5,
         }
 
@@ -114,7 +159,34 @@ class RepairRulePolicy(RulePolicy):
             return None, None
         return RulePolicy._find_action_from_loop_happy_path(tracker)
 
+    def _asked_action(self, tracker: DialogueStateTracker) -> Optional[Text]:
+        keep = [
+            *(self.config.get("leave_intents") or []),
+            *(self.config.get("switch_intents") or []),
+            *(self.config.get("question_intents") or []),
+            "goodbye",
+        ]
+        return asked_action(
+            tracker,
+            asked_by=dict(self.config.get("asked_by") or {}),
+            keep_intents=keep,
+            min_confidence=float(self.config.get("repair_min_confidence", 0.5)),
+        )
+
     def _predict(self, tracker: DialogueStateTracker, domain: Domain) -> Tuple[PolicyPrediction, Optional[Text]]:
+        asked = self._asked_action(tracker)
+        if asked is not None and asked in domain.action_names_or_texts:
+            probabilities = self._default_predictions(domain)
+            probabilities[domain.index_for_action(asked)] = 1.0
+            return self._rule_prediction(probabilities, f"asked_by {asked}"), None
+        if tracker.latest_action_name in (self.config.get("asked_by") or {}).values():
+            prediction, source = super()._predict(tracker, domain)
+            if max(prediction.probabilities, default=0.0) < 1.0:
+                # the action served an answer outside its rules: wait for the customer, as a rule would
+                probabilities = self._default_predictions(domain)
+                probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+                return self._rule_prediction(probabilities, "asked_by listen"), None
+            return prediction, source
         kind = self._repair_kind(tracker)
         if kind is None:
             return super()._predict(tracker, domain)

@@ -199,3 +199,13 @@ async def test_inside_the_survey_nothing_more_is_recorded(tracker_factory, dispa
 async def test_the_ask_is_made_while_the_store_is_down(tracker_factory, dispatcher, domain):
     events = await ValidateFeedbackForm(log=Unavailable()).run(dispatcher, _activating(tracker_factory), domain)
     assert SlotSet(names.FEEDBACK_ASKED, ["bot"]) in events
+
+
+def test_the_comment_question_thanks_for_the_rating_first(domain):
+    """The reply to a score is the comment question: it thanks the customer for the score before asking more."""
+    variants = domain["responses"]["utter_ask_feedback_comment"]
+    assert variants
+    for variant in variants:
+        text = variant["text"]
+        thanks = "谢谢" in text or "感谢" in text if "zh" in str(variant.get("condition")) else "thank" in text.lower()
+        assert thanks, text

@@ -7,7 +7,10 @@ from rasa_sdk.events import SlotSet
 from sqlalchemy import select
 
 from actions import names
-from actions.orders import ActionAskOrderId, ActionChangeAddress, ActionCheckOrder, ValidateAddressForm, looks_like_address
+from actions.repair import SLOT_FAILED_TRIES
+from actions.orders import (
+    ActionAskOrderId, ActionChangeAddress, ActionCheckOrder, ValidateAddressForm, asks_where_order_is, looks_like_address,
+)
 from desk.models import Ticket, TicketContact
 from profiles.models import Order
 from tests.utils.builders import Unavailable, message, responses, slot_events
@@ -76,9 +79,42 @@ async def test_order_number_without_e_is_normalised(tracker_factory, dispatcher,
 async def test_unknown_order(tracker_factory, dispatcher, domain, store, tickets):
     tracker = tracker_factory(text=UNKNOWN_ORDER, intent="inform", slots={**VIP, names.ORDER_ID: UNKNOWN_ORDER})
     events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
-    assert events == [SlotSet(names.ORDER_ID, None)]
+    assert events == [SlotSet(names.ORDER_ID, None), SlotSet(SLOT_FAILED_TRIES, 1.0)]
     assert responses(dispatcher) == [names.UTTER_ORDER_NOT_FOUND]
     assert dispatcher.messages[0]["order_id"] == UNKNOWN_ORDER
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "slots"),
+    [("order five", "rate_service", {}), ("E123", "inform", {}), ("no idea", "nlu_fallback", {}),
+     (UNKNOWN_ORDER, "inform", {names.ORDER_ID: UNKNOWN_ORDER})],
+)
+async def test_the_third_answer_without_a_known_order_offers_a_human(
+    tracker_factory, dispatcher, domain, store, tickets, text, intent, slots
+):
+    """A failed lookup never ends the conversation (no goodbye, no survey): it asks again, then offers a human."""
+    tracker = tracker_factory(text=text, intent=intent, slots={**GUEST, SLOT_FAILED_TRIES: 2.0, **slots})
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert names.UTTER_OFFER_HUMAN in responses(dispatcher)
+    assert names.UTTER_GOODBYE not in responses(dispatcher)
+    assert SlotSet(names.HUMAN_OFFERED, True) in events and SlotSet(SLOT_FAILED_TRIES, 0.0) in events
+
+
+async def test_an_answer_without_an_order_number_is_asked_again_and_counted(
+    tracker_factory, dispatcher, domain, store, tickets
+):
+    tracker = tracker_factory(text="order five", intent="rate_service", slots={**GUEST, SLOT_FAILED_TRIES: 1.0})
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [names.UTTER_ASK_ORDER_ID]
+    assert events == [SlotSet(names.ORDER_ID, None), SlotSet(SLOT_FAILED_TRIES, 2.0)]
+
+
+async def test_a_found_order_resets_the_count(tracker_factory, dispatcher, domain, store, tickets):
+    order_id = store.recent_orders("C000001")[0].order_id
+    tracker = tracker_factory(text=order_id, intent="inform",
+                              slots={**VIP, names.ORDER_ID: order_id, SLOT_FAILED_TRIES: 2.0})
+    events = await ActionCheckOrder(store=store, tickets=tickets).run(dispatcher, tracker, domain)
+    assert SlotSet(SLOT_FAILED_TRIES, 0.0) in events
 
 
 async def test_no_number_offers_recent_orders(tracker_factory, dispatcher, domain, store, tickets):
@@ -169,9 +205,10 @@ async def test_own_processing_order_is_accepted(tracker_factory, dispatcher, dom
 
 @pytest.mark.parametrize("status", ["shipped", "delivered"])
 async def test_locked_order(tracker_factory, dispatcher, domain, store, status):
-    order = _order(store, "C000001", status)
+    # C000017: no order whose address could still change, so the form ends
+    order = _order(store, "C000017", status)
     result = await ValidateAddressForm(store=store).validate_order_id(
-        order.order_id, dispatcher, tracker_factory(slots=VIP), domain
+        order.order_id, dispatcher, tracker_factory(slots={**VIP, names.CUSTOMER_ID: "C000017"}), domain
     )
     assert result == {names.ORDER_ID: order.order_id, names.ADDRESS_BLOCKED: status}
     assert responses(dispatcher) == [f"utter_address_locked_{status}"]
@@ -179,9 +216,9 @@ async def test_locked_order(tracker_factory, dispatcher, domain, store, status):
 
 
 async def test_cancelled_order_is_locked(tracker_factory, dispatcher, domain, store):
-    order = _order(store, "C000005", "cancelled")
+    order = _order(store, "C000014", "cancelled")
     result = await ValidateAddressForm(store=store).validate_order_id(
-        order.order_id, dispatcher, tracker_factory(slots=REGULAR), domain
+        order.order_id, dispatcher, tracker_factory(slots={**REGULAR, names.CUSTOMER_ID: "C000014"}), domain
     )
     assert result[names.ADDRESS_BLOCKED] == "cancelled"
     assert responses(dispatcher) == ["utter_address_locked_cancelled"]
@@ -190,19 +227,51 @@ async def test_cancelled_order_is_locked(tracker_factory, dispatcher, domain, st
 async def test_other_customers_order(tracker_factory, dispatcher, domain, store):
     order = _order(store, "C000005", "shipped")
     result = await ValidateAddressForm(store=store).validate_order_id(
-        order.order_id, dispatcher, tracker_factory(slots=VIP), domain
+        order.order_id, dispatcher, tracker_factory(slots={**VIP, names.CUSTOMER_ID: "C000002"}), domain
     )
     assert result == {names.ORDER_ID: order.order_id, names.ADDRESS_BLOCKED: "other_account"}
     assert responses(dispatcher) == [names.UTTER_ADDRESS_OTHER_ACCOUNT]
     assert "status" not in dispatcher.messages[0] and "carrier" not in dispatcher.messages[0]
 
 
-@pytest.mark.parametrize("value, response", [("随便", names.UTTER_ASK_ORDER_ID), (UNKNOWN_ORDER, names.UTTER_ORDER_NOT_FOUND),
-                                             (None, names.UTTER_ASK_ORDER_ID)])
-async def test_order_id_rejected(tracker_factory, dispatcher, domain, store, value, response):
+@pytest.mark.parametrize(("owner", "status", "said"), [
+    ("C000001", "delivered", "utter_address_locked_delivered"),
+    ("C000005", "shipped", names.UTTER_ADDRESS_OTHER_ACCOUNT),
+])
+async def test_a_blocked_order_asks_again_when_another_can_change(
+    tracker_factory, dispatcher, domain, store, owner, status, said
+):
+    """The customer has an order whose address can still change: the form stays and asks which one, so
+    "不对，是 E2026…" corrects the number instead of starting an order lookup."""
+    assert any(o.address_changeable for o in store.recent_orders("C000001", 10))
+    order = _order(store, owner, status)
+    result = await ValidateAddressForm(store=store).validate_order_id(
+        order.order_id, dispatcher, tracker_factory(slots={**VIP, names.CUSTOMER_ID: "C000001"}), domain
+    )
+    assert result == {names.ORDER_ID: None}
+    assert responses(dispatcher) == [said]
+
+
+@pytest.mark.parametrize("value, said", [("随便", []), (UNKNOWN_ORDER, [names.UTTER_ORDER_NOT_FOUND]), (None, [])])
+async def test_order_id_rejected(tracker_factory, dispatcher, domain, store, value, said):
+    """The form asks for the number again itself (action_ask_order_id): the validator never asks a second time."""
     result = await ValidateAddressForm(store=store).validate_order_id(value, dispatcher, tracker_factory(slots=VIP), domain)
     assert result == {names.ORDER_ID: None}
-    assert responses(dispatcher) == [response]
+    assert responses(dispatcher) == said
+
+
+@pytest.mark.parametrize(
+    ("recent", "expected"),
+    [([], names.UTTER_ASK_ORDER_ID_FOR_ADDRESS), (["E20261120001"], names.UTTER_ASK_ORDER_ID_WITH_RECENT_FOR_ADDRESS)],
+)
+async def test_the_address_form_asks_which_orders_address(tracker_factory, dispatcher, domain, recent, expected):
+    """Inside the address change the question says what it is for ("which order's delivery address?")."""
+    tracker = tracker_factory(text="chnage my adress", intent="change_address",
+                              slots={**VIP, names.RECENT_ORDER_IDS: recent}, active_loop={"name": names.ADDRESS_FORM})
+    await ActionAskOrderId().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [expected]
+    for variant in domain["responses"][expected]:
+        assert "地址" in variant["text"] or "address" in variant["text"]
 
 
 async def test_order_id_store_down(tracker_factory, dispatcher, domain):
@@ -286,6 +355,14 @@ async def test_not_confirmed_keeps_address(tracker_factory, dispatcher, domain, 
     assert _address(seeded, order.order_id) == order.address
 
 
+async def test_i_dont_know_after_two_refused_numbers_offers_a_human(tracker_factory, dispatcher, domain, store):
+    """"不知道" as the third answer without an order number: the address stays and a person is offered."""
+    tracker = tracker_factory(text="不知道", intent="deny", slots={**VIP, SLOT_FAILED_TRIES: 2.0})
+    events = await ActionChangeAddress(store=store).run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [names.UTTER_ADDRESS_KEPT, names.UTTER_OFFER_HUMAN]
+    assert SlotSet(names.HUMAN_OFFERED, True) in events and SlotSet(SLOT_FAILED_TRIES, 0.0) in events
+
+
 async def test_guest_is_asked_to_sign_in(tracker_factory, dispatcher, domain, store):
     tracker = tracker_factory(slots={**GUEST, names.ADDRESS_CONFIRMED: True, names.NEW_ADDRESS: NEW_ADDRESS})
     assert await ActionChangeAddress(store=store).run(dispatcher, tracker, domain) == RESET
@@ -346,3 +423,24 @@ async def test_change_store_down(tracker_factory, dispatcher, domain):
 )
 def test_looks_like_address(text, expected):
     assert looks_like_address(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我的快递怎么还没到啊", True),
+        ("where's my parcel??", True),
+        # a status question is a question about the order, however upset the words around it
+        ("I'm really upset. What's the status of E20261120001?", True),
+        ("what is the status of my order", True),
+        ("order status please, this is ridiculous", True),
+        ("我很生气，订单E20261120001现在什么状态？", True),
+        ("我的订单现在是什么进度", True),
+        # not about an order's whereabouts
+        ("your service is terrible", False),
+        ("what's the status of my ticket?", False),
+        ("我的退款工单处理到哪一步了", False),
+    ],
+)
+def test_asks_where_order_is(text, expected):
+    assert asks_where_order_is(text) is expected
