@@ -35,3 +35,15 @@ def test_messages_for_requests_not_carried_out_are_worded_in_both_languages() ->
     for key in ("handoff_not_found", "held_by_other", "note_not_holder", "transcript_later", "line_not_sent",
                 "note_empty", "ticket_fields", "database_down", "nav_qa", "nav_csat"):
         assert zh(key) != key and en(key) != key, key
+
+
+def test_every_ticket_topic_the_bot_can_write_has_a_label_in_zh_and_en() -> None:
+    from desk.models import TicketTopic
+
+    wording = _wording()
+    for topic in TicketTopic:
+        for language in ("zh", "en"):
+            label = wording[language].get(f"topic_{topic.value}")
+            assert label and label != topic.value, (language, topic.value)
+    assert len({wording["zh"][f"topic_{topic.value}"] for topic in TicketTopic}) == len(TicketTopic)
+    assert len({wording["en"][f"topic_{topic.value}"] for topic in TicketTopic}) == len(TicketTopic)
