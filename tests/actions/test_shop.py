@@ -421,7 +421,7 @@ def test_repeating_the_cancel_request_at_the_confirmation_is_a_yes(domain):
 
 # -- which order: each task asks in its own words ------------------------------------------------------
 
-ORDER_TASK_FORMS = {"cancel_order_form": ("取消", "cancel"), "wrong_item_form": ("售后", "problem"),
+ORDER_TASK_FORMS = {"cancel_order_form": ("取消", "cancel"), "wrong_item_form": ("售后", "after-sales"),
                     "payment_form": ("付款", "payment"), "invoice_form": ("发票", "invoice"),
                     "change_order_form": ("修改", "change")}
 
