@@ -103,6 +103,12 @@ UTTER_ASK_ORDER_ID = "utter_ask_order_id"
 UTTER_ASK_ORDER_ID_WITH_RECENT = "utter_ask_order_id_with_recent"
 UTTER_ASK_ORDER_ID_FOR_ADDRESS = "utter_ask_order_id_for_address"
 UTTER_ASK_ORDER_ID_WITH_RECENT_FOR_ADDRESS = "utter_ask_order_id_with_recent_for_address"
+# a form's own "which order?" question (and its _with_recent variant), used by orders.ask_for_order_id
+UTTER_ASK_CANCEL_FORM_ORDER_ID_PREFIX = "utter_ask_cancel_order_form_order_id"
+UTTER_ASK_WRONG_ITEM_FORM_ORDER_ID_PREFIX = "utter_ask_wrong_item_form_order_id"
+UTTER_ASK_PAYMENT_FORM_ORDER_ID_PREFIX = "utter_ask_payment_form_order_id"
+UTTER_ASK_INVOICE_FORM_ORDER_ID_PREFIX = "utter_ask_invoice_form_order_id"
+UTTER_ASK_CHANGE_FORM_ORDER_ID_PREFIX = "utter_ask_change_order_form_order_id"
 UTTER_ORDER_NOT_FOUND = "utter_order_not_found"
 UTTER_ORDER_OTHER_ACCOUNT = "utter_order_other_account"
 UTTER_ORDER_STATUS_PREFIX = "utter_order_status_"  # + OrderStatus value

@@ -63,16 +63,24 @@ def order_variables(order: OrderSnapshot, language: str, *, owner: bool = True) 
     }
 
 
-def ask_for_order_id(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-    """Ask for the order number, offering the customer's recent orders as buttons when known."""
+def ask_for_order_id(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict | None = None) -> None:
+    """Ask for the order number, offering the customer's recent orders as buttons when known.
+
+    Inside a form that has its own question (``utter_ask_<form>_order_id`` in the domain) the question
+    names the task ("Which order would you like the invoice for?") instead of the order-lookup wording."""
     recent = [o for o in (tracker.get_slot(names.RECENT_ORDER_IDS) or []) if o][:3]
-    for_address = (tracker.active_loop or {}).get("name") == names.ADDRESS_FORM
+    plain, with_recent = names.UTTER_ASK_ORDER_ID, names.UTTER_ASK_ORDER_ID_WITH_RECENT
+    form = (tracker.active_loop or {}).get("name")
+    own = f"utter_ask_{form}_order_id"
+    if form == names.ADDRESS_FORM:
+        plain, with_recent = names.UTTER_ASK_ORDER_ID_FOR_ADDRESS, names.UTTER_ASK_ORDER_ID_WITH_RECENT_FOR_ADDRESS
+    elif form and own in ((domain or {}).get("responses") or {}):
+        plain, with_recent = own, f"{own}_with_recent"
     if recent:
         buttons = [{"title": o, "payload": f'/inform{{"order_id":"{o}"}}'} for o in recent]
-        response = names.UTTER_ASK_ORDER_ID_WITH_RECENT_FOR_ADDRESS if for_address else names.UTTER_ASK_ORDER_ID_WITH_RECENT
-        dispatcher.utter_message(response=response, buttons=buttons)
+        dispatcher.utter_message(response=with_recent, buttons=buttons)
     else:
-        dispatcher.utter_message(response=names.UTTER_ASK_ORDER_ID_FOR_ADDRESS if for_address else names.UTTER_ASK_ORDER_ID)
+        dispatcher.utter_message(response=plain)
 
 
 # "where is my parcel" said in any mood: a parcel/order word with an arrival/whereabouts word
@@ -140,7 +148,7 @@ class ActionAskOrderId(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        ask_for_order_id(dispatcher, tracker)
+        ask_for_order_id(dispatcher, tracker, domain)
         return []
 
 

@@ -160,7 +160,7 @@ class _OrderFormValidation(FormValidationAction):
     ) -> dict[str, Any]:
         order_id = normalize_order_id(str(value or ""))
         if order_id is None:
-            ask_for_order_id(dispatcher, tracker)
+            ask_for_order_id(dispatcher, tracker, domain)
             return {names.ORDER_ID: None}
         order = await self._order(dispatcher, tracker, order_id)
         if order == BLOCKED_UNAVAILABLE:

@@ -417,3 +417,32 @@ def test_repeating_the_cancel_request_at_the_confirmation_is_a_yes(domain):
         for intent in intents:
             values[intent] = mapping["value"]
     assert values == {"affirm": True, "cancel_order": True, "deny": False}
+
+
+# -- which order: each task asks in its own words ------------------------------------------------------
+
+ORDER_TASK_FORMS = {"cancel_order_form": ("取消", "cancel"), "wrong_item_form": ("售后", "after-sales"),
+                    "payment_form": ("付款", "payment"), "invoice_form": ("发票", "invoice"),
+                    "change_order_form": ("修改", "change")}
+
+
+@pytest.mark.parametrize("form", sorted(ORDER_TASK_FORMS))
+@pytest.mark.parametrize("recent", [[], ["E20261101001", "E20261102002"]])
+async def test_which_order_is_asked_in_the_words_of_the_task(tracker_factory, dispatcher, domain, form, recent):
+    from actions.orders import ActionAskOrderId
+
+    tracker = tracker_factory(text="…", slots={**VIP, names.RECENT_ORDER_IDS: recent}, active_loop={"name": form})
+    await ActionAskOrderId().run(dispatcher, tracker, domain)
+    expected = f"utter_ask_{form}_order_id" + ("_with_recent" if recent else "")
+    assert responses(dispatcher) == [expected]
+    assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == recent
+    zh_word, en_word = ORDER_TASK_FORMS[form]
+    texts = {v["condition"][0]["value"]: v["text"] for v in domain["responses"][expected] if v.get("condition")}
+    assert zh_word in texts["zh"] and en_word in texts["en"].lower(), texts
+
+
+async def test_order_lookup_keeps_its_own_question(tracker_factory, dispatcher, domain):
+    from actions.orders import ActionAskOrderId
+
+    await ActionAskOrderId().run(dispatcher, tracker_factory(text="where is my order", slots=VIP), domain)
+    assert responses(dispatcher) == [names.UTTER_ASK_ORDER_ID]

@@ -351,3 +351,17 @@ def test_back_to_bot_while_the_assistant_is_out_of_reach_is_told_in_chinese(
     assert response.json()["notice"].startswith("会话已结束")
     [pending] = console.queue.resume_pending()
     assert pending.package["resume_pending"] == "back_to_bot" and pending.package["reason"] == "refund"
+
+
+def test_the_card_names_recent_ticket_topics_in_the_agents_language(console: Console) -> None:
+    handoff_id, client = _claimed(
+        console, package=make_package(recent_tickets=[{"id": 11, "topic": "order_change", "subject": "size M to L",
+                                                       "status": "open"},
+                                                      {"id": 12, "topic": "privacy", "subject": "delete my data",
+                                                       "status": "open"}]),
+    )
+    chinese = client.get(f"/handoffs/{handoff_id}", headers={"Accept": "text/html"}).text
+    assert "#11 修改订单" in chinese and "#12 隐私请求" in chinese
+    client.get("/lang/en", follow_redirects=False)
+    english = client.get(f"/handoffs/{handoff_id}", headers={"Accept": "text/html"}).text
+    assert "#11 Change order" in english and "#12 Privacy request" in english

@@ -52,3 +52,15 @@ def test_stored_values_shown_in_the_interface_have_a_label_in_both_languages() -
         if language == "zh":
             for kind, value in values:
                 assert t.label(kind, value) != value, (kind, value)  # translated, not the stored value
+
+
+def test_every_ticket_topic_the_bot_can_write_has_a_label_in_zh_and_en() -> None:
+    from desk.models import TicketTopic
+
+    wording = _wording()
+    for topic in TicketTopic:
+        for language in ("zh", "en"):
+            label = wording[language].get(f"topic_{topic.value}")
+            assert label and label != topic.value, (language, topic.value)
+    assert len({wording["zh"][f"topic_{topic.value}"] for topic in TicketTopic}) == len(TicketTopic)
+    assert len({wording["en"][f"topic_{topic.value}"] for topic in TicketTopic}) == len(TicketTopic)
