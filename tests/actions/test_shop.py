@@ -446,3 +446,9 @@ async def test_order_lookup_keeps_its_own_question(tracker_factory, dispatcher, 
 
     await ActionAskOrderId().run(dispatcher, tracker_factory(text="where is my order", slots=VIP), domain)
     assert responses(dispatcher) == [names.UTTER_ASK_ORDER_ID]
+
+
+def test_the_opt_out_confirmation_names_the_unsubscribe_in_both_languages(domain):
+    texts = {v["condition"][0]["value"]: v["text"] for v in domain["responses"]["utter_stop_messages_done"] if v.get("condition")}
+    assert "退订" in texts["zh"] and "不再" in texts["zh"]
+    assert "unsubscribed" in texts["en"]
