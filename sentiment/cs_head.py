@@ -75,6 +75,16 @@ def dense_features(reading: Reading, ngram_logit: float, text: str) -> np.ndarra
                            np.array([language], np.float32)])
 
 
+_LINK = re.compile(r"https?://\S+|www\.\S+")
+_HANDLE = re.compile(r"@\w+")
+
+
+def hashed_text(text: str) -> str:
+    """What the hashed n-grams read: lower case, every link one token and every @handle one token
+    (which company a customer writes to says nothing about how the customer feels)."""
+    return _HANDLE.sub("@user", _LINK.sub(" http ", text.lower()))
+
+
 def hashing():
     from sklearn.feature_extraction.text import HashingVectorizer
 
@@ -116,7 +126,7 @@ class CsHead:
 
     def probabilities(self, texts: Sequence[str], dense: np.ndarray) -> np.ndarray:
         """(texts, heads) probabilities of negative, positive-if-not-negative, anger, anxiety."""
-        lowered = [t.lower() for t in texts]
+        lowered = [hashed_text(t) for t in texts]
         z = dense.astype(np.float32) @ self._w_dense + self._b  # the standardisation folded into the weights
         z += np.asarray(self._words.transform(lowered) @ self._w_words)
         z += np.asarray(self._chars.transform(lowered) @ self._w_chars)

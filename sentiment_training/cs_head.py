@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sentiment.cs_head import DEFAULT_HEAD, HEADS, dense_features, hashing
+from sentiment.cs_head import DEFAULT_HEAD, HEADS, dense_features, hashed_text, hashing
 from sentiment.language import detect_language
 from sentiment.ngram import NgramPolarity
 from sentiment.transformer import DEFAULT_MODEL, TransformerAnalyzer
@@ -63,9 +63,9 @@ def team_rows(validation: bool) -> list[Row]:
     return out
 
 
-def complaint_rows(datasets: Path, split: str) -> list[Row]:
+def complaint_rows(datasets: Path, split: str, weight: float = 1.0) -> list[Row]:
     rows = read_jsonl(datasets / "cs_complaints_en" / "data.jsonl", split)
-    return [Row(r["text"], (int(r["label"] == "complaint"), U, U, U), 1.0, "cs_complaints_en") for r in rows]
+    return [Row(r["text"], (int(r["label"] == "complaint"), U, U, U), weight, "cs_complaints_en") for r in rows]
 
 
 def support_rows(datasets: Path, rng: random.Random, per_set: int) -> list[Row]:
@@ -114,7 +114,7 @@ def featurise(rows: list[Row], model: TransformerAnalyzer, ngram: NgramPolarity,
             cached.parent.mkdir(parents=True, exist_ok=True)
             np.save(cached, dense)
     words, chars = hashing()
-    lowered = [t.lower() for t in texts]
+    lowered = [hashed_text(t) for t in texts]
     return dense, sp.hstack([words.transform(lowered), chars.transform(lowered)]).tocsr()
 
 
@@ -158,6 +158,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_HEAD)
     parser.add_argument("--per-set", type=int, default=2000, help="examples sampled from each support corpus")
     parser.add_argument("--C", type=float, default=0.5)
+    parser.add_argument("--complaint-weight", type=float, default=2.0,
+                        help="weight of a cs_complaints_en example (the team's messages weigh 3, support 0.3)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--cache", type=Path, default=None, help="folder to keep the model's features between runs")
     args = parser.parse_args()
@@ -165,7 +167,8 @@ def main() -> int:
     from sentiment.cs_head import CsHead
 
     rng = random.Random(args.seed)
-    train = team_rows(False) + complaint_rows(args.datasets, "train") + support_rows(args.datasets, rng, args.per_set)
+    train = (team_rows(False) + complaint_rows(args.datasets, "train", args.complaint_weight)
+             + support_rows(args.datasets, rng, args.per_set))
     validation = team_rows(True) + complaint_rows(args.datasets, "validation")
     print(f"train {len(train)} texts, validation {len(validation)}", flush=True)
     model, ngram = TransformerAnalyzer(DEFAULT_MODEL).load(), NgramPolarity()
@@ -202,7 +205,8 @@ def main() -> int:
                               ("4/5 of the team's messages" if name == "team" else "all")} for name, n in sources.items()},
         "thresholds_fitted_on": {"en": "cs_complaints_en validation + held-back fifth of the team's en messages",
                                  "zh": "held-back fifth of the team's zh and mixed messages"},
-        "thresholds": fit_report, "C": args.C, "per_set": args.per_set, "seed": args.seed,
+        "thresholds": fit_report, "C": args.C, "complaint_weight": args.complaint_weight, "per_set": args.per_set,
+        "seed": args.seed,
         "cs_complaints_en_citation": CITATION, "test_splits_read": False,
     }
     args.out.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -10,7 +10,7 @@ import pytest
 
 from sentiment import ANGER, ANXIETY, EMOTION_THRESHOLD, NEGATIVE, NEUTRAL, POSITIVE, SentimentResult
 from sentiment.cs_head import CUES, DEFAULT_HEAD, HASH_FEATURES, HEADS, CsHead, _strength, clip, \
-    cue_counts, dense_features
+    cue_counts, dense_features, hashed_text
 from sentiment.ensemble import EnsembleAnalyzer, Fusion
 from sentiment.transformer import Reading
 
@@ -45,6 +45,15 @@ def test_a_plain_question_has_no_complaint_cues():
     for name in ("repeat", "promise", "wait", "escalate", "fear"):
         assert cue("Do you ship to Canada?", name) == 0
         assert cue("可以修改收货地址吗", name) == 0
+
+
+def test_the_company_addressed_and_links_do_not_change_the_reading():
+    # the hashed n-grams see one token for any @handle and any link, so the company a tweet is
+    # addressed to cannot stand in for how the customer feels
+    assert hashed_text("@AmazonHelp parcel 5 days late https://t.co/AbC") == \
+        hashed_text("@UPSHelp parcel 5 days late http://x.co/zz")
+    assert hashed_text("说好的今天发货") == "说好的今天发货"
+    assert "@user" in hashed_text("@Tesco where is my order")
 
 
 def test_emotion_strength_puts_the_fitted_threshold_at_the_reporting_threshold():
