@@ -24,17 +24,10 @@ from sentiment.tone import Tone
 
 logger = logging.getLogger(__name__)
 
-ASK_MY_DATA = "ask_my_data"
-PERSONALIZATION_LESS = "personalization_less"
-PERSONALIZATION_STANDARD = "personalization_standard"
-PERSONALIZATION_MORE = "personalization_more"
-ACTION_MY_DATA_REPORT = "action_my_data_report"
-ACTION_SET_INTENSITY = "action_set_intensity"
-
 INTENSITY_OF_INTENT = {
-    PERSONALIZATION_LESS: "low",
-    PERSONALIZATION_STANDARD: "medium",
-    PERSONALIZATION_MORE: "high",
+    names.PERSONALIZATION_LESS: "low",
+    names.PERSONALIZATION_STANDARD: "medium",
+    names.PERSONALIZATION_MORE: "high",
 }
 PROFILE_TONES = (Tone.WARM.value, Tone.CONCISE.value)
 
@@ -42,23 +35,23 @@ PROFILE_TONES = (Tone.WARM.value, Tone.CONCISE.value)
 def report_responses(report: TransparencyReport) -> list[tuple[str, dict[str, object]]]:
     """The report as domain responses with their variables, in reading order."""
     if report.guest:
-        return [("utter_my_data_guest", {})]
+        return [(names.UTTER_MY_DATA_GUEST, {})]
     out: list[tuple[str, dict[str, object]]] = [
-        (f"utter_my_data_tier_{report.tier}", {}),
-        (f"utter_my_data_segment_{report.segment}", {
+        (f"{names.UTTER_MY_DATA_TIER_PREFIX}{report.tier}", {}),
+        (f"{names.UTTER_MY_DATA_SEGMENT_PREFIX}{report.segment}", {
             "orders": report.orders_counted,
             "spend": f"{report.spend_counted:.0f}",
             "window": report.window_days,
         }),
     ]
     if report.days_since_last_order is not None:
-        out.append(("utter_my_data_last_order", {"days": report.days_since_last_order}))
-    out.append((f"utter_my_data_lifecycle_{report.lifecycle}", {}))
-    out.append(("utter_my_data_history", {"contacts": report.contact_count}))
-    out.append((f"utter_my_data_effects_{report.level}", {}))
+        out.append((names.UTTER_MY_DATA_LAST_ORDER, {"days": report.days_since_last_order}))
+    out.append((f"{names.UTTER_MY_DATA_LIFECYCLE_PREFIX}{report.lifecycle}", {}))
+    out.append((names.UTTER_MY_DATA_HISTORY, {"contacts": report.contact_count}))
+    out.append((f"{names.UTTER_MY_DATA_EFFECTS_PREFIX}{report.level}", {}))
     if report.effects.priority_human:
-        out.append(("utter_my_data_priority", {}))
-    out.append(("utter_my_data_controls", {}))
+        out.append((names.UTTER_MY_DATA_PRIORITY, {}))
+    out.append((names.UTTER_MY_DATA_CONTROLS, {}))
     return out
 
 
@@ -86,7 +79,7 @@ class ActionMyDataReport(Action):
         self._conversations = conversations
 
     def name(self) -> str:
-        return ACTION_MY_DATA_REPORT
+        return names.ACTION_MY_DATA_REPORT
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -120,7 +113,7 @@ class ActionSetIntensity(Action):
         self._store = store
 
     def name(self) -> str:
-        return ACTION_SET_INTENSITY
+        return names.ACTION_SET_INTENSITY
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -147,5 +140,5 @@ class ActionSetIntensity(Action):
         ]
         if intensity == "low" and tracker.get_slot(names.TONE) in PROFILE_TONES:
             events.append(SlotSet(names.TONE, Tone.NEUTRAL.value))  # profile-based tones stop with this reply
-        dispatcher.utter_message(response=f"utter_intensity_{intensity}")
+        dispatcher.utter_message(response=f"{names.UTTER_INTENSITY_PREFIX}{intensity}")
         return events
