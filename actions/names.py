@@ -217,3 +217,21 @@ UTTER_INVOICE_NOT_DELIVERED = "utter_invoice_not_delivered"
 UTTER_ASK_CHANGE_DETAIL = "utter_ask_change_detail"
 UTTER_CHANGE_ORDER_TICKET = "utter_change_order_ticket"
 UTTER_CHANGE_ORDER_SHIPPED = "utter_change_order_shipped"
+
+# --- transparency report and personalisation intensity (actions/personalisation.py) ---
+ASK_MY_DATA = "ask_my_data"
+PERSONALIZATION_LESS = "personalization_less"
+PERSONALIZATION_STANDARD = "personalization_standard"
+PERSONALIZATION_MORE = "personalization_more"
+ACTION_MY_DATA_REPORT = "action_my_data_report"
+ACTION_SET_INTENSITY = "action_set_intensity"
+UTTER_MY_DATA_GUEST = "utter_my_data_guest"
+UTTER_MY_DATA_TIER_PREFIX = "utter_my_data_tier_"  # + tier
+UTTER_MY_DATA_SEGMENT_PREFIX = "utter_my_data_segment_"  # + segment
+UTTER_MY_DATA_LIFECYCLE_PREFIX = "utter_my_data_lifecycle_"  # + lifecycle
+UTTER_MY_DATA_EFFECTS_PREFIX = "utter_my_data_effects_"  # + off | low | medium | high
+UTTER_MY_DATA_LAST_ORDER = "utter_my_data_last_order"
+UTTER_MY_DATA_HISTORY = "utter_my_data_history"
+UTTER_MY_DATA_PRIORITY = "utter_my_data_priority"
+UTTER_MY_DATA_CONTROLS = "utter_my_data_controls"
+UTTER_INTENSITY_PREFIX = "utter_intensity_"  # + low | medium | high

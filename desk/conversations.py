@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from desk._unit import unit_of_work
@@ -59,6 +59,14 @@ class ConversationLog:
                 conversation_id=conversation_id, started_at=now, channel=channel, customer_id=customer_id,
                 language=language, segment=segment, arm=arm, updated_at=now,
             ))
+
+    def session_count(self, customer_id: str) -> int:
+        """How many conversation sessions this customer has had (their contact history, as a count)."""
+        with unit_of_work(self._session_factory) as session:
+            return int(session.scalar(
+                select(func.count()).select_from(ConversationSession)
+                .where(ConversationSession.customer_id == customer_id)
+            ) or 0)
 
     def note_signals(
         self,

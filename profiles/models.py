@@ -165,6 +165,7 @@ class ConsentChange(Base):
     customer_id = Column(String(16), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
     personalization = Column(Boolean, nullable=False)
     marketing = Column(Boolean, nullable=True)  # set when the change is about promotional messages
+    intensity = Column(String(8), nullable=True)  # set when the change is about personalisation intensity
     source = Column(String(32), nullable=False)
     conversation_id = Column(String(128), nullable=True)
     created_at = Column(DateTime, nullable=False, default=_now)

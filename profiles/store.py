@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.db import StoreUnavailable
 from common.masking import mask_text
-from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, Order
+from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, Intensity, Order
 from profiles.schemas import ADDRESS_CHANGEABLE_STATUSES, CustomerProfile, OrderSnapshot
 from profiles.segmentation import (
+    CustomerFacts,
     Thresholds,
     assign_lifecycle,
     assign_segment,
@@ -159,6 +160,17 @@ class ProfileStore:
         with _db_errors(), self._session_factory.begin() as s:
             return self._profile(s, customer_id)
 
+    @property
+    def thresholds(self) -> Thresholds:
+        """The segmentation thresholds this store's profiles are computed with."""
+        return self._thresholds
+
+    def get_facts(self, customer_id: str) -> CustomerFacts | None:
+        """The RFM facts the segment and lifecycle are computed from, ``None`` when unknown."""
+        with _db_errors(), self._session_factory.begin() as s:
+            customer = s.get(Customer, customer_id)
+            return None if customer is None else self._facts(s, customer)[0]
+
     def get_order(self, order_id: str) -> OrderSnapshot | None:
         """Order by number in any accepted spelling (``e20261120001``, ``20261120001``...)."""
         normalized = normalize_order_id(order_id)
@@ -234,6 +246,38 @@ class ProfileStore:
                 )
             )
 
+    def set_intensity(
+        self, *, customer_id: str, intensity: str, source: str, conversation_id: str | None
+    ) -> None:
+        """Record the customer's personalisation intensity (``low`` / ``medium`` / ``high``): choosing one
+        also means personalisation is on. Upserts ``Consent`` and appends a ``ConsentChange``."""
+        if intensity not in {i.value for i in Intensity}:
+            raise ValueError(f"unknown intensity {intensity!r}")
+        now = self._clock()
+        source = source[:32]
+        with _db_errors(), self._session_factory.begin() as s:
+            if s.get(Customer, customer_id) is None:
+                raise CustomerNotFound(customer_id)
+            consent = s.get(Consent, customer_id, with_for_update=True)
+            if consent is None:
+                s.add(Consent(customer_id=customer_id, personalization=True, intensity=intensity, source=source,
+                              updated_at=now))
+            else:
+                consent.personalization = True
+                consent.intensity = intensity
+                consent.source = source
+                consent.updated_at = now
+            s.add(
+                ConsentChange(
+                    customer_id=customer_id,
+                    personalization=True,
+                    intensity=intensity,
+                    source=source,
+                    conversation_id=conversation_id,
+                    created_at=now,
+                )
+            )
+
     def link_identity(self, *, channel: str, external_id: str, customer_id: str) -> None:
         """Point ``(channel, external_id)`` at ``customer_id``; an existing link is moved (last sign-in wins)."""
         for attempt in range(2):
@@ -268,20 +312,8 @@ class ProfileStore:
         customer = s.get(Customer, customer_id)
         if customer is None:
             return None
-        today = self._clock().date()
-        orders = s.execute(
-            select(Order.id, Order.created_at, Order.amount, Order.status)
-            .where(Order.customer_id == customer_id)
-            .order_by(Order.created_at.desc(), Order.id.desc())
-        ).all()
-        facts = facts_from_orders(
-            registered_at=customer.registered_at,
-            today=today,
-            orders=[(o.created_at, o.amount, o.status) for o in orders],
-            tier=customer.tier,
-            birth_year=customer.birth_year,
-            window_days=self._thresholds.rfm_window_days,
-        )
+        facts, orders = self._facts(s, customer)
+        today = facts.today
         consent = s.get(Consent, customer_id)
         return CustomerProfile(
             customer_id=customer.id,
@@ -297,6 +329,24 @@ class ProfileStore:
             phone_masked=customer.phone_masked,
             recent_order_ids=tuple(o.id for o in orders[:3]),
         )
+
+    def _facts(self, s: Session, customer: Customer) -> tuple[CustomerFacts, list[Any]]:
+        customer_id = customer.id
+        today = self._clock().date()
+        orders = s.execute(
+            select(Order.id, Order.created_at, Order.amount, Order.status)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.created_at.desc(), Order.id.desc())
+        ).all()
+        facts = facts_from_orders(
+            registered_at=customer.registered_at,
+            today=today,
+            orders=[(o.created_at, o.amount, o.status) for o in orders],
+            tier=customer.tier,
+            birth_year=customer.birth_year,
+            window_days=self._thresholds.rfm_window_days,
+        )
+        return facts, list(orders)
 
     def _snapshot(self, order: Order) -> OrderSnapshot:
         names: Mapping[str, Any] = self._carriers.get(order.carrier or "", {})

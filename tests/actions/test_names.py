@@ -13,7 +13,9 @@ from rasa_sdk import Action
 import actions
 from actions import names
 from desk.models import TicketTopic
-from profiles.models import OrderStatus
+from profiles.models import OrderStatus, Tier
+from profiles.segmentation import LIFECYCLES, SEGMENTS
+from profiles.transparency import INTENSITY_LEVELS
 from tests.utils.builders import load_domain
 
 DOMAIN = load_domain()
@@ -35,6 +37,7 @@ INTENT_KEYS = [
     "CHANGE_ADDRESS", "REQUEST_REFUND", "COMPLAIN", "REQUEST_HUMAN", "INFORM", "RATE_SERVICE",
     "PERSONALIZATION_OFF", "PERSONALIZATION_ON", "FAQ", "OUT_OF_SCOPE", "NLU_FALLBACK", "CONVERSATION_RESOLVED",
     "TICKET_STATUS", "SWITCH_LANGUAGE", "QUEUE_WAIT", "CANCEL_HANDOFF", "CANCEL",
+    "ASK_MY_DATA", "PERSONALIZATION_LESS", "PERSONALIZATION_STANDARD", "PERSONALIZATION_MORE",
 ]  # fmt: skip
 SLOT_KEYS = [
     "CUSTOMER_ID", "CUSTOMER_NAME", "IS_GUEST", "TIER", "SEGMENT", "LIFECYCLE", "ELDERLY", "LANGUAGE",
@@ -138,3 +141,24 @@ def test_every_action_class_is_in_the_domain_and_vice_versa() -> None:
     assert declared - set(classes) - RASA_DEFAULT_ACTIONS == set(), "domain actions without a class"
     # the two Rasa defaults the project overrides are implemented here
     assert {names.ACTION_SESSION_START, names.ACTION_VALIDATE_SLOT_MAPPINGS} <= set(classes)
+
+
+@pytest.mark.parametrize("tier", [t.value for t in Tier])
+def test_transparency_response_per_tier(tier: str) -> None:
+    assert names.UTTER_MY_DATA_TIER_PREFIX + tier in RESPONSES
+
+
+@pytest.mark.parametrize("segment", SEGMENTS)
+def test_transparency_response_per_segment(segment: str) -> None:
+    assert names.UTTER_MY_DATA_SEGMENT_PREFIX + segment in RESPONSES
+
+
+@pytest.mark.parametrize("lifecycle", LIFECYCLES)
+def test_transparency_response_per_lifecycle(lifecycle: str) -> None:
+    assert names.UTTER_MY_DATA_LIFECYCLE_PREFIX + lifecycle in RESPONSES
+
+
+@pytest.mark.parametrize("level", INTENSITY_LEVELS)
+def test_transparency_response_per_level(level: str) -> None:
+    assert names.UTTER_MY_DATA_EFFECTS_PREFIX + level in RESPONSES
+    assert level == "off" or names.UTTER_INTENSITY_PREFIX + level in RESPONSES
