@@ -5,8 +5,8 @@
 
 Existing data: no intensity recorded on earlier changes (NULL).
 
-Revision ID: 0006_consent_intensity
-Revises: 0005_shop_requests
+Revision ID: 0007_consent_intensity
+Revises: 0006_ticket_inbox
 Create Date: 2026-12-06
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_consent_intensity"
-down_revision = "0005_shop_requests"
+revision = "0007_consent_intensity"
+down_revision = "0006_ticket_inbox"
 branch_labels = None
 depends_on = None
 
