@@ -133,8 +133,11 @@ def test_a_corrected_order_number_replaces_the_old_one(assistant: Assistant) -> 
     assistant.texts(sender, paid.id)
     assert assistant.tracker(sender)["slots"]["requested_slot"] == "new_address"
     replies = " ".join(assistant.texts(sender, f"不对，是{shipped.id}"))
-    assert assistant.tracker(sender)["slots"]["order_id"] == shipped.id
-    assert shipped.id in replies  # the corrected order is the one checked (shipped: its address stays)
+    # the corrected order is the one checked (shipped: its address stays, and the reply says so); as a refused
+    # value it is cleared and the form asks which order again (the customer still has a changeable one)
+    assert shipped.id in replies
+    slots = assistant.tracker(sender)["slots"]
+    assert slots["order_id"] is None and slots["requested_slot"] == "order_id"
 
 
 def test_three_unusable_answers_in_a_row_bring_the_offer_of_a_human(assistant: Assistant) -> None:
