@@ -111,3 +111,18 @@ def test_only_the_settings_module_reads_the_environment():
             if re.search(r"\bos\.environ\b|\bgetenv\(|\bfrom os import .*environ", text):
                 readers.append(str(path.relative_to(ROOT)))
     assert readers == [], f"read the environment through common.settings instead: {readers}"
+
+
+def test_env_example_names_every_setting_and_nothing_unknown():
+    module = _table_module()
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert module.env_example_problems(text) == [], "edit .env.example (see scripts/settings_table.py)"
+
+
+def test_env_example_check_notices_a_missing_and_an_unknown_variable():
+    module = _table_module()
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    first = declarations()[0][0]
+    without = "\n".join(line for line in text.splitlines() if not re.match(rf"^#? ?{first}=", line))
+    assert any(first in problem for problem in module.env_example_problems(without))
+    assert any("NOT_A_SETTING" in p for p in module.env_example_problems(text + "\nNOT_A_SETTING=1\n"))
