@@ -32,6 +32,9 @@ TODAY = date(2026, 11, 20)
 NOON = datetime.combine(TODAY, time(12, 0))
 SALT = "test-salt"
 
+# assistant, console_url, browser: the real servers and the browser, for every package that needs them
+pytest_plugins = ["tests.utils.browser_fixtures"]
+
 
 # -- time --------------------------------------------------------------------------------------
 

@@ -89,10 +89,6 @@ class Assistant:
         return http_status(f"{self.rasa_url}/status?token={self.token}") == 200 and http_status(f"{self.action_url}/health") == 200
 
 
-@pytest.fixture(scope="session")
-def assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    return shared_assistant(request, tmp_path_factory)
-
 
 def shared_assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     """The one server pair of this pytest session, started on first use and stopped at the end.

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from profiles.models import Order
 from demo.seed import DEMO_CAST
-from tests.integration.conftest import Assistant, shared_assistant
+from tests.integration.conftest import Assistant
 from tests.integration.test_conversations import as_customer
 
 pytestmark = pytest.mark.integration
@@ -41,10 +41,6 @@ def _random_turn(rng: random.Random) -> str:
         return rng.choice(["", " ", "\n", "啊" * 500, "🙂" * 50])
     return rng.choice(EVERYDAY)
 
-
-@pytest.fixture(scope="module")
-def assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    return shared_assistant(request, tmp_path_factory)
 
 
 def _loop(bot: Assistant, sender: str) -> str | None:

@@ -10,8 +10,6 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.desk.console.conftest import Console, FakeRasa, console_factory  # noqa: F401  (fixture)
-from tests.integration.conftest import Assistant, shared_assistant
-from tests.utils.browser import debian_chromium, ensure_agent, running_console
 
 SECRET = "test-widget-secret"
 
@@ -42,25 +40,7 @@ def widget_console(console_factory: Callable[..., Console]) -> Iterator[Console]
     yield console
 
 
-@pytest.fixture(scope="session")
-def assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    """The session's real Rasa server and action server, for the browser tests."""
-    return shared_assistant(request, tmp_path_factory)
 
-
-@pytest.fixture(scope="module")
-def console_url(request: pytest.FixtureRequest, assistant: Assistant) -> Iterator[str]:
-    """A console on the real servers, with the agent the test module names (AGENT, PASSWORD, AGENT_NAME)."""
-    module = request.module
-    ensure_agent(assistant, module.AGENT, module.PASSWORD, module.AGENT_NAME)
-    with running_console(assistant) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with debian_chromium() as chromium:
-        yield chromium
 
 
 def pytest_configure(config: pytest.Config) -> None:

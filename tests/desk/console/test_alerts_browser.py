@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from desk.handoffs import HandoffQueue
 from desk.models import HandoffReason
-from tests.integration.conftest import Assistant, shared_assistant
-from tests.utils.browser import debian_chromium, ensure_agent, running_console
+from tests.integration.conftest import Assistant
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-AGENT, PASSWORD = "alerts-agent", "alerts-agent-pass"
+AGENT, PASSWORD, AGENT_NAME = "alerts-agent", "alerts-agent-pass", "提醒测试"
 
 # the tab is in the background; Notification asks for permission (the answer is kept across pages); both the tone and notifications are recorded
 RECORDERS = """
@@ -44,22 +43,7 @@ window.AudioContext = FakeAudio;
 """
 
 
-@pytest.fixture(scope="session")
-def assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    return shared_assistant(request, tmp_path_factory)
 
-
-@pytest.fixture(scope="module")
-def console_url(assistant: Assistant) -> Iterator[str]:
-    ensure_agent(assistant, AGENT, PASSWORD, "提醒测试")
-    with running_console(assistant) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with debian_chromium() as chromium:
-        yield chromium
 
 
 def test_a_new_handoff_sounds_notifies_and_counts_in_the_title(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
 
 import pytest
 from sqlalchemy import select
@@ -16,31 +15,15 @@ from demo.seed import DEMO_CAST
 from desk.agents import AgentStore
 from desk.models import Feedback, Handoff
 from profiles.models import ChannelIdentity
-from tests.integration.conftest import Assistant, shared_assistant
-from tests.utils.browser import debian_chromium, ensure_agent, running_console
+from tests.integration.conftest import Assistant
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "results" / "screenshots"
-AGENT, PASSWORD = "browser-agent", "browser-agent-pass"
+AGENT, PASSWORD, AGENT_NAME = "browser-agent", "browser-agent-pass", "小李"
 
 
-@pytest.fixture(scope="session")
-def assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    return shared_assistant(request, tmp_path_factory)
 
-
-@pytest.fixture(scope="module")
-def console_url(assistant: Assistant) -> Iterator[str]:
-    ensure_agent(assistant, AGENT, PASSWORD, "小李")
-    with running_console(assistant) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with debian_chromium() as chromium:
-        yield chromium
 
 
 def test_an_agent_takes_a_refund_handoff_from_arrival_to_rating(assistant: Assistant, console_url: str, browser) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from demo.seed import seed_demo
 from desk.agents import AgentStore
 from desk.tickets import TicketStore
 from tests.integration.conftest import free_port
-from tests.utils.browser import debian_chromium, running_console
+from tests.utils.browser import running_console
 
 pytestmark = [pytest.mark.browser]
 AGENT, BOSS, PASSWORD = "inbox-agent", "inbox-boss", "inbox-agent-pass"
@@ -37,11 +37,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield SimpleNamespace(url=url, factory=factory)
     engine.dispose()
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with debian_chromium() as chromium:
-        yield chromium
 
 
 def _sign_in(page: Any, url: str, username: str) -> None:
