@@ -112,7 +112,7 @@ def _waiting_view(line: HeldLine, t: Translator) -> dict[str, Any]:
 
 async def _waiting(services: Services, conversation_id: str, t: Translator) -> list[dict[str, Any]]:
     """What waits in the WeChat outbox for this conversation's customer; [] for other channels."""
-    if services.held is None or openid_of(conversation_id) is None:
+    if openid_of(conversation_id) is None:
         return []
     lines = await asyncio.to_thread(services.held.for_conversation, conversation_id)
     return [_waiting_view(line, t) for line in lines]
@@ -262,8 +262,8 @@ async def send(
     except RasaUnavailable as exc:
         logger.error("agent line not stored (conversation=%s): %s", handoff.conversation_id, exc)
         raise HTTPException(status_code=503, detail=t("line_not_sent")) from exc
-    if services.review is not None:  # human first-response time (dashboards)
-        await asyncio.to_thread(services.review.note_first_response, handoff.id, who.agent.username)
+    # human first-response time (dashboards)
+    await asyncio.to_thread(services.review.note_first_response, handoff.id, who.agent.username)
     try:
         delivered = await services.gateways.send(
             handoff.channel,

@@ -25,7 +25,6 @@ def routers() -> list[APIRouter]:
 
 
 def _inbox(services: Services) -> TicketInbox:
-    assert services.inbox is not None
     return services.inbox
 
 
