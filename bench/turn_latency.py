@@ -526,7 +526,8 @@ def prepare_database(work: Path, senders: int) -> tuple[str, dict[str, list[str]
     """Seed a fresh database; link bench sender ids to demo customers on the ``rest`` channel."""
     from sqlalchemy import select
 
-    from common.db import create_all, make_engine, make_session_factory
+    from common.db import make_engine, make_session_factory
+    from desk.schema import create_all
     from demo.seed import DEMO_CAST, seed_demo
     from profiles.models import ChannelIdentity, Order
 

@@ -16,7 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from common.db import create_all, make_engine, make_session_factory
+from common.db import make_engine, make_session_factory
+from desk.schema import create_all
 from demo.seed import seed_demo
 from desk.conversations import ConversationLog
 from desk.feedback import FeedbackLog

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from common.db import Base, create_all, make_engine, make_session_factory
+from common.db import Base, make_engine, make_session_factory
+from desk.schema import create_all
 from demo.seed import DEMO_CAST, seed_demo
 from desk.models import Ticket, TicketContact
 from profiles.models import ChannelIdentity, Consent, Customer, Order

@@ -19,7 +19,8 @@ from sqlalchemy.orm import sessionmaker
 
 from wechat.outbox import OutboxMessage
 from wechat.stores import KeyValueRow
-from common.db import Base, create_all, make_engine, make_session_factory
+from common.db import make_engine, make_session_factory
+from desk.schema import create_all
 from desk.models import (
     Conversation,
     ConversationSession,
@@ -62,7 +63,6 @@ def app(request: pytest.FixtureRequest, tmp_path) -> Iterator[sessionmaker]:  # 
         server = request.getfixturevalue("postgres")
         engine = make_engine(server.create_database(f"erasure_{uuid.uuid4().hex[:8]}"))
     create_all(engine)
-    Base.metadata.create_all(engine, tables=[OutboxMessage.__table__, KeyValueRow.__table__])
     factory = make_session_factory(engine)
     yield factory
     engine.dispose()

@@ -32,6 +32,7 @@ from rasa.core.channels.channel import UserMessage
 
 from bot.connectors.rest import GuardedRestInput
 from common.db import make_engine
+from desk.schema import create_all
 from common.ids import ConversationId
 from common.masking import find_pii, fold, mask_text
 from common.ratelimit import InProcessRateLimiter
@@ -162,6 +163,7 @@ def test_rest_channel_limits_each_sender(rest: Any) -> None:
 @pytest.fixture(scope="module")
 def wechat(background: BackgroundLoop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     database = f"sqlite:///{Path(tmp_path_factory.mktemp('wechat')) / 'app.db'}"
+    create_all(make_engine(database))
     sim = background.run(WeChatSimulator().start())
     bot = EchoBot()
     running = background.run(serve_channel(config_for(sim, max_body_bytes=4096), SQLStore(make_engine(database)),

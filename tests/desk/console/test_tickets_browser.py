@@ -12,7 +12,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from common.db import create_all, make_engine, make_session_factory
+from common.db import make_engine, make_session_factory
+from desk.schema import create_all
 from demo.seed import seed_demo
 from desk.agents import AgentStore
 from desk.tickets import TicketStore
