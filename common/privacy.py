@@ -49,8 +49,10 @@ class DataSubject:
 class CustomerData(Protocol):
     """The owner of some tables, answering for the customer's rows in them."""
 
-    # the tables this owner answers for (each application table that identifies a customer has one owner)
-    tables: tuple[str, ...]
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables this owner answers for (each application table naming a customer has one owner)."""
+        ...
 
     def identify(self, session: Session, customer_id: str) -> Identifiers:
         """The conversation ids and openids of the customer found in this owner's tables."""

@@ -16,3 +16,14 @@ def test_ruff_finds_no_mistakes() -> None:
     assert executable, "ruff is part of requirements-dev.txt"
     result = subprocess.run([executable, "check", str(ROOT)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_mypy_finds_no_type_errors() -> None:
+    """``make typecheck``: the libraries and the action server (pyproject.toml [tool.mypy])."""
+    try:
+        import mypy  # noqa: F401
+    except ImportError:
+        raise AssertionError("mypy is part of requirements-dev.txt (make install-dev)") from None
+    result = subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-4000:]

@@ -228,7 +228,8 @@ class FallbackStore:
         return await getattr(self.memory, name)(*args)
 
     async def get(self, key: str) -> str | None:
-        return await self._call("get", key)  # type: ignore[no-any-return]
+        value = await self._call("get", key)
+        return None if value is None else str(value)
 
     async def set(self, key: str, value: str, ttl_s: float) -> None:
         await self._call("set", key, value, ttl_s)
