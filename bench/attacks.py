@@ -263,10 +263,10 @@ def f08_erasure(t: Target) -> Result:
     from sqlalchemy import select
 
     from common.db import make_engine, make_session_factory
-    from desk.schema import create_all
     from demo.seed import seed_demo
     from desk.models import Ticket
     from desk.privacy import PrivacyOffice
+    from desk.schema import create_all
 
     customer = "C000006"
     marker = f"回电 13912345678 {uuid.uuid4().hex[:6]}"
@@ -487,8 +487,8 @@ def start_stack(work: Path) -> tuple[Target, list[Any]]:
     import subprocess
 
     from common.db import make_engine, make_session_factory
-    from desk.schema import create_all
     from demo.seed import seed_demo
+    from desk.schema import create_all
     from devtools.services import free_port
     from devtools.stack import MODEL, action_server, console_server, rasa_server, wait_all_ready
 

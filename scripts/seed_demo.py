@@ -14,9 +14,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.db import make_engine, make_session_factory  # noqa: E402
-from desk.schema import create_all  # noqa: E402
 from common.settings import get_settings  # noqa: E402
 from demo.seed import seed_demo  # noqa: E402
+from desk.schema import create_all  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,9 +8,9 @@ from typing import AsyncIterator
 import pytest
 
 from common.db import make_engine
-from desk.schema import create_all
 from common.settings import Settings
 from desk.gateway import NotAWeChatConversation, OutboundMessage, WeChatGateway
+from desk.schema import create_all
 from devtools.wechat_sim.channel_app import config_for
 from devtools.wechat_sim.simulator import WeChatSimulator
 from wechat.api import CustomerServiceClient

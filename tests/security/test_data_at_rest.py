@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from wechat.outbox import DELIVERED, HELD, Outbox, OutboxMessage
-from wechat.stores import KeyValueRow, SQLStore
 from common.db import make_engine, make_session_factory
-from desk.schema import create_all
 from desk.models import Handoff
 from desk.retention import purge
+from desk.schema import create_all
+from wechat.outbox import DELIVERED, HELD, Outbox, OutboxMessage
+from wechat.stores import KeyValueRow, SQLStore
 
 DAY = 86400.0
 NOW = datetime(2026, 12, 1, 12, 0)

@@ -17,10 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
-from wechat.outbox import OutboxMessage
-from wechat.stores import KeyValueRow
 from common.db import make_engine, make_session_factory
-from desk.schema import create_all
 from desk.models import (
     Conversation,
     ConversationSession,
@@ -32,8 +29,11 @@ from desk.models import (
     TranscriptReview,
 )
 from desk.privacy import PrivacyOffice
-from profiles.models import ChannelIdentity, Customer
+from desk.schema import create_all
 from devtools.services import PostgresServer, ServiceUnavailable
+from profiles.models import ChannelIdentity, Customer
+from wechat.outbox import OutboxMessage
+from wechat.stores import KeyValueRow
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # reflecting NUMERIC on SQLite
 OPENID = "oWx_erase_me_1"  # "_" would match any character in a LIKE pattern

@@ -32,11 +32,11 @@ from rasa.core.channels.channel import UserMessage
 
 from bot.connectors.rest import GuardedRestInput
 from common.db import make_engine
-from desk.schema import create_all
 from common.ids import ConversationId
 from common.masking import find_pii, fold, mask_text
 from common.ratelimit import InProcessRateLimiter
 from common.settings import Settings
+from desk.schema import create_all
 from devtools.wechat_sim.channel_app import EchoBot, _SeveralPerProcess, config_for, serve_channel
 from devtools.wechat_sim.simulator import WeChatSimulator, free_port, sign
 from wechat.outbox import Outbox

@@ -13,9 +13,9 @@ from typing import Any, Iterator
 import pytest
 
 from common.db import make_engine, make_session_factory
-from desk.schema import create_all
 from demo.seed import seed_demo
 from desk.agents import AgentStore
+from desk.schema import create_all
 from desk.tickets import TicketStore
 from tests.integration.conftest import free_port
 from tests.utils.browser import debian_chromium, running_console
