@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,3 +29,13 @@ def test_mypy_finds_no_type_errors() -> None:
     result = subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary"], cwd=ROOT, capture_output=True,
                             text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_a_warning_raised_by_our_code_is_an_error() -> None:
+    """pyproject.toml's filterwarnings: only third-party deprecation notices are let through."""
+    import warnings
+
+    with pytest.raises(DeprecationWarning):
+        warnings.warn("an API of ours is deprecated", DeprecationWarning, stacklevel=1)
+    with pytest.raises(UserWarning):
+        warnings.warn("something looks wrong", UserWarning, stacklevel=1)
