@@ -59,12 +59,12 @@ test-conversations: install-dev  ## the held-out multi-turn set against a starte
 attacks: train install-dev  ## replay every finding of the security review on loopback (tried / blocked table; exit 1 if any gets through)
 	$(VENV)/python bench/attacks.py
 
-lint: install-dev  ## ruff: undefined names, unused imports, likely bugs; the README's settings table is current
+lint: install-dev typecheck  ## ruff (pyproject.toml [tool.ruff]), mypy, and the README's settings table is current
 	$(VENV)/ruff check .
 	$(VENV)/python scripts/settings_table.py --check
 
-typecheck: install-dev  ## mypy on the libraries common/ and profiles/ (settings in pyproject.toml [tool.mypy])
-	$(VENV)/mypy
+typecheck: install-dev  ## mypy on the libraries and the action server (settings in pyproject.toml [tool.mypy])
+	$(VENV)/python -m mypy
 
 bench: train install-dev  ## turn latency vs stock Rasa, NLU cross-validation, sentiment quality, WeChat 5-second rule (tables)
 	$(VENV)/python bench/turn_latency.py

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from sqlalchemy.orm import sessionmaker
 
-from common.db import create_all, make_engine, make_session_factory
+from common.db import make_engine, make_session_factory
 from common.settings import Settings, get_settings
 from desk.conversations import ConversationLog
 from desk.feedback import FeedbackLog
@@ -29,9 +29,8 @@ def settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def session_factory() -> sessionmaker:
-    engine = make_engine(settings().database_url)
-    create_all(engine)
-    return make_session_factory(engine)
+    # the tables exist already: `make run` creates them (desk.schema), production migrates (alembic)
+    return make_session_factory(make_engine(settings().database_url))
 
 
 @lru_cache(maxsize=1)

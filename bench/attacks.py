@@ -236,6 +236,9 @@ def f06_outbox(t: Target) -> Result:
 
     with tempfile.TemporaryDirectory() as directory:
         engine = make_engine(f"sqlite:///{directory}/outbox.db")
+        from desk.schema import create_all
+
+        create_all(engine)
         outbox = Outbox(engine)
         asyncio.run(outbox.hold(openid="o-attack", text="请回电 13812341234", source="bot", reason="window_closed"))
         with engine.connect() as connection:
@@ -259,10 +262,11 @@ def f08_erasure(t: Target) -> Result:
     """On a seeded copy in a temporary SQLite file: never erases anyone in the stack under test."""
     from sqlalchemy import select
 
-    from common.db import create_all, make_engine, make_session_factory
+    from common.db import make_engine, make_session_factory
     from demo.seed import seed_demo
     from desk.models import Ticket
     from desk.privacy import PrivacyOffice
+    from desk.schema import create_all
 
     customer = "C000006"
     marker = f"回电 13912345678 {uuid.uuid4().hex[:6]}"
@@ -482,8 +486,9 @@ FINDINGS: list[Callable[[Target], Result]] = [
 def start_stack(work: Path) -> tuple[Target, list[Any]]:
     import subprocess
 
-    from common.db import create_all, make_engine, make_session_factory
+    from common.db import make_engine, make_session_factory
     from demo.seed import seed_demo
+    from desk.schema import create_all
     from devtools.services import free_port
     from devtools.stack import MODEL, action_server, console_server, rasa_server, wait_all_ready
 

@@ -35,11 +35,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+import contextlib
 
 from devtools.services import free_port  # noqa: E402
 from devtools.stack import (  # noqa: E402  the one launcher of our servers (also the tests')
@@ -165,7 +167,7 @@ class Workload(abc.ABC):
 
 
 class StockWorkload(Workload):
-    UTTERANCES = ["hi", "I am great", "are you a bot?", "bye"]
+    UTTERANCES: ClassVar[list[str]] = ["hi", "I am great", "are you a bot?", "bye"]
 
     def sender(self, tag: str, n: int) -> str:
         return f"stock-{tag}-{n:04d}"
@@ -526,8 +528,9 @@ def prepare_database(work: Path, senders: int) -> tuple[str, dict[str, list[str]
     """Seed a fresh database; link bench sender ids to demo customers on the ``rest`` channel."""
     from sqlalchemy import select
 
-    from common.db import create_all, make_engine, make_session_factory
+    from common.db import make_engine, make_session_factory
     from demo.seed import DEMO_CAST, seed_demo
+    from desk.schema import create_all
     from profiles.models import ChannelIdentity, Order
 
     database_url = f"sqlite:///{work / 'app.db'}"
@@ -719,7 +722,7 @@ def main(argv: list[str] | None = None) -> int:
         stock_dir.mkdir()
         if not args.diagnose:
             print(f"==> rasa init --no-prompt in {stock_dir} (trains the stock moodbot)", flush=True)
-            init_log = open(RESULTS / "stock_init.log", "w")
+            init_log = open(RESULTS / "stock_init.log", "w")  # noqa: SIM115 (the server's log while it runs)
             init = subprocess.Popen([str(VENV_BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(stock_dir)],
                                     cwd=stock_dir, env=base_env, stdout=init_log, stderr=subprocess.STDOUT,
                                     start_new_session=True)
@@ -825,10 +828,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if init is not None and init.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(init.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 init.wait(timeout=30)
             except subprocess.TimeoutExpired:

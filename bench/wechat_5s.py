@@ -68,6 +68,9 @@ async def run(args: argparse.Namespace) -> int:
         store = RedisStore(f"redis://127.0.0.1:{port}/0")
     else:
         store = SQLStore(make_engine(f"sqlite:///{work / 'bench.db'}"))
+    from desk.schema import create_all
+
+    create_all(make_engine(f"sqlite:///{work / 'bench.db'}"))
     outbox = Outbox(make_engine(f"sqlite:///{work / 'bench.db'}"))
     bot = EchoBot(delay=slow_fraction(args.slow_fraction, args.slow_seconds, seed=args.seed))
     channel = await serve_channel(config_for(sim), store, outbox, bot)

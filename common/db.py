@@ -1,11 +1,12 @@
 """Database plumbing shared by ``profiles`` and ``desk``: one declarative Base, engines, sessions.
 
 SQLite is the embedded default; PostgreSQL is chosen by ``DATABASE_URL``. Nothing connects at import.
+Each library declares its tables on ``Base``; which libraries make up the application (and the one
+entry point that creates their tables) is ``desk.schema``'s business: ``common`` names none of them.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from sqlalchemy import MetaData, create_engine, event
@@ -49,23 +50,6 @@ def make_engine(url: str) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
-
-
-# every module that declares application tables on ``Base`` (Rasa's own ``events`` table is Rasa's);
-# ``migrations/`` is generated from exactly these
-MODEL_MODULES = ("profiles.models", "desk.models", "wechat.stores", "wechat.outbox")
-
-
-def application_metadata() -> MetaData:
-    """``Base.metadata`` with every application table registered (imports the model modules)."""
-    for module in MODEL_MODULES:
-        importlib.import_module(module)
-    return Base.metadata
-
-
-def create_all(engine: Engine) -> None:
-    """The embedded default's schema set-up; production runs ``alembic upgrade head`` instead."""
-    application_metadata().create_all(engine)
 
 
 DDL_LOCK_KEY = 72_616_336  # any constant: the PostgreSQL advisory lock that serialises create_tables

@@ -23,7 +23,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-__all__ = ["CHANNELS", "ConversationId", "WEB_GUEST_RE"]
+__all__ = ["CHANNELS", "WEB_GUEST_RE", "ConversationId"]
 
 WEB, WECHAT, REST = "web", "wechat", "rest"
 CHANNELS = (WEB, WECHAT, REST)

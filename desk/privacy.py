@@ -26,13 +26,18 @@ they carry the ``customer_id`` (a guest's handoff before signing in, a ticket wr
   one conversation still count together;
 * WeChat: the messages held for the customer's openids (``wechat_outbox``) and the channel's
   key-value rows naming them (``wechat_kv``: a key whose ``:``-separated parts include the openid
-  exactly) are deleted by their owner module (bot/connectors), where those tables live in this
-  database (the embedded store). With Redis the same keys expire by themselves within 48 hours.
+  exactly) are deleted, where those tables live in this database (the embedded store). With Redis
+  the same keys expire by themselves within 48 hours.
+
+The office knows no application table: it asks every owner in ``desk.schema.OWNERS`` (the
+``common.privacy.CustomerData`` protocol: profiles, conversations, tickets, handoffs, feedback, the
+WeChat outbox and keys) for the customer's identifiers, then to export or to erase what it holds.
+It keeps the tracker store (Rasa's tables, keyed by sender id) itself.
 
 The audit entry goes to the supervisors' audit log (``pii_reveals``; field ``export`` or ``erasure``)
 and is committed before anything is read or deleted. Conversations are found through the
-``conversations``, ``handoffs``, ``feedback`` and ``tickets`` rows of the customer and its channel
-identities (``web-<id>``, ``wechat:<openid>`` and the raw external id).
+owners' rows of the customer (conversations, handoffs, feedback, tickets) and its channel identities
+(``web-<id>``, ``wechat:<openid>`` and the raw external id).
 """
 
 from __future__ import annotations
@@ -40,47 +45,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from wechat import outbox as wechat_outbox
-from wechat import stores as wechat_stores
 from common.db import make_engine, make_session_factory
-from common.ids import ConversationId
+from common.privacy import ERASED, ERASED_TEXT, CustomerData, DataSubject, Identifiers, pseudonyms
 from desk._unit import unit_of_work
 from desk.errors import DeskError
-from desk.models import (
-    Conversation,
-    ConversationSession,
-    ConversationSignals,
-    Feedback,
-    FollowupClosure,
-    Handoff,
-    HandoffNote,
-    PiiReveal,
-    Ticket,
-    TicketContact,
-    TicketEvent,
-    TranscriptReview,
-)
-from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, CustomerVault, Order
+from desk.models import PiiReveal
+from desk.schema import OWNERS
+from profiles.models import Customer
 
-ERASED = "erased"
-ERASED_TEXT = "[erased]"
+__all__ = ["ERASED", "ERASED_TEXT", "CustomerNotFound", "Erasure", "PrivacyOffice", "main"]
 TRACKER_TABLES = ("events", "event_archive")  # keyed by sender_id; tracker_checkpoints too (below)
 CHECKPOINTS = "tracker_checkpoints"
-# every desk table that keeps a conversation id (column named conversation_id, or Conversation.id)
-CONVERSATION_COLUMNS = (
-    Conversation.id, ConversationSession.conversation_id, ConversationSignals.conversation_id,
-    Ticket.conversation_id, TicketContact.conversation_id, Handoff.conversation_id, Feedback.conversation_id,
-    TranscriptReview.conversation_id, PiiReveal.conversation_id,
-)
 
 
 class CustomerNotFound(DeskError):
@@ -94,65 +78,32 @@ class Erasure:
     tracker_events: int
 
 
-def _plain(row: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for column in row.__table__.columns:
-        value = getattr(row, column.key)
-        out[column.key] = value.isoformat() if isinstance(value, (datetime, date)) else value
-    return out
-
-
 class PrivacyOffice:
-    """Export and erasure over the application database and the tracker store."""
+    """Export and erasure over the application database (through its owners) and the tracker store."""
 
     def __init__(
         self, session_factory: sessionmaker, tracker_engine: Engine | None, *,
-        clock: Callable[[], datetime] = datetime.utcnow,
+        clock: Callable[[], datetime] = datetime.utcnow, owners: Sequence[CustomerData] = OWNERS,
     ) -> None:
         self._session_factory = session_factory
         self._tracker = tracker_engine
         self._clock = clock
+        self._owners = tuple(owners)
 
     # ------------------------------------------------------------------------------- reading
+    def identify(self, session: Any, customer_id: str) -> Identifiers:
+        found = Identifiers()
+        for owner in self._owners:
+            found = found | owner.identify(session, customer_id)
+        return found
+
     def conversation_ids(self, session: Any, customer_id: str) -> set[str]:
-        ids: set[str] = set()
-        for model in (Conversation, Handoff, Feedback, Ticket, TicketContact):
-            column = model.id if model is Conversation else model.conversation_id
-            ids.update(
-                c for c in session.scalars(sa.select(column).where(model.customer_id == customer_id)) if c
-            )
-        for identity in session.scalars(sa.select(ChannelIdentity).where(ChannelIdentity.customer_id == customer_id)):
-            ids.add(identity.external_id)
-            ids.add(f"{identity.channel}:{identity.external_id}")
-        ids.add(str(ConversationId.web_customer(customer_id)))
-        return ids
+        return set(self.identify(session, customer_id).conversation_ids)
 
-    @staticmethod
-    def _openids(session: Any, customer_id: str) -> list[str]:
-        return list(session.scalars(sa.select(ChannelIdentity.external_id).where(
-            ChannelIdentity.customer_id == customer_id, ChannelIdentity.channel == "wechat")))
-
-    @staticmethod
-    def _iso(row: dict[str, Any]) -> dict[str, Any]:
-        return {k: (v.isoformat() if isinstance(v, (datetime, date)) else v) for k, v in row.items()}
-
-    @staticmethod
-    def pseudonyms(senders: Iterable[str], openids: Iterable[str]) -> dict[str, str]:
-        """A random ``erased-…`` id for every conversation id that names one of ``openids``."""
-        wanted = set(openids)
-        return {sender: f"erased-{uuid.uuid4().hex[:20]}" for sender in sorted(set(senders))
-                if wanted & set(sender.split(":"))}
-
-    @staticmethod
-    def _pseudonymise(session: Any, renames: dict[str, str]) -> None:
-        for old, new in renames.items():
-            for feedback in session.scalars(sa.select(Feedback).where(Feedback.conversation_id == old)):
-                if feedback.idempotency_key.startswith(old):
-                    feedback.idempotency_key = new + feedback.idempotency_key[len(old):]
-            session.flush()
-            for column in CONVERSATION_COLUMNS:
-                session.execute(sa.update(column.table).where(column == old).values({column.key: new})
-                                .execution_options(synchronize_session=False))
+    def _subject(self, session: Any, customer_id: str, *, renaming: bool = False) -> DataSubject:
+        found = self.identify(session, customer_id)
+        renames = pseudonyms(found.conversation_ids, found.openids) if renaming else {}
+        return DataSubject(customer_id, found.conversation_ids, found.openids, renames)
 
     def _tracker_tables(self) -> list[sa.Table]:
         if self._tracker is None:
@@ -186,93 +137,32 @@ class PrivacyOffice:
                                   reason=reason[:500], created_at=self._clock()))
 
     def export(self, customer_id: str, *, actor: str, reason: str = "data subject access request") -> dict[str, Any]:
-        with unit_of_work(self._session_factory) as session:
-            if session.get(Customer, customer_id) is None:
-                raise CustomerNotFound(customer_id)
+        self._known(customer_id)
         self._audit(actor=actor, customer_id=customer_id, field="export", reason=reason)
         with unit_of_work(self._session_factory) as session:
-            customer = session.get(Customer, customer_id)
-            senders = self.conversation_ids(session, customer_id)
-
-            def rows(model: Any, *where: Any) -> list[dict[str, Any]]:
-                return [_plain(r) for r in session.scalars(sa.select(model).where(*where))]
-
-            def of_customer(model: Any) -> list[dict[str, Any]]:
-                return rows(model, sa.or_(model.customer_id == customer_id, model.conversation_id.in_(senders)))
-
-            handoffs = of_customer(Handoff)
-            tickets = of_customer(Ticket)
-            openids = self._openids(session, customer_id)
-            connection = session.connection()
-            document = {
-                "customer_id": customer_id,
-                "exported_at": self._clock().isoformat(),
-                "profile": _plain(customer),
-                "identities": rows(ChannelIdentity, ChannelIdentity.customer_id == customer_id),
-                "orders": rows(Order, Order.customer_id == customer_id),
-                "consent": rows(Consent, Consent.customer_id == customer_id),
-                "consent_changes": rows(ConsentChange, ConsentChange.customer_id == customer_id),
-                "conversations": rows(Conversation, Conversation.id.in_(senders)),
-                "sessions": of_customer(ConversationSession),
-                "tickets": tickets,
-                "ticket_contacts": rows(TicketContact, sa.or_(TicketContact.ticket_id.in_([t["id"] for t in tickets]),
-                                                               TicketContact.conversation_id.in_(senders))),
-                "handoffs": handoffs,
-                "handoff_notes": rows(HandoffNote, HandoffNote.handoff_id.in_([h["id"] for h in handoffs])),
-                "feedback": of_customer(Feedback),
-                "reviews": rows(TranscriptReview, TranscriptReview.conversation_id.in_(senders)),
-                "ticket_events": rows(TicketEvent, TicketEvent.ticket_id.in_([t["id"] for t in tickets])),
-                "followup_closures": rows(FollowupClosure, FollowupClosure.ticket_id.in_([t["id"] for t in tickets])),
-                "reveals": of_customer(PiiReveal),
-                "wechat_held_messages": [self._iso(r) for r in wechat_outbox.rows_for_openids(connection, openids)],
-                "wechat_keys": wechat_stores.keys_naming(connection, openids),
-            }
-        document["transcripts"] = self.transcripts(senders)
+            subject = self._subject(session, customer_id)
+            document: dict[str, Any] = {"customer_id": customer_id, "exported_at": self._clock().isoformat()}
+            for owner in self._owners:
+                document.update(owner.export(session, subject))
+        document["transcripts"] = self.transcripts(subject.conversation_ids)
         return document
 
     # ------------------------------------------------------------------------------- erasure
     def erase(self, customer_id: str, *, actor: str, reason: str) -> Erasure:
+        self._known(customer_id)
+        self._audit(actor=actor, customer_id=customer_id, field="erasure", reason=reason)
+        with unit_of_work(self._session_factory) as session:
+            subject = self._subject(session, customer_id, renaming=True)
+        deleted = self.delete_transcripts(subject.conversation_ids)
+        with unit_of_work(self._session_factory) as session:
+            for owner in self._owners:
+                owner.erase(session, subject)
+        return Erasure(customer_id=customer_id, conversations=len(subject.conversation_ids), tracker_events=deleted)
+
+    def _known(self, customer_id: str) -> None:
         with unit_of_work(self._session_factory) as session:
             if session.get(Customer, customer_id) is None:
                 raise CustomerNotFound(customer_id)
-        self._audit(actor=actor, customer_id=customer_id, field="erasure", reason=reason)
-        with unit_of_work(self._session_factory) as session:
-            senders = self.conversation_ids(session, customer_id)
-        deleted = self.delete_transcripts(senders)
-        with unit_of_work(self._session_factory) as session:
-            customer = session.get(Customer, customer_id)
-            for column in ("phone_hash", "phone_masked", "id_number_hash", "id_number_masked", "email_hash",
-                           "email_masked", "birth_year"):
-                setattr(customer, column, None)
-            customer.name = ERASED
-            openids = self._openids(session, customer_id)  # before the identities go
-            wechat_outbox.erase_openids(session.connection(), openids)
-            wechat_stores.erase_openids(session.connection(), openids)
-            for model in (ChannelIdentity, ConsentChange, CustomerVault):
-                session.execute(sa.delete(model).where(model.customer_id == customer_id))
-            session.execute(sa.update(Order).where(Order.customer_id == customer_id)
-                            .values(address=ERASED_TEXT, tracking_no=None))
-
-            def ids(model: Any) -> list[int]:
-                return list(session.scalars(sa.select(model.id).where(
-                    sa.or_(model.customer_id == customer_id, model.conversation_id.in_(senders)))))
-
-            ticket_ids, handoff_ids, feedback_ids = ids(Ticket), ids(Handoff), ids(Feedback)
-            session.execute(sa.update(Ticket).where(Ticket.id.in_(ticket_ids))
-                            .values(subject=ERASED_TEXT, resolution_note=None))
-            session.execute(sa.update(TicketEvent).where(TicketEvent.ticket_id.in_(ticket_ids), TicketEvent.text.isnot(None))
-                            .values(text=ERASED_TEXT))
-            session.execute(sa.update(FollowupClosure).where(FollowupClosure.ticket_id.in_(ticket_ids))
-                            .values(note=ERASED_TEXT))
-            session.execute(sa.update(Handoff).where(Handoff.id.in_(handoff_ids))
-                            .values(summary=ERASED_TEXT, package={}))
-            session.execute(sa.update(HandoffNote).where(HandoffNote.handoff_id.in_(handoff_ids))
-                            .values(text=ERASED_TEXT))
-            session.execute(sa.update(Feedback).where(Feedback.id.in_(feedback_ids)).values(comment=None))
-            session.execute(sa.update(TranscriptReview).where(TranscriptReview.conversation_id.in_(senders))
-                            .values(notes=None))
-            self._pseudonymise(session, self.pseudonyms(senders, openids))
-        return Erasure(customer_id=customer_id, conversations=len(senders), tracker_events=deleted)
 
     def delete_transcripts(self, senders: Iterable[str]) -> int:
         senders = sorted(set(senders))

@@ -21,6 +21,7 @@ process this module started (by its own process group) and removes the temporary
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -76,7 +77,7 @@ class ServerProcess:
 
     def start(self) -> "ServerProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "a")
+        self._log = open(self.log_path, "a")  # noqa: SIM115 (closed when the process stops)
         self.started_at = time.monotonic()
         self.ready_s = None
         self.process = subprocess.Popen(
@@ -116,10 +117,8 @@ class ServerProcess:
     def _signal(self, sig: int) -> None:
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def kill(self) -> None:
         """SIGKILL, as a crash: no clean shutdown."""

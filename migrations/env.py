@@ -1,4 +1,4 @@
-"""Alembic environment: the application tables of ``common.db.application_metadata()`` on DATABASE_URL.
+"""Alembic environment: the application tables of ``desk.schema.application_metadata()`` on DATABASE_URL.
 
 The URL comes from ``common.settings`` (the only reader of the environment) unless the caller passes
 one: ``alembic -x url=...`` or ``config.attributes["url"]`` (tests). SQLite gets batch mode so that
@@ -10,7 +10,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from common.db import application_metadata, make_engine
+from common.db import make_engine
+from desk.schema import application_metadata
 
 config = context.config
 target_metadata = application_metadata()

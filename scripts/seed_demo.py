@@ -1,6 +1,7 @@
 """Seed the demo data into the configured database: ``python scripts/seed_demo.py [--today YYYY-MM-DD]``.
 
-Creates the tables when missing, then runs ``demo.seed.seed_demo`` (a no-op when customers exist).
+The embedded default's one schema entry point (``desk.schema.create_all``: the tables missing are
+created; production runs ``alembic upgrade head`` instead), then runs ``demo.seed.seed_demo`` (a no-op when customers exist).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.db import create_all, make_engine, make_session_factory  # noqa: E402
+from common.db import make_engine, make_session_factory  # noqa: E402
 from common.settings import get_settings  # noqa: E402
 from demo.seed import seed_demo  # noqa: E402
+from desk.schema import create_all  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ SIGKILL after a grace period) and ends with exit code 0.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import signal
@@ -107,10 +108,9 @@ class Supervisor:
 
 
 def _signal_group(process: subprocess.Popen, signum: int) -> None:
-    try:  # each child leads its own process group: its own children (workers) stop with it
+    # each child leads its own process group: its own children (workers) stop with it
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def parse(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[tuple[str, list[str]]]]:

@@ -22,7 +22,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -85,7 +85,7 @@ def hashed_text(text: str) -> str:
     return _HANDLE.sub("@user", _LINK.sub(" http ", text.lower()))
 
 
-def hashing():
+def hashing() -> Any:
     from sklearn.feature_extraction.text import HashingVectorizer
 
     words = HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=HASH_FEATURES, alternate_sign=False,

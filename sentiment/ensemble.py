@@ -17,7 +17,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from sentiment import EMOTION_THRESHOLD, NEGATIVE, NEUTRAL, POSITIVE, SentimentAnalyzer, SentimentResult
 from sentiment.language import detect_language
@@ -73,8 +73,8 @@ class EnsembleAnalyzer:
     """``head`` (``cs_head.CsHead``), when given, reads polarity and emotions from the model's vector,
     outputs and the n-gram log-odds; otherwise the ``fusion`` weighs the outputs for polarity."""
 
-    def __init__(self, model: TransformerAnalyzer, cues: SentimentAnalyzer, ngram=None,
-                 fusion: Fusion | None = None, head=None) -> None:
+    def __init__(self, model: TransformerAnalyzer, cues: SentimentAnalyzer, ngram: Any = None,
+                 fusion: Fusion | None = None, head: Any = None) -> None:
         self.model, self.cues, self.ngram, self.fusion, self.head = model, cues, ngram, fusion, head
 
     def analyze(self, text: str) -> SentimentResult:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.settings import Settings, SettingsError
 from sentiment import SentimentAnalyzer
 from sentiment.lexicon import LexiconAnalyzer
-from common.settings import Settings, SettingsError
 
 
 def build_analyzer(settings: Settings) -> SentimentAnalyzer:

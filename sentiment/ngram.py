@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -17,7 +17,7 @@ DEFAULT_FILE = Path(__file__).with_name("ngram.npz")
 N_FEATURES = 2**20
 
 
-def vectorizer():
+def vectorizer() -> Any:
     from sklearn.feature_extraction.text import HashingVectorizer
 
     return HashingVectorizer(analyzer="char_wb", ngram_range=(1, 3), n_features=N_FEATURES, alternate_sign=False,

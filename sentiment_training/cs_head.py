@@ -27,8 +27,16 @@ from sentiment.cs_head import DEFAULT_HEAD, HEADS, dense_features, hashed_text, 
 from sentiment.language import detect_language
 from sentiment.ngram import NgramPolarity
 from sentiment.transformer import DEFAULT_MODEL, TransformerAnalyzer
-from sentiment_training.data import GOEMO_ANGER, GOEMO_ANXIETY, GOEMO_NEGATIVE, GOEMO_POSITIVE, HERE, ROOT, \
-    calm_requests, read_jsonl
+from sentiment_training.data import (
+    GOEMO_ANGER,
+    GOEMO_ANXIETY,
+    GOEMO_NEGATIVE,
+    GOEMO_POSITIVE,
+    HERE,
+    ROOT,
+    calm_requests,
+    read_jsonl,
+)
 
 U = -1  # unknown target
 CITATION = ("Daniel Preoţiuc-Pietro, Mihaela Găman and Nikolaos Aletras. 2019. Automatically Identifying Complaints "

@@ -96,7 +96,7 @@ def parse(data: bytes) -> E5Image:
         entries.append((name, dtype, count, offset))
 
     def matrix(name: str, rows: int, cols: int) -> np.ndarray:
-        _, dtype, _, offset = next(e for e in entries if e[0] == name)
+        _, _dtype, _, offset = next(e for e in entries if e[0] == name)
         nbytes = rows * cols // QK * 18
         return dequantize_q4(data[offset : offset + nbytes], rows, cols)
 

@@ -16,11 +16,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from common.db import create_all, make_engine, make_session_factory
+from common.db import make_engine, make_session_factory
 from demo.seed import seed_demo
 from desk.conversations import ConversationLog
 from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
+from desk.schema import create_all
 from desk.tickets import TicketStore
 from profiles.segmentation import Thresholds, load_thresholds
 from profiles.store import ProfileStore

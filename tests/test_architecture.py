@@ -35,11 +35,6 @@ OURS = (*LIBRARIES, *PROCESSES, *OUTSIDE_THE_PRODUCT)
 EXCEPTIONS: dict[tuple[str, str], str] = {
     ("desk/console/users.py", "demo.users"): "the development-only `seed-demo` command of the console's "
     "user tool (refused when ENVIRONMENT=production)",
-    **{
-        ("common/db.py", module): "common.db.MODEL_MODULES names each table owner by string so that "
-        "create_all sees every table; goes away when the schema gets one entry point (issue 12, item 3)"
-        for module in ("profiles.models", "desk.models", "wechat.stores", "wechat.outbox")
-    },
 }
 
 
@@ -147,6 +142,10 @@ def test_every_exception_is_still_needed() -> None:
         ("actions/x.py", "from tests.utils import builders\n", "never imports tests/"),
         ("bot/x.py", "from actions import names\n", "the process bot imports the process actions"),
         ("desk/console/x.py", "from demo.seed import seed_demo\n", "never imports demo/"),
+        ("profiles/x.py", "from demo.users import DEMO_USERS\n", "never imports demo/"),
+        ("wechat/x.py", "from desk.models import Handoff\n", "wechat may import only"),
+        ("sentiment/x.py", "from profiles.store import ProfileStore\n", "sentiment may import only"),
+        ("common/x.py", "OWNERS = ('wechat.outbox',)\n", "common may import only"),
     ],
 )
 def test_the_check_finds_each_kind_of_wrong_import(tmp_path: Path, path: str, source: str, rule: str) -> None:
@@ -157,3 +156,38 @@ def test_the_check_finds_each_kind_of_wrong_import(tmp_path: Path, path: str, so
     (tmp_path / "desk" / "ok.py").write_text("from common.db import make_engine\nfrom .models import X\n")
     violations = check(tmp_path, {})
     assert [v.path for v in violations] == [path] and rule in violations[0].rule
+
+
+# the one place that creates the application's tables (the embedded default; production runs Alembic),
+# and the tracker-side tables the Rasa adapters keep next to Rasa's own ``events`` (which Rasa creates)
+CREATES_TABLES = {"desk/schema.py", "common/db.py",  # common.db.create_tables: the DDL lock they use
+                  "bot/event_archive.py", "bot/tracker_store.py"}
+
+
+def table_creators(root: Path) -> set[str]:
+    """Product files that call ``create_all`` / ``create_tables`` / ``Table.create``."""
+    found = set()
+    for owner in [*LIBRARIES, *PROCESSES]:
+        for path in sorted((root / owner.replace(".", "/")).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call):
+                    name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                    if name in {"create_all", "create_tables"} or (
+                            name == "create" and isinstance(node.func, ast.Attribute)
+                            and getattr(node.func.value, "attr", "") == "__table__"):
+                        found.add(path.relative_to(root).as_posix())
+    return found
+
+
+def test_one_entry_point_creates_the_tables() -> None:
+    """Constructors, servers and tools never create tables: ``desk.schema.create_all`` or Alembic does."""
+    assert table_creators(ROOT) - CREATES_TABLES == set()
+
+
+def test_the_table_check_sees_a_constructor_creating_its_table(tmp_path: Path) -> None:
+    target = tmp_path / "wechat" / "x.py"
+    target.parent.mkdir(parents=True)
+    target.write_text("class Outbox:\n    def __init__(self, engine):\n"
+                      "        Base.metadata.create_all(engine, tables=[Row.__table__])\n", encoding="utf-8")
+    assert table_creators(tmp_path) == {"wechat/x.py"}

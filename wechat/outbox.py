@@ -9,7 +9,8 @@ reopens the window). No Rasa imports.
 At rest the text is masked (``common.masking``) like every other store: a held line is delivered as
 stored, so a phone number or e-mail in it reaches the customer masked. Delivered rows and rows held
 longer than the transcript retention age are removed by ``purge`` (``python -m desk.retention``);
-``erase_openids`` / ``rows_for_openids`` serve ``desk.privacy``.
+``OutboxData`` answers the privacy office for the table (``common.privacy``). The table is created by
+the schema's one entry point (``desk.schema.create_all``, or Alembic in production), never here.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, String, Text, delete, inspect, or_, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 from common.db import Base, make_engine, make_session_factory
 from common.masking import mask_text
+from common.privacy import DataSubject, Identifiers, plain
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +61,6 @@ class HeldMessage:
 
 class Outbox:
     def __init__(self, engine: Engine) -> None:
-        Base.metadata.create_all(engine, tables=[OutboxMessage.__table__])
         self._sessions = make_session_factory(engine)
 
     @classmethod
@@ -129,3 +132,19 @@ def erase_openids(connection: Connection, openids: list[str]) -> int:
     if not openids or not _present(connection):
         return 0
     return int(connection.execute(delete(OutboxMessage).where(OutboxMessage.openid.in_(openids))).rowcount or 0)
+
+
+class OutboxData:
+    """The messages held for the customer's openids: exported, and deleted on erasure."""
+
+    tables = (OutboxMessage.__tablename__,)
+
+    def identify(self, session: Session, customer_id: str) -> Identifiers:
+        return Identifiers()  # rows name an openid only; the customer's openids come from profiles
+
+    def export(self, session: Session, subject: DataSubject) -> dict[str, Any]:
+        rows = rows_for_openids(session.connection(), sorted(subject.openids))
+        return {"wechat_held_messages": [plain(r) for r in rows]}
+
+    def erase(self, session: Session, subject: DataSubject) -> None:
+        erase_openids(session.connection(), sorted(subject.openids))

@@ -18,9 +18,10 @@ customer-service window and the last buttons shown to a customer. So one protoco
 A backend that cannot be reached raises ``StoreUnavailable`` (``common.db``), whatever the backend.
 Expired ``wechat_kv`` rows are deleted by ``purge_expired_rows``: by ``python -m desk.retention`` whatever the
 retention age (an expired key holds nothing anyone may read) and by ``SQLStore`` itself, on a write at
-most every ``PURGE_EVERY_S``, so the table stays bounded without the job; ``erase_openids`` serves
-``desk.privacy`` and matches a key's ``:``-separated parts exactly (``window:<openid>``,
-``evt:<openid>:<time>:<event>``), never with a pattern. No Rasa imports.
+most every ``PURGE_EVERY_S``, so the table stays bounded without the job; ``KeyValueData`` answers the
+privacy office (``common.privacy``) and matches a key's ``:``-separated parts exactly (``window:<openid>``,
+``evt:<openid>:<time>:<event>``), never with a pattern. The table is created by the schema's one entry point
+(``desk.schema.create_all``, or Alembic in production), never by ``SQLStore``. No Rasa imports.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ from typing import Any, Awaitable, Callable, Protocol, TypeVar
 from sqlalchemy import Column, Float, String, Text, delete, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from common.db import Base, StoreUnavailable, make_engine, make_session_factory
+from common.privacy import DataSubject, Identifiers
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -225,7 +228,8 @@ class FallbackStore:
         return await getattr(self.memory, name)(*args)
 
     async def get(self, key: str) -> str | None:
-        return await self._call("get", key)  # type: ignore[no-any-return]
+        value = await self._call("get", key)
+        return None if value is None else str(value)
 
     async def set(self, key: str, value: str, ttl_s: float) -> None:
         await self._call("set", key, value, ttl_s)
@@ -255,7 +259,6 @@ class SQLStore:
     PURGE_EVERY_S = 600.0  # expired rows are also deleted by a write at most this often (the table's bound)
 
     def __init__(self, engine: Engine, *, clock: Callable[[], float] = time.time) -> None:
-        Base.metadata.create_all(engine, tables=[KeyValueRow.__table__])
         self._sessions = make_session_factory(engine)
         self._clock = clock
         self._next_purge = clock() + self.PURGE_EVERY_S
@@ -362,6 +365,21 @@ def erase_openids(connection: Connection, openids: list[str]) -> int:
     if not keys:
         return 0
     return int(connection.execute(delete(KeyValueRow).where(KeyValueRow.key.in_(keys))).rowcount or 0)
+
+
+class KeyValueData:
+    """The channel's keys naming the customer's openids (embedded store; with Redis they expire by themselves)."""
+
+    tables = (KeyValueRow.__tablename__,)
+
+    def identify(self, session: Session, customer_id: str) -> Identifiers:
+        return Identifiers()
+
+    def export(self, session: Session, subject: DataSubject) -> dict[str, Any]:
+        return {"wechat_keys": keys_naming(session.connection(), sorted(subject.openids))}
+
+    def erase(self, session: Session, subject: DataSubject) -> None:
+        erase_openids(session.connection(), sorted(subject.openids))
 
 
 def make_store(*, redis_url: str | None, database_url: str) -> KeyValueStore:

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from common.db import StoreUnavailable, create_all, make_engine, make_session_factory
+from common.db import StoreUnavailable, make_engine, make_session_factory
 from common.settings import Settings, get_settings
 from desk.console.deps import translator
 from desk.console.limits import BodySizeLimit
@@ -102,9 +102,8 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     if session_factory is None:
-        engine = make_engine(settings.database_url)
-        create_all(engine)
-        session_factory = make_session_factory(engine)
+        # the tables exist already: `make run` creates them (desk.schema), production migrates (alembic)
+        session_factory = make_session_factory(make_engine(settings.database_url))
     services = Services.build(
         settings, session_factory, rasa=rasa, broker=broker, gateways=gateways, clock=clock
     )

@@ -16,7 +16,9 @@ import getpass
 import sys
 from typing import Sequence
 
-from common.db import create_all, make_engine, make_session_factory
+import sqlalchemy as sa
+
+from common.db import make_engine, make_session_factory
 from common.settings import get_settings
 from demo.users import DEMO_PASSWORDS, DEMO_USERS, seed_demo_users  # noqa: F401 (DEMO_* re-exported for the sign-in guard)
 from desk.agents import AgentExists, AgentStore
@@ -50,8 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = get_settings()
+    # the tables exist already: `make run` creates them (desk.schema), production migrates (alembic)
     engine = make_engine(settings.database_url)
-    create_all(engine)
+    if "agents" not in sa.inspect(engine).get_table_names():
+        engine.dispose()
+        print("the database has no tables yet: `make run` creates them (production: `make migrate`)",
+              file=sys.stderr)
+        return 1
     factory = make_session_factory(engine)
     store = AgentStore(factory)
     try:

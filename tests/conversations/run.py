@@ -96,9 +96,9 @@ class Orders:
         from sqlalchemy import select
 
         from common.db import make_engine, make_session_factory
+        from demo.seed import DEMO_CAST
         from desk.models import Ticket
         from profiles.models import Order
-        from demo.seed import DEMO_CAST
 
         customer_id = DEMO_CAST.get(customer)
         if customer_id is None:

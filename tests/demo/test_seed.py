@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from common.db import Base, create_all, make_engine, make_session_factory
+from common.db import Base, make_engine, make_session_factory
 from demo.seed import DEMO_CAST, seed_demo
 from desk.models import Ticket, TicketContact
+from desk.schema import create_all
 from profiles.models import ChannelIdentity, Consent, Customer, Order
 from profiles.segmentation import Thresholds
 from profiles.store import ProfileStore

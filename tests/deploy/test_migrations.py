@@ -12,7 +12,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from common.db import application_metadata, make_engine
+from common.db import make_engine
+from desk.schema import application_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 

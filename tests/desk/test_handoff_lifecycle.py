@@ -6,10 +6,11 @@ import threading
 
 import pytest
 
-from common.db import create_all, make_engine, make_session_factory
+from common.db import make_engine, make_session_factory
 from desk.errors import HandoffNotFound, InvalidTransition
 from desk.handoffs import HandoffQueue, can_transition
 from desk.models import Conversation, HandoffStatus
+from desk.schema import create_all
 
 
 def _enqueue(queue: HandoffQueue, conversation: str = "c-1") -> int:

@@ -10,6 +10,7 @@ import pytest
 from common.db import make_engine
 from common.settings import Settings
 from desk.gateway import NotAWeChatConversation, OutboundMessage, WeChatGateway
+from desk.schema import create_all
 from devtools.wechat_sim.channel_app import config_for
 from devtools.wechat_sim.simulator import WeChatSimulator
 from wechat.api import CustomerServiceClient
@@ -27,6 +28,7 @@ async def sim() -> AsyncIterator[WeChatSimulator]:
 
 async def test_agent_lines_go_out_through_the_api_or_wait_in_the_outbox(sim: WeChatSimulator, tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    create_all(engine)
     store, outbox = SQLStore(engine), Outbox(engine)
     window = ServiceWindow(store)
     gateway = WeChatGateway(WeChatDelivery(CustomerServiceClient(config_for(sim), store), window, outbox))

@@ -17,8 +17,9 @@ from typing import Any, Iterator
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from common.db import create_all, make_engine, make_session_factory
+from common.db import make_engine, make_session_factory
 from demo.seed import seed_demo
+from desk.schema import create_all
 from devtools.services import free_port
 from devtools.stack import ServerProcess, StartFailed, action_server, http_status, rasa_server, wait_all_ready
 

@@ -12,6 +12,7 @@ row per rated conversation; no lock errors in any server log; both replicas serv
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 from collections import Counter
@@ -77,7 +78,7 @@ def test_200_concurrent_conversations_across_two_replicas(stack: Stack, app_db: 
     assert all(count >= 0.4 * turns for count in served.values()), served
     for result in results:
         hops = result["replicas"]
-        assert all(a != b for a, b in zip(hops, hops[1:])), (result["sender"], hops)
+        assert all(a != b for a, b in itertools.pairwise(hops)), (result["sender"], hops)
     logged = upstream_counts(stack.access_log())
     assert sum(logged.get(a, 0) for a in addresses) >= turns - 2  # nginx's own log agrees (last lines may lag)
 

@@ -107,7 +107,7 @@ def test_guards_ask_the_settings_not_the_string() -> None:
 
 @pytest.mark.parametrize("environment", ["test", "production"])
 def test_the_published_demo_passwords_are_refused_outside_development(console: Console, environment: str) -> None:
-    username, password, role, name = DEMO_USERS[0]
+    username, password, role, _name = DEMO_USERS[0]
     console.agents.add(username="demo-" + username, password=password, role=role, display_name="Demo")
     services = console.app.state.services
     console.app.state.services = dataclasses.replace(
@@ -126,7 +126,7 @@ def test_the_published_demo_passwords_are_refused_outside_development(console: C
 
 
 def test_the_demo_passwords_sign_in_during_development(console: Console) -> None:
-    username, password, role, name = DEMO_USERS[0]
+    username, password, role, _name = DEMO_USERS[0]
     console.agents.add(username="demo-" + username, password=password, role=role, display_name="Demo")
     sign_in(console.client(), "demo-" + username, password)
 
@@ -180,7 +180,7 @@ def test_a_queued_handoff_is_open_to_every_agent(console: Console) -> None:
 
 
 def test_hashes_use_scrypt_n_2_17() -> None:
-    scheme, n, r, p, salt, digest = hash_password(PASSWORD).split("$")
+    scheme, n, r, p, _salt, _digest = hash_password(PASSWORD).split("$")
     assert (scheme, int(n), int(r), int(p)) == ("scrypt", 2**17, 8, 1)
 
 

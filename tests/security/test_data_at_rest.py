@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from wechat.outbox import DELIVERED, HELD, Outbox, OutboxMessage
-from wechat.stores import KeyValueRow, SQLStore
-from common.db import create_all, make_engine, make_session_factory
+from common.db import make_engine, make_session_factory
 from desk.models import Handoff
 from desk.retention import purge
+from desk.schema import create_all
+from wechat.outbox import DELIVERED, HELD, Outbox, OutboxMessage
+from wechat.stores import KeyValueRow, SQLStore
 
 DAY = 86400.0
 NOW = datetime(2026, 12, 1, 12, 0)
@@ -32,6 +33,7 @@ def _rows(engine: sa.engine.Engine, table: str) -> str:
 
 def test_a_held_line_is_stored_masked(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    create_all(engine)
     outbox = Outbox(engine)
     asyncio.run(outbox.hold(openid="o-1", text="请回电 13812341234，或写信到 zhang.wei@example.com",
                             source="agent", reason="window_closed"))
@@ -126,6 +128,7 @@ def test_the_embedded_store_purges_expired_keys_itself_as_it_writes(tmp_path: Pa
                                                                     caplog: pytest.LogCaptureFixture) -> None:
     now = [EPOCH_NOW]
     engine = make_engine(f"sqlite:///{tmp_path / 'kv.db'}")
+    create_all(engine)
     store = SQLStore(engine, clock=lambda: now[0])
     for n in range(50):
         asyncio.run(store.set(f"seen:evt:o-{n}:1:subscribe", "done", ttl_s=60))

@@ -17,9 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
-from wechat.outbox import OutboxMessage
-from wechat.stores import KeyValueRow
-from common.db import Base, create_all, make_engine, make_session_factory
+from common.db import make_engine, make_session_factory
 from desk.models import (
     Conversation,
     ConversationSession,
@@ -31,8 +29,11 @@ from desk.models import (
     TranscriptReview,
 )
 from desk.privacy import PrivacyOffice
-from profiles.models import ChannelIdentity, Customer
+from desk.schema import create_all
 from devtools.services import PostgresServer, ServiceUnavailable
+from profiles.models import ChannelIdentity, Customer
+from wechat.outbox import OutboxMessage
+from wechat.stores import KeyValueRow
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # reflecting NUMERIC on SQLite
 OPENID = "oWx_erase_me_1"  # "_" would match any character in a LIKE pattern
@@ -62,7 +63,6 @@ def app(request: pytest.FixtureRequest, tmp_path) -> Iterator[sessionmaker]:  # 
         server = request.getfixturevalue("postgres")
         engine = make_engine(server.create_database(f"erasure_{uuid.uuid4().hex[:8]}"))
     create_all(engine)
-    Base.metadata.create_all(engine, tables=[OutboxMessage.__table__, KeyValueRow.__table__])
     factory = make_session_factory(engine)
     yield factory
     engine.dispose()

@@ -36,6 +36,7 @@ from common.ids import ConversationId
 from common.masking import find_pii, fold, mask_text
 from common.ratelimit import InProcessRateLimiter
 from common.settings import Settings
+from desk.schema import create_all
 from devtools.wechat_sim.channel_app import EchoBot, _SeveralPerProcess, config_for, serve_channel
 from devtools.wechat_sim.simulator import WeChatSimulator, free_port, sign
 from wechat.outbox import Outbox
@@ -162,6 +163,7 @@ def test_rest_channel_limits_each_sender(rest: Any) -> None:
 @pytest.fixture(scope="module")
 def wechat(background: BackgroundLoop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     database = f"sqlite:///{Path(tmp_path_factory.mktemp('wechat')) / 'app.db'}"
+    create_all(make_engine(database))
     sim = background.run(WeChatSimulator().start())
     bot = EchoBot()
     running = background.run(serve_channel(config_for(sim, max_body_bytes=4096), SQLStore(make_engine(database)),

@@ -12,8 +12,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from profiles.models import Order
 from demo.seed import DEMO_CAST
+from profiles.models import Order
 from tests.integration.conftest import Assistant
 from tests.integration.test_conversations import as_customer
 

@@ -12,9 +12,9 @@ import logging
 import time
 from typing import Any
 
+from bot.connectors.wechat_turns import PENDING, TurnRunner
 from wechat.api import Inbound
 from wechat.stores import MemoryStore
-from bot.connectors.wechat_turns import PENDING, TurnRunner
 
 
 def _inbound() -> Inbound:

@@ -9,8 +9,18 @@ import numpy as np
 import pytest
 
 from sentiment import ANGER, ANXIETY, EMOTION_THRESHOLD, NEGATIVE, NEUTRAL, POSITIVE, SentimentResult
-from sentiment.cs_head import CUES, DEFAULT_HEAD, HASH_FEATURES, HEADS, CsHead, _strength, clip, \
-    cue_counts, dense_features, hashed_text
+from sentiment.cs_head import (
+    CUES,
+    DEFAULT_HEAD,
+    HASH_FEATURES,
+    HEADS,
+    CsHead,
+    _strength,
+    clip,
+    cue_counts,
+    dense_features,
+    hashed_text,
+)
 from sentiment.ensemble import EnsembleAnalyzer, Fusion
 from sentiment.transformer import Reading
 
@@ -154,8 +164,8 @@ def test_a_reading_without_a_vector_is_not_sent_to_the_head():
 
 @pytest.fixture(scope="module")
 def analyzer():
-    from sentiment.factory import build_analyzer
     from common.settings import get_settings
+    from sentiment.factory import build_analyzer
 
     built = build_analyzer(get_settings())
     if not isinstance(built, EnsembleAnalyzer):

@@ -78,7 +78,14 @@ def resume(server: RedisServer) -> None:
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'app.db'}"
+    """An embedded database with the application's tables (constructors do not create them)."""
+    from desk.schema import create_all
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    engine = make_engine(url)
+    create_all(engine)
+    engine.dispose()
+    return url
 
 
 @pytest.fixture

@@ -66,3 +66,15 @@ async def test_without_the_fallback_an_outage_is_store_unavailable(redis_server:
 def test_the_channel_gets_redis_with_the_fallback(tmp_path: Path) -> None:
     store = make_store(redis_url="redis://127.0.0.1:1/0", database_url=f"sqlite:///{tmp_path / 'a.db'}")
     assert isinstance(store, FallbackStore)
+
+
+def test_the_constructors_create_no_table(tmp_path: Path) -> None:
+    """The schema has one entry point (``desk.schema.create_all``, Alembic in production)."""
+    import sqlalchemy as sa
+
+    from wechat.outbox import Outbox
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    SQLStore(engine)
+    Outbox(engine)
+    assert sa.inspect(engine).get_table_names() == []

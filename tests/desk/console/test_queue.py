@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from common.db import create_all, make_engine, make_session_factory
+from common.db import make_engine, make_session_factory
+from desk.schema import create_all
 from tests.conftest import MovableClock
 from tests.desk.console.conftest import Console, enqueue
 

@@ -12,9 +12,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from common.db import create_all, make_engine, make_session_factory
+from common.db import make_engine, make_session_factory
 from demo.seed import seed_demo
 from desk.agents import AgentStore
+from desk.schema import create_all
 from desk.tickets import TicketStore
 from tests.integration.conftest import free_port
 from tests.utils.browser import running_console
