@@ -121,6 +121,9 @@ def create_app(
                     running.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await running
+            close = getattr(services.broker, "close", None)  # the Redis broker's connections
+            if close is not None:
+                await close()
 
     app = FastAPI(title="Agent console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
