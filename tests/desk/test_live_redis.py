@@ -98,3 +98,16 @@ async def test_a_restarted_redis_is_subscribed_again() -> None:
         await one.close()
         await other.close()
         server.stop()
+
+
+async def test_a_topic_left_and_joined_again_still_delivers(redis: RedisServer) -> None:
+    one, other = RedisBroker(redis.url, prefix="t5:"), RedisBroker(redis.url, prefix="t5:")
+    try:
+        for attempt in range(3):
+            async with other.subscribe("conversation:c1") as subscription:
+                await one.publish("conversation:c1", {"type": "transcript", "n": attempt})
+                assert await subscription.next(timeout=1) == {"type": "transcript", "n": attempt}
+            await asyncio.sleep(1.2)  # the reader waits on a connection with no channel for a while
+    finally:
+        await one.close()
+        await other.close()
