@@ -1,8 +1,9 @@
-"""Two console replicas behind nginx, sharing Redis and the database (issue 14 item 10).
+"""Two console replicas behind nginx, sharing Redis and the database.
 
-Two ``python -m desk.console`` processes on the session's SQLite file (the database the action server
-writes), both with ``REDIS_URL`` pointing at one real redis-server, behind a real nginx whose upstream
-holds both (a test header, ``X-Test-Replica: N``, pins a request to replica N; without it requests
+The production topology on loopback (``devtools/stack.py``: a throwaway PostgreSQL migrated with Alembic
+and seeded with the demo cast, redis-server, a Rasa server and an action server), then two
+``python -m desk.console`` processes on that PostgreSQL database, both with ``REDIS_URL`` pointing at the
+one redis-server, behind a real nginx whose upstream holds both (a test header, ``X-Test-Replica: N``, pins a request to replica N; without it requests
 are round-robined). Both replicas look at the database only once a minute (``CONSOLE_QUEUE_POLL_MS``),
 so what reaches replica B within a second can only have come through Redis:
 
@@ -20,6 +21,7 @@ import json
 import os
 import re
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,15 +32,28 @@ import pytest
 import websockets
 from sqlalchemy import select
 
-from desk.models import Handoff
-from devtools.services import RedisServer, ServiceUnavailable, free_port
-from devtools.stack import HOST, ServerProcess, StartFailed, console_server, nginx_binary, wait_all_ready
-from tests.integration.conftest import Assistant
-from tests.integration.test_conversations import as_customer
-from tests.utils.browser import ensure_agent
+from sqlalchemy.orm import sessionmaker
 
+from common.db import make_engine, make_session_factory
+from demo.seed import DEMO_CAST
+from desk.agents import AgentStore
+from desk.models import Handoff
+from devtools.services import ServiceUnavailable, free_port
+from devtools.stack import (
+    HOST,
+    ServerProcess,
+    Stack,
+    StartFailed,
+    console_server,
+    nginx_binary,
+    wait_all_ready,
+)
+from profiles.models import ChannelIdentity
+
+ROOT = Path(__file__).resolve().parents[2]
 AGENT_A, AGENT_B, PASSWORD = "replica-agent-a", "replica-agent-b", "replica-agent-pass"
 PER_USER_LIMIT = 3
+pytestmark = pytest.mark.services  # its own PostgreSQL and redis-server (besides the integration marker)
 WITHIN_S = 1.0
 
 NGINX_CONF = """\
@@ -108,48 +123,56 @@ class Replicas:
     url: str
     ws_url: str
     ports: list[int]
+    session_factory: sessionmaker
 
 
 @pytest.fixture(scope="module")
-def replicas(assistant: Assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
-    assert assistant.work_dir is not None
-    ensure_agent(assistant, AGENT_A, PASSWORD, "副本甲")
-    ensure_agent(assistant, AGENT_B, PASSWORD, "副本乙")
-    redis = RedisServer()
+def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
+    # PostgreSQL, redis-server, one Rasa server and one action server (devtools/stack.py, the production
+    # topology on loopback, without its console); then two consoles of our own behind our own nginx
+    stack = Stack(replicas=1, with_console=False, log_dir=ROOT / "results" / "console-replicas")
     try:
-        redis.start()
-    except ServiceUnavailable as exc:
+        stack.start()
+    except (StartFailed, ServiceUnavailable) as exc:
         pytest.fail(str(exc))
-    ports, nginx_port = [free_port(), free_port()], free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-        "DATABASE_URL": f"sqlite:///{assistant.work_dir / 'app.db'}",
-        "PII_HASH_SALT": "integration-salt",
-        "RASA_URL": assistant.rasa_url,
-        "RASA_AUTH_TOKEN": assistant.token,
-        "REDIS_URL": redis.url,
-        "CONSOLE_QUEUE_POLL_MS": "60000",  # only Redis can carry news between the replicas in time
-        "QUEUE_SWEEP_S": "3600",
-        "LOGIN_MAX_FAILURES_PER_USER": str(PER_USER_LIMIT),
-        "PYTHONWARNINGS": "ignore",
-    }
-    logs = assistant.log_dir
-    servers = [console_server(f"console-{n}", port, env, logs / f"console-replica-{n}.log")
-               for n, port in enumerate(ports)]
-    servers.append(console_nginx(tmp_path_factory.mktemp("nginx"), nginx_port, ports))
+    engine = make_engine(stack.database_url)
+    factory = make_session_factory(engine)
+    servers: list[ServerProcess] = []
     try:
+        agents = AgentStore(factory)
+        for username, name in ((AGENT_A, "副本甲"), (AGENT_B, "副本乙")):
+            agents.add(username=username, password=PASSWORD, role="agent", display_name=name)
+        ports, nginx_port = [free_port(), free_port()], free_port()
+        env = stack.env(
+            RASA_URL=f"http://{stack.rasa_address(0)}",
+            CONSOLE_QUEUE_POLL_MS="60000",  # only Redis can carry news between the replicas in time
+            QUEUE_SWEEP_S="3600",
+            LOGIN_MAX_FAILURES_PER_USER=str(PER_USER_LIMIT),
+        )
+        servers = [console_server(f"console-{n}", port, env, stack.log_dir / f"console-{n}.log")
+                   for n, port in enumerate(ports)]
+        servers.append(console_nginx(tmp_path_factory.mktemp("nginx"), nginx_port, ports))
         for server in servers:
             server.start()
         try:
             wait_all_ready(servers, 120)
         except StartFailed as exc:
             pytest.fail(str(exc))
-        yield Replicas(url=f"http://{HOST}:{nginx_port}", ws_url=f"ws://{HOST}:{nginx_port}", ports=ports)
+        yield Replicas(url=f"http://{HOST}:{nginx_port}", ws_url=f"ws://{HOST}:{nginx_port}", ports=ports,
+                       session_factory=factory)
     finally:
         for server in reversed(servers):
             server.stop()
-        redis.stop()
+        engine.dispose()
+        stack.stop()
+
+
+def as_customer(replicas: Replicas, demo_id: str) -> str:
+    """A new conversation id, signed in as one of the demo customers (as the shop's widget would)."""
+    sender = f"{demo_id}-{uuid.uuid4().hex[:10]}"
+    with replicas.session_factory.begin() as session:
+        session.add(ChannelIdentity(channel="rest", external_id=sender, customer_id=DEMO_CAST[demo_id]))
+    return sender
 
 
 def _pin(replica: int) -> dict[str, str]:
@@ -188,16 +211,14 @@ async def _queue_events(client: httpx.AsyncClient, replica: int, upstream: list[
                 yield json.loads(line[5:])
 
 
-def _handoff_of(assistant: Assistant, sender: str) -> Handoff | None:
-    with assistant.session_factory() as session:
+def _handoff_of(replicas: Replicas, sender: str) -> Handoff | None:
+    with replicas.session_factory() as session:
         return session.scalars(select(Handoff).where(Handoff.conversation_id == sender)).first()
 
 
-async def test_a_handoff_queued_on_one_replica_reaches_the_other_within_a_second(
-    assistant: Assistant, replicas: Replicas
-) -> None:
+async def test_a_handoff_queued_on_one_replica_reaches_the_other_within_a_second(replicas: Replicas) -> None:
     agent = await _agent(replicas.url, AGENT_B, replica=1)
-    sender = as_customer(assistant, "demo-regular-zh")
+    sender = as_customer(replicas, "demo-regular-zh")
     arrived: asyncio.Future[datetime] = asyncio.get_running_loop().create_future()
     stream_upstream: list[str] = []
     first_snapshot = asyncio.Event()
@@ -217,7 +238,7 @@ async def test_a_handoff_queued_on_one_replica_reaches_the_other_within_a_second
             assert customer.response_headers.get("X-Upstream") == f"{HOST}:{replicas.ports[0]}"  # replica A
             await customer.send(json.dumps({"text": "转人工"}))
             seen_at = await asyncio.wait_for(arrived, 60)
-            handoff = _handoff_of(assistant, sender)
+            handoff = _handoff_of(replicas, sender)
             assert handoff is not None and handoff.status == "queued"
             delay = (seen_at - handoff.created_at).total_seconds()
             assert delay <= WITHIN_S, f"replica B showed the handoff {delay:.2f}s after it was queued"
