@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 QUEUE = "queue"
 SUBSCRIBER_BUFFER = 256
+REDIS_WAIT_S = 1.0  # the longest a publish or a count waits for Redis before this replica goes on alone
 
 
 def conversation_topic(conversation_id: str) -> str:
@@ -148,17 +149,20 @@ class RedisBroker:
         return self._local.subscribers(topic)
 
     async def subscriber_count(self, topic: str) -> int | None:
-        """Replicas with a subscriber of ``topic`` (Redis ``PUBSUB NUMSUB``); this process's view when Redis is out."""
+        """Replicas with a subscriber of ``topic`` (Redis ``PUBSUB NUMSUB``). While Redis is out of reach:
+        this process's count when it has one, else None (another replica may hold the connection)."""
         try:
-            [(_, count)] = await self._redis().pubsub_numsub(self._prefix + topic)
+            [(_, count)] = await asyncio.wait_for(self._redis().pubsub_numsub(self._prefix + topic), REDIS_WAIT_S)
             return max(int(count), 1 if self._local.subscribers(topic) else 0)
         except Exception as exc:  # noqa: BLE001 - Redis out of reach: what this process knows
             self._warn("count", exc)
-            return self._local.subscribers(topic)
+            return self._local.subscribers(topic) or None
 
     async def publish(self, topic: str, message: dict[str, Any]) -> None:
         try:
-            await self._redis().publish(self._prefix + topic, json.dumps(message, ensure_ascii=False))
+            await asyncio.wait_for(
+                self._redis().publish(self._prefix + topic, json.dumps(message, ensure_ascii=False)), REDIS_WAIT_S
+            )
         except Exception as exc:  # noqa: BLE001 - Redis out of reach: this replica's views still update
             self._warn("publish", exc)
             await self._local.publish(topic, message)

@@ -75,6 +75,8 @@ async def test_without_redis_one_replica_still_updates_its_own_views() -> None:
             await broker.publish("queue", {"type": "queue"})
             assert await subscription.next(timeout=1) == {"type": "queue"}
             assert await has_subscribers(broker, "queue") is True
+        # nobody here: a customer may be connected to another replica, so it cannot be known
+        assert await has_subscribers(broker, "customer:c1") is None
     finally:
         await broker.close()
 
