@@ -1,7 +1,7 @@
 """QueueTimeouts: a periodic task in the console process that ends queued handoffs nobody took.
 
 * Abandoned: while queued the customer has said nothing for ``HANDOFF_ABANDON_MINUTES`` *and* is not
-  connected (no open widget or web chat socket for the conversation: the broker counts the customer
+  connected (no open widget or web chat socket for the conversation on any console replica: the broker counts the customer
   topic's subscribers), or ``customer_left`` was called. The bot is resumed silently. The default (2 min)
   is shorter than the queue timeout (5 min), so a customer who closed the chat is abandoned before the
   timeout; a customer still connected is never called gone, and where presence cannot be known (WeChat,
