@@ -71,6 +71,7 @@ bench: train install-dev  ## turn latency vs stock Rasa, NLU cross-validation, s
 	$(VENV)/python bench/nlu_cv.py
 	$(VENV)/python bench/sentiment.py
 	$(VENV)/python bench/wechat_5s.py
+	$(VENV)/python bench/agent_screen.py
 
 console: install  ## run only the agent console + web chat on :8000 (the assistant must be running: make run)
 	$(VENV)/python -m desk.console
@@ -103,3 +104,10 @@ lock:  ## record the exact versions of the working .venv in constraints.txt
 
 clean:  ## remove trained models, results and local databases
 	rm -rf models results var logs
+
+.PHONY: bench-agent-screen screenshots
+bench-agent-screen: train install-dev  ## a refund message -> an available agent's live queue: p50/p95 ms (embedded default)
+	$(VENV)/python bench/agent_screen.py
+
+screenshots: train install-dev  ## docs/screenshots/: queue, handoff card, tickets inbox, dashboard in zh and en (Playwright + Debian chromium)
+	$(VENV)/python scripts/screenshots.py

@@ -95,7 +95,8 @@ class Settings:
     database_url: str = setting("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'assistant.db'}",
                                 "application data (profiles, tickets, handoffs, feedback); PostgreSQL by URL")
     redis_url: str | None = setting("REDIS_URL", None, "shared store for rate limits and the WeChat token, dedup "
-                                    "and window; empty = in-process / the database")
+                                    "and window, and for the console replicas' live updates (pub/sub) and "
+                                    "sign-in throttling; empty = in-process / the database")
     pii_hash_salt: str = setting("PII_HASH_SALT", "dev-only-salt", "salt of the hashed contact data (phone, e-mail, "
                                  "ID number kept only for lookup); required in production", shown=_DEV)
     environment: str = setting("ENVIRONMENT", "development", "one of development, test, staging, production "

@@ -120,16 +120,16 @@ def create_app(
                     running.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await running
+            close = getattr(services.broker, "close", None)  # the Redis broker's connections
+            if close is not None:
+                await close()
 
     app = FastAPI(title="Agent console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: also on 413s and errors
     app.state.templates = make_environment()
-    app.state.login_throttle = auth.LoginThrottle(
-        per_user=settings.login_max_failures_per_user, per_ip=settings.login_max_failures_per_ip,
-        window_s=settings.login_failure_window_minutes * 60,
-    )
+    app.state.login_throttle = auth.login_throttle_from_settings(settings)  # in Redis when REDIS_URL is set
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:

@@ -18,7 +18,7 @@ from desk.console.timeouts import QueueTimeouts
 from desk.console.watch import QueueWatcher
 from desk.gateway import ChannelGateway, GatewayRouter
 from desk.handoffs import HandoffQueue
-from desk.live import Broker, InProcessBroker
+from desk.live import Broker, broker_from_settings
 from desk.notes import NoteStore
 from desk.rasa_client import RasaClient
 from desk.review import ReviewStore
@@ -57,7 +57,7 @@ class Services:
         gateways: Mapping[str, ChannelGateway] | None = None,
         clock: Callable[[], datetime] = datetime.utcnow,
     ) -> "Services":
-        broker = broker or InProcessBroker()
+        broker = broker or broker_from_settings(settings)  # Redis pub/sub when REDIS_URL is set
         queue = HandoffQueue(session_factory, clock=clock, max_queued_guests=settings.handoff_max_queued_guests,
                              max_queued=settings.handoff_max_queued,
                              guest_requests_per_hour=settings.handoff_guest_requests_per_hour)

@@ -1,7 +1,7 @@
 """QueueTimeouts: a periodic task in the console process that ends queued handoffs nobody took.
 
 * Abandoned: while queued the customer has said nothing for ``HANDOFF_ABANDON_MINUTES`` *and* is not
-  connected (no open widget or web chat socket for the conversation: the broker counts the customer
+  connected (no open widget or web chat socket for the conversation on any console replica: the broker counts the customer
   topic's subscribers), or ``customer_left`` was called. The bot is resumed silently. The default (2 min)
   is shorter than the queue timeout (5 min), so a customer who closed the chat is abandoned before the
   timeout; a customer still connected is never called gone, and where presence cannot be known (WeChat,
@@ -30,7 +30,7 @@ from common.db import StoreUnavailable
 from desk.errors import InvalidTransition
 from desk.gateway import ChannelUnavailable, GatewayRouter, OutboundMessage
 from desk.handoffs import HandoffQueue
-from desk.live import QUEUE, Broker, conversation_topic, customer_topic
+from desk.live import QUEUE, Broker, conversation_topic, customer_topic, has_subscribers
 from desk.models import HandoffStatus, TicketTopic
 from desk.rasa_client import RasaClient, RasaUnavailable
 from desk.resolution import ABANDONED, TIMED_OUT, resume, resume_or_mark
@@ -85,7 +85,7 @@ class QueueTimeouts:
         now = self._clock()
         for handoff in queued:
             waited = now - handoff.created_at
-            if self._abandon is not None and waited >= self._abandon and self._connected(handoff) is False:
+            if self._abandon is not None and waited >= self._abandon and await self._connected(handoff) is False:
                 if now - await self._last_customer_line(handoff) >= self._abandon:
                     if await self.abandon(handoff):
                         done["abandoned"].append(handoff.id)
@@ -95,12 +95,12 @@ class QueueTimeouts:
                     done["timed_out"].append(handoff.id)
         return done
 
-    def _connected(self, handoff: HandoffView) -> bool | None:
-        """Whether the customer has a live connection to this console (None: cannot be known here)."""
-        count = getattr(self._broker, "subscribers", None)
-        if count is None or not self._gateways.carries_bot_lines(handoff.channel):
-            return None  # a channel with no connection of its own here (WeChat), or a broker that cannot count
-        return bool(count(customer_topic(handoff.conversation_id)))
+    async def _connected(self, handoff: HandoffView) -> bool | None:
+        """Whether the customer has a live connection to a console replica (None: cannot be known here)."""
+        if not self._gateways.carries_bot_lines(handoff.channel):
+            return None  # a channel with no connection of its own here (WeChat)
+        # None too for a broker that cannot count; with Redis, a socket on any replica counts
+        return await has_subscribers(self._broker, customer_topic(handoff.conversation_id))
 
     async def retry_resumes(self) -> list[int]:
         """Resume the conversations of handoffs marked ``resume_pending``; the ids Rasa accepted.

@@ -134,3 +134,9 @@ def test_dockerfiles_use_the_pinned_versions_and_the_entrypoint(dockerfile: str)
     assert "USER app" in text
     compose = yaml.safe_load(COMPOSE.read_text())
     assert any(s.get("build", {}).get("dockerfile") == dockerfile for s in compose["services"].values())
+
+
+def test_the_console_runs_as_replicas_sharing_redis(compose: dict[str, Any]) -> None:
+    console = compose["services"]["console"]
+    assert int(console["deploy"]["replicas"]) >= 2
+    assert console["environment"]["REDIS_URL"].startswith("redis://")  # live updates, sign-in throttling
