@@ -187,6 +187,8 @@ def test_store_classes_tickets_by_customer_and_counts_the_first_claim(seeded, mo
         vip = session.query(Customer).filter(Customer.tier == "vip").first().id
         old = session.query(Customer).filter(Customer.tier != "vip", Customer.birth_year.isnot(None),
                                              Customer.birth_year <= movable_clock().year - 70).first()
+        assert old is not None  # the demo seed has elderly customers
+        old_id = old.id
     tickets = TicketStore(seeded, clock=movable_clock)
     a = tickets.record_contact(customer_id=vip, conversation_id="sla-a", channel="web", topic="order", subject="x").ticket
     b = tickets.record_contact(customer_id=None, conversation_id="sla-b", channel="web", topic="refund",
@@ -195,10 +197,9 @@ def test_store_classes_tickets_by_customer_and_counts_the_first_claim(seeded, mo
     found = store.for_tickets([a.id, b.id])
     assert found[a.id].item.sla_class == "vip"
     assert found[b.id].item.sla_class == "refund"
-    if old is not None:
-        c = tickets.record_contact(customer_id=old.id, conversation_id="sla-c", channel="web", topic="order",
-                                   subject="z").ticket
-        assert store.for_tickets([c.id])[c.id].item.sla_class == "elderly"
+    c = tickets.record_contact(customer_id=old_id, conversation_id="sla-c", channel="web", topic="order",
+                               subject="z").ticket
+    assert store.for_tickets([c.id])[c.id].item.sla_class == "elderly"
     movable_clock.advance(minutes=30)
     TicketInbox(seeded, clock=movable_clock).claim(b.id, Viewer("agent1", False))
     movable_clock.advance(hours=10)
