@@ -167,8 +167,10 @@ class Evaluated:
 
     @property
     def current(self) -> tuple[str, Check]:
-        """The target the agent works to now: the first response until it is sent, then the resolution."""
-        if self.first_response.running:
+        """The target the agent works to now: the first response until it is sent (even once past its
+        target), then the resolution."""
+        still_open = self.item.resolved_at is None and self.item.ended_at is None
+        if still_open and self.first_response.done_at is None:
             return "first_response", self.first_response
         return "resolution", self.resolution
 

@@ -89,6 +89,7 @@ def test_a_waiting_chat_goes_ok_warning_breached_as_the_clock_moves():
     assert at(target.total_seconds() + 1).first_response.state == "breached"
     assert at(0).first_response.due_at == T0 + target
     assert at(0).current[0] == "first_response"
+    assert at(target.total_seconds() + 1).current == ("first_response", at(target.total_seconds() + 1).first_response)
 
 
 def test_answered_in_time_is_met_late_is_breached_and_then_the_resolution_counts():
