@@ -81,7 +81,7 @@ def test_the_sla_report_groups_by_team_agent_reason_and_week(console_factory, se
     console.queue.claim(answered, agent_id="agent1")
     record_first_response(console.session_factory, answered, "agent1", start + timedelta(minutes=2))
     console.queue.resolve(answered)
-    late = enqueue(console.queue, "web-sla-r2", priority=4)
+    enqueue(console.queue, "web-sla-r2", priority=4)  # left waiting
     store = TicketStore(console.session_factory, clock=clock)
     ticket = store.record_contact(customer_id=None, conversation_id="web-sla-r3", channel="web", topic="complaint",
                                   subject="投诉").ticket
