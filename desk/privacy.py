@@ -19,7 +19,8 @@ they carry the ``customer_id`` (a guest's handoff before signing in, a ticket wr
   customer's conversations keep their status, times, ratings and ids (dashboards and counts stay
   right) but lose their free text (handoff summaries and packages with the last messages, ticket
   subjects, feedback comments, review notes); so do the notes supervisors wrote when closing the
-  customer's low-CSAT follow-ups;
+  customer's low-CSAT follow-ups; the customer's lines listed as misunderstood in the weekly reports
+  (``weekly_report_messages``) are deleted (the report's counts stay);
 * a conversation id naming a WeChat openid (``wechat:<openid>``) is replaced, in every table that
   keeps one (conversations, sessions, signals, tickets and contacts, handoffs, feedback and its
   idempotency key, reviews, reveals), by one random ``erased-…`` id per conversation, so the rows of
@@ -68,6 +69,7 @@ from desk.models import (
     TicketContact,
     TicketEvent,
     TranscriptReview,
+    WeeklyReportMessage,
 )
 from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, CustomerVault, Order
 
@@ -79,7 +81,7 @@ CHECKPOINTS = "tracker_checkpoints"
 CONVERSATION_COLUMNS = (
     Conversation.id, ConversationSession.conversation_id, ConversationSignals.conversation_id,
     Ticket.conversation_id, TicketContact.conversation_id, Handoff.conversation_id, Feedback.conversation_id,
-    TranscriptReview.conversation_id, PiiReveal.conversation_id,
+    TranscriptReview.conversation_id, PiiReveal.conversation_id, WeeklyReportMessage.conversation_id,
 )
 
 
@@ -226,6 +228,7 @@ class PrivacyOffice:
                 "reveals": of_customer(PiiReveal),
                 "wechat_held_messages": [self._iso(r) for r in wechat_outbox.rows_for_openids(connection, openids)],
                 "wechat_keys": wechat_stores.keys_naming(connection, openids),
+                "weekly_report_messages": rows(WeeklyReportMessage, WeeklyReportMessage.conversation_id.in_(senders)),
             }
         document["transcripts"] = self.transcripts(senders)
         return document
@@ -269,6 +272,7 @@ class PrivacyOffice:
             session.execute(sa.update(HandoffNote).where(HandoffNote.handoff_id.in_(handoff_ids))
                             .values(text=ERASED_TEXT))
             session.execute(sa.update(Feedback).where(Feedback.id.in_(feedback_ids)).values(comment=None))
+            session.execute(sa.delete(WeeklyReportMessage).where(WeeklyReportMessage.conversation_id.in_(senders)))
             session.execute(sa.update(TranscriptReview).where(TranscriptReview.conversation_id.in_(senders))
                             .values(notes=None))
             self._pseudonymise(session, self.pseudonyms(senders, openids))

@@ -168,3 +168,27 @@ def test_the_retention_job_writes_the_weekly_report(tmp_path, monkeypatch, track
         weeks = list(session.scalars(select(WeeklyReport.week_start)))
     assert weeks == [last_complete_week(datetime.utcnow())]
     engine.dispose()
+
+
+def test_a_customers_misunderstood_lines_are_exported_and_erased_with_their_data(seeded, tmp_path):
+    from desk.privacy import PrivacyOffice
+    from profiles.models import Customer
+
+    with seeded.begin() as session:
+        customer_id = session.scalars(select(Customer.id).order_by(Customer.id)).first()
+    mine, other = f"web-{customer_id}", "web-someone-else"
+    tracker = tracker_db(tmp_path / "tracker.db", [
+        (mine, MONDAY, "那个东西咋整", "nlu_fallback", 0.2),
+        (other, MONDAY, "那个东西咋整", "nlu_fallback", 0.2),
+    ])
+    reports = WeeklyReports(seeded, tracker=tracker, clock=lambda: AFTER)
+    assert reports.generate(date(2026, 11, 9)).top_messages == [("那个东西咋整", 2)]
+    office = PrivacyOffice(seeded, tracker)
+    exported = office.export(customer_id, actor="boss")["weekly_report_messages"]
+    assert [(m["conversation_id"], m["text"]) for m in exported] == [(mine, "那个东西咋整")]
+    office.erase(customer_id, actor="boss", reason="customer asked")
+    with seeded.begin() as session:
+        left = list(session.scalars(select(WeeklyReportMessage.conversation_id)))
+    assert left == [other]
+    stored = reports.get(date(2026, 11, 9))
+    assert stored.top_messages == [("那个东西咋整", 1)] and stored.figures["misunderstood"] == 2
