@@ -284,7 +284,4 @@ def report(evaluated: Iterable[Evaluated], by: str, order: Sequence[str] = ()) -
             return (0, list(order).index(value), value)
         return (1, 0, value)
 
-    rows = [groups[v] for v in sorted(groups, key=position)]
-    if by == "week":
-        rows.sort(key=lambda r: (r.value is None, r.value or ""), reverse=False)
-    return rows, total
+    return [groups[v] for v in sorted(groups, key=position)], total

@@ -45,6 +45,9 @@ def test_the_queue_carries_the_sla_and_it_moves_with_the_clock(console_factory) 
     assert rows[vip]["sla_state"] == "breached" and rows[vip]["sla_breach_in_s"] == -10
     page = agent.get("/", headers=HTML).text
     assert '"sla_state": "breached"' in page  # the first snapshot drawn by queue.js
+    assert agent.post(f"/api/handoffs/{vip}/claim", headers={"X-CSRF-Token": agent.csrf}).status_code == 200
+    card = agent.get(f"/handoffs/{vip}", headers={**HTML, "Accept-Language": "en"}).text
+    assert 'data-state="breached"' in card and "First response: Past target" in card
 
 
 def test_the_inbox_marks_and_filters_tickets_by_sla(console_factory) -> None:
