@@ -130,9 +130,12 @@ def test_a_supervisor_opens_the_sla_report_and_the_weekly_report(world: Any, bro
         page.click("[data-testid=sla-apply]")
         expect(page.get_by_test_id("sla-table")).to_contain_text("VIP 客户")
         expect(page.get_by_test_id("sla-table")).to_contain_text("合计")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "sla-report-zh.png"), full_page=True)
         page.click("[data-testid=nav-weekly]")
         page.locator("[data-testid=weekly-weeks] a").first.click()
         expect(page.get_by_test_id("weekly-cards")).to_be_visible()
         expect(page.get_by_test_id("weekly-csv")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "weekly-report-zh.png"), full_page=True)
     finally:
         context.close()
