@@ -27,6 +27,7 @@ from desk.review import ReviewStore
 from desk.ticket_inbox import TicketInbox
 from desk.tickets import TicketStore
 from desk.wechat_held import HeldMessages
+from profiles.segmentation import load_thresholds
 from profiles.vault import PiiVault
 
 
@@ -93,6 +94,6 @@ class Services:
             limiter=limiter_from_settings(settings, prefix="ratelimit:web:"),
             held=HeldMessages(session_factory),
             inbox=TicketInbox(session_factory, clock=clock),
-            sla=SlaStore(session_factory, clock=clock),
+            sla=SlaStore(session_factory, clock=clock, thresholds=load_thresholds(settings.segments_file)),
             weekly=WeeklyReports(session_factory, clock=clock),
         )
