@@ -139,10 +139,13 @@ def purge(engine: Engine, *, older_than_days: int, clock: Callable[[], float] = 
 def weekly_report(app_engine: Engine, tracker: Engine | None) -> None:
     """The scheduled weekly report (written once per week; a failure is logged, retention goes on)."""
     from common.db import make_session_factory
+    from common.settings import get_settings
     from desk.weekly_report import WeeklyReports
+    from profiles.segmentation import load_thresholds
 
     try:
-        stored = WeeklyReports(make_session_factory(app_engine), tracker=tracker).run_due()
+        thresholds = load_thresholds(get_settings().segments_file)
+        stored = WeeklyReports(make_session_factory(app_engine), tracker=tracker, thresholds=thresholds).run_due()
     except Exception:  # noqa: BLE001 - the report must not stop the deletion of expired data
         logger.exception("weekly report not written")
         return

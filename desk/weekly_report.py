@@ -40,6 +40,7 @@ from desk._unit import unit_of_work
 from desk.models import Handoff, WeeklyReport, WeeklyReportMessage
 from desk.review import _records
 from desk.sla_store import SlaStore
+from profiles.segmentation import Thresholds, load_thresholds
 
 logger = logging.getLogger(__name__)
 LOW_CONFIDENCE = 0.5
@@ -115,8 +116,9 @@ def misunderstood(tracker: Engine | None, start: datetime, end: datetime) -> lis
 class WeeklyReports:
     def __init__(self, session_factory: sessionmaker, *, tracker: Engine | None = None,
                  clock: Callable[[], datetime] = datetime.utcnow, policy: sla.Policy | None = None,
-                 targets: metrics.Targets | None = None) -> None:
+                 targets: metrics.Targets | None = None, thresholds: Thresholds | None = None) -> None:
         self._session_factory = session_factory
+        self._thresholds = thresholds
         self._tracker = tracker
         self._clock = clock
         self._policy = policy
@@ -129,7 +131,8 @@ class WeeklyReports:
         week_end = week_start + timedelta(days=6)
         start, end = datetime.combine(week_start, time.min), datetime.combine(week_end + timedelta(days=1), time.min)
         now = self._clock()
-        evaluated = SlaStore(self._session_factory, clock=self._clock, policy=self._policy).evaluated(
+        evaluated = SlaStore(self._session_factory, clock=self._clock, policy=self._policy,
+                             thresholds=self._thresholds).evaluated(
             date_from=week_start, date_to=week_end)
         lines = misunderstood(self._tracker, start, end)
         with unit_of_work(self._session_factory) as session:
@@ -232,7 +235,7 @@ def main(argv: list[str] | None = None, session_factory: sessionmaker | None = N
         session_factory = make_session_factory(make_engine(settings.database_url))
     if tracker is None:
         tracker = make_engine(settings.tracker_db_url)
-    reports = WeeklyReports(session_factory, tracker=tracker)
+    reports = WeeklyReports(session_factory, tracker=tracker, thresholds=load_thresholds(settings.segments_file))
     week = args.week or last_complete_week(datetime.utcnow())
     stored = reports.generate(week, replace=args.force)
     print(f"weekly report for the week of {stored.week_start.isoformat()} stored")

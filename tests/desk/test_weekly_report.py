@@ -192,3 +192,19 @@ def test_a_customers_misunderstood_lines_are_exported_and_erased_with_their_data
     assert left == [other]
     stored = reports.get(date(2026, 11, 9))
     assert stored.top_messages == [("那个东西咋整", 1)] and stored.figures["misunderstood"] == 2
+
+
+def test_a_week_is_written_by_hand_from_the_command_line(week, tracker, capsys):
+    from desk.weekly_report import main
+
+    assert main(["--week", "2026-11-12"], session_factory=week, tracker=tracker) == 0
+    assert "2026-11-09" in capsys.readouterr().out
+    with week.begin() as session:
+        first = session.scalars(select(WeeklyReport)).one()
+        first_at = first.generated_at
+    assert main(["--week", "2026-11-09"], session_factory=week, tracker=tracker) == 0  # kept without --force
+    assert main(["--week", "2026-11-09", "--force"], session_factory=week, tracker=tracker) == 0
+    with week.begin() as session:
+        again = session.scalars(select(WeeklyReport)).one()
+        assert again.id == first.id and again.generated_at >= first_at
+        assert again.figures["top_reasons"] == [["refund", 2], ["user_request", 1]]
