@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -79,9 +80,10 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def prepare_database(work: Path, senders: list[str]) -> str:
     """A fresh seeded SQLite database, the agent, and each sender linked to a demo customer (``rest``)."""
-    from common.db import create_all, make_engine, make_session_factory
+    from common.db import make_engine, make_session_factory
     from demo.seed import DEMO_CAST, seed_demo
     from desk.agents import AgentStore
+    from desk.schema import create_all
     from profiles.models import ChannelIdentity
 
     database_url = f"sqlite:///{work / 'app.db'}"
@@ -133,10 +135,8 @@ class Screen:
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise TimeoutError(f"the handoff of {sender} never reached the agent's screen")
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), left)
-            except asyncio.TimeoutError:
-                pass
         return self.arrivals[sender]
 
 
@@ -210,10 +210,8 @@ async def measure(console_url: str, rasa_url: str, senders: dict[str, list[str]]
             }
     finally:
         watcher.cancel()
-        try:
+        with contextlib.suppress(BaseException):  # cancelled, or the stream closed with the servers
             await watcher
-        except BaseException:  # noqa: BLE001 - cancelled, or the stream closed with the servers
-            pass
         await agent.aclose()
     return results
 

@@ -4,7 +4,8 @@
 #   rasa      the Rasa server; RASA_ENDPOINTS picks the endpoints file (production: bot/endpoints.production.yml)
 #   actions   the action server
 #   console   the agent console + web chat widget (desk/console)
-#   retention the transcript retention job, every RETENTION_INTERVAL_S (default daily; desk/retention.py)
+#   retention the transcript retention job, every RETENTION_INTERVAL_S (default daily; desk/retention.py);
+#             it also writes the weekly report of the last complete week once (desk/weekly_report.py)
 # The embedded default (make run) does not use this file: it keeps SQLite and in-process stores.
 set -euo pipefail
 cd /app

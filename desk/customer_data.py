@@ -31,6 +31,7 @@ from desk.models import (
     TicketContact,
     TicketEvent,
     TranscriptReview,
+    WeeklyReportMessage,
 )
 
 
@@ -145,3 +146,20 @@ class FeedbackData:
                     feedback.idempotency_key = new + feedback.idempotency_key[len(old):]
             session.flush()
         _rename(session, (Feedback.conversation_id,), subject.renames)
+
+
+class WeeklyReportData:
+    """The customer's lines listed as misunderstood in the weekly reports (the reports' counts stay)."""
+
+    tables = ("weekly_report_messages", "weekly_reports")  # a report itself holds counts only
+
+    def identify(self, session: Session, customer_id: str) -> Identifiers:
+        return Identifiers()  # the lines carry conversation ids only, found by the other owners
+
+    def export(self, session: Session, subject: DataSubject) -> dict[str, Any]:
+        return {"weekly_report_messages": _rows(
+            session, WeeklyReportMessage, WeeklyReportMessage.conversation_id.in_(subject.conversation_ids))}
+
+    def erase(self, session: Session, subject: DataSubject) -> None:
+        session.execute(sa.delete(WeeklyReportMessage)
+                        .where(WeeklyReportMessage.conversation_id.in_(subject.conversation_ids)))

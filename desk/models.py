@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Float,
     CheckConstraint,
     DateTime,
@@ -338,3 +339,34 @@ class PiiReveal(Base):
     reason = Column(Text, nullable=False)
     conversation_id = Column(String(128), nullable=True)
     created_at = Column(DateTime, nullable=False, default=_now, index=True)
+
+
+# --- SLA report and the weekly scheduled report (desk/weekly_report.py) --------------------------
+
+
+class WeeklyReport(Base):
+    """One week's summary (CSAT, resolution, SLA, top handoff reasons), written by the scheduled job so
+    past weeks can be opened again; ``figures`` holds counts and rates only (no customer data)."""
+
+    __tablename__ = "weekly_reports"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    week_start = Column(Date, nullable=False, unique=True)  # the Monday (UTC) the week starts on
+    generated_at = Column(DateTime, nullable=False, default=_now)
+    figures = Column(JSON, nullable=False)
+
+
+class WeeklyReportMessage(Base):
+    """A customer line the bot did not understand that week (fallback or low confidence), masked; the
+    report's "top misunderstood messages" are these grouped by text. Kept per conversation so a
+    customer's lines are exported and erased with the rest of their data (desk/privacy.py)."""
+
+    __tablename__ = "weekly_report_messages"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    report_id = Column(Integer, ForeignKey("weekly_reports.id", ondelete="CASCADE"), nullable=False, index=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    intent = Column(String(64), nullable=True)
+    confidence = Column(Float, nullable=True)
+    created_at = Column(DateTime, nullable=False)

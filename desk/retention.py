@@ -12,6 +12,9 @@ In the application database (``DATABASE_URL``) each run also deletes, whatever t
 WeChat outbox rows already delivered and the expired ``wechat_kv`` keys; held WeChat lines older
 than the cut-off are deleted too (each owner module does its own rows: bot/connectors).
 
+Each run also writes the weekly report of the last complete week when it is not stored yet
+(``desk.weekly_report.WeeklyReports.run_due``): the scheduled process of the desk.
+
 Run it from cron or a systemd timer (daily); it is idempotent.
 """
 
@@ -133,6 +136,23 @@ def purge(engine: Engine, *, older_than_days: int, clock: Callable[[], float] = 
     return RetentionResult(conversations=len(senders), events=events)
 
 
+def weekly_report(app_engine: Engine, tracker: Engine | None) -> None:
+    """The scheduled weekly report (written once per week; a failure is logged, retention goes on)."""
+    from common.db import make_session_factory
+    from common.settings import get_settings
+    from desk.weekly_report import WeeklyReports
+    from profiles.segmentation import load_thresholds
+
+    try:
+        thresholds = load_thresholds(get_settings().segments_file)
+        stored = WeeklyReports(make_session_factory(app_engine), tracker=tracker, thresholds=thresholds).run_due()
+    except Exception:  # noqa: BLE001 - the report must not stop the deletion of expired data
+        logger.exception("weekly report not written")
+        return
+    if stored is not None:
+        print(f"weekly report for the week of {stored.week_start.isoformat()} stored")
+
+
 def main(argv: list[str] | None = None, engine: Engine | None = None) -> int:
     from common.db import make_engine
     from common.settings import get_settings
@@ -144,6 +164,9 @@ def main(argv: list[str] | None = None, engine: Engine | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
     args = parser.parse_args(argv)
     app_engine = make_engine(settings.database_url)
+    if not args.dry_run:
+        engine = engine or make_engine(settings.tracker_db_url)
+        weekly_report(app_engine, engine)
     if args.older_than_days <= 0:
         if not args.dry_run:
             purge(engine or make_engine(settings.tracker_db_url), older_than_days=0, app_engine=app_engine)

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from common.db import Base, create_tables
 from common.privacy import CustomerData
 from desk import models as _desk_models  # noqa: F401  (the tables without customer rows: agents, sessions)
-from desk.customer_data import ConversationData, FeedbackData, HandoffData, TicketData
+from desk.customer_data import ConversationData, FeedbackData, HandoffData, TicketData, WeeklyReportData
 from profiles.privacy import ProfileData
 from wechat.outbox import OutboxData
 from wechat.stores import KeyValueData
@@ -34,6 +34,7 @@ OWNERS: tuple[CustomerData, ...] = (
     TicketData(),
     HandoffData(),
     FeedbackData(),
+    WeeklyReportData(),
     OutboxData(),
     KeyValueData(),
 )

@@ -64,9 +64,10 @@ CONVERSATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def prepare_database(work: Path, senders: list[tuple[str, str]]) -> str:
-    from common.db import create_all, make_engine, make_session_factory
+    from common.db import make_engine, make_session_factory
     from demo.seed import DEMO_CAST, seed_demo
     from demo.users import seed_demo_users
+    from desk.schema import create_all
     from profiles.models import ChannelIdentity
 
     url = f"sqlite:///{work / 'app.db'}"

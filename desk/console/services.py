@@ -22,9 +22,12 @@ from desk.live import Broker, broker_from_settings
 from desk.notes import NoteStore
 from desk.rasa_client import RasaClient
 from desk.review import ReviewStore
+from desk.sla_store import SlaStore
 from desk.ticket_inbox import TicketInbox
 from desk.tickets import TicketStore
 from desk.wechat_held import HeldMessages
+from desk.weekly_report import WeeklyReports
+from profiles.segmentation import load_thresholds
 from profiles.vault import PiiVault
 
 
@@ -45,6 +48,8 @@ class Services:
     limiter: RateLimiter | None  # customer lines per sender on the web chat sockets (None = no limit)
     held: HeldMessages  # what WeChat has not taken yet (wechat_outbox), shown on the card
     inbox: TicketInbox  # the tickets and callbacks inbox
+    sla: SlaStore | None = None  # SLA states in the queue and the inbox, the SLA report
+    weekly: WeeklyReports | None = None  # the stored weekly reports (written by the scheduled job)
 
     @classmethod
     def build(
@@ -89,4 +94,6 @@ class Services:
             limiter=limiter_from_settings(settings, prefix="ratelimit:web:"),
             held=HeldMessages(session_factory),
             inbox=TicketInbox(session_factory, clock=clock),
+            sla=SlaStore(session_factory, clock=clock, thresholds=load_thresholds(settings.segments_file)),
+            weekly=WeeklyReports(session_factory, clock=clock),
         )

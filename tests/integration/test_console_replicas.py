@@ -31,7 +31,6 @@ import httpx
 import pytest
 import websockets
 from sqlalchemy import select
-
 from sqlalchemy.orm import sessionmaker
 
 from common.db import make_engine, make_session_factory

@@ -221,7 +221,7 @@ class RedisLoginThrottle:
                     continue
                 pipe.zadd(key, {f"{now:.6f}:{uuid.uuid4().hex[:8]}": now})
                 pipe.zremrangebyrank(key, 0, -self.MAX_STAMPS - 1)
-                pipe.expire(key, max(int(math.ceil(self._window)), 1))
+                pipe.expire(key, max(math.ceil(self._window), 1))
             await pipe.execute()
         except Exception as exc:  # noqa: BLE001
             self._warn(exc)
@@ -235,7 +235,7 @@ class RedisLoginThrottle:
             pipe.delete(self._keys(username, ip)["pair"])
             pipe.zadd(known, {ip: now})
             pipe.zremrangebyrank(known, 0, -KNOWN_PER_USER - 1)
-            pipe.expire(known, max(int(math.ceil(self._window)), 1))
+            pipe.expire(known, max(math.ceil(self._window), 1))
             await pipe.execute()
         except Exception as exc:  # noqa: BLE001
             self._warn(exc)

@@ -21,6 +21,7 @@ from desk.console.card import build_card, customer_notes
 from desk.console.deps import AGENT_ONLY, CurrentAgent, ServicesDep, T
 from desk.console.i18n import DEFAULT_LANGUAGE, Translator
 from desk.console.pages import render, sse
+from desk.console.routes.sla import handoff_badges
 from desk.console.services import Services
 from desk.errors import HandoffNotFound, InvalidTransition
 from desk.gateway import ChannelUnavailable, OutboundMessage
@@ -140,6 +141,7 @@ async def card_page(handoff_id: int, request: Request, services: ServicesDep, wh
         cursor=transcript[-1].timestamp if transcript else 0.0,
         notes=notes,
         canned=canned_for(t.language),
+        sla=(await handoff_badges(services, [handoff], t)).get(handoff.id),
         holds=_holds(who, handoff),
         may_note=_may_note(who, handoff),
         topics=[topic.value for topic in TICKET_TOPICS],

@@ -13,6 +13,7 @@ from desk.console.card import queue_row
 from desk.console.deps import AGENT_ONLY, CurrentAgent, ServicesDep, T
 from desk.console.i18n import Translator
 from desk.console.pages import render, sse
+from desk.console.routes.sla import handoff_badges
 from desk.console.services import Services
 from desk.errors import HandoffNotFound, InvalidTransition
 from desk.live import QUEUE, conversation_topic
@@ -30,9 +31,11 @@ async def snapshot(services: Services, who: SignedIn, t: Translator) -> dict[str
     """Waiting handoffs (priority, then waiting time) and the ones this agent holds."""
     rows = await asyncio.to_thread(services.queue.open_handoffs)
     now = services.clock()
+    badges = await handoff_badges(services, rows, t)  # SLA: state, and seconds to the warning and the breach
 
     def row(h):  # type: ignore[no-untyped-def]
-        return queue_row(h, now=now, reason_label=t.label("reason", h.reason), channel_label=t.label("channel", h.channel))
+        return {**queue_row(h, now=now, reason_label=t.label("reason", h.reason),
+                            channel_label=t.label("channel", h.channel)), **badges.get(h.id, {})}
 
     return {
         "queued": [row(h) for h in rows if h.status == HandoffStatus.QUEUED.value],

@@ -13,6 +13,7 @@ from desk.console.deps import AGENT_ONLY, CurrentAgent, ServicesDep, T
 from desk.console.i18n import Translator
 from desk.console.pages import render
 from desk.console.routes.review_shared import payload, wants_page
+from desk.console.routes.sla import badge, ticket_states
 from desk.console.services import Services
 from desk.models import TicketStatus, TicketTopic
 from desk.ticket_inbox import RESOLUTION_REASONS, SCOPES, InboxRow, TicketInbox, TicketInboxError, Viewer
@@ -46,6 +47,25 @@ def _filters(request: Request) -> dict[str, Any]:
     return {"status": status, "topic": topic, "scope": scope, "overdue": q.get("overdue") in {"1", "true", "yes"}}
 
 
+SLA_FILTERS = ("at_risk", "breached")
+OPEN = (TicketStatus.OPEN.value, TicketStatus.PENDING.value)
+
+
+def _sla_filter(request: Request) -> str | None:
+    value = request.query_params.get("sla") or None
+    return value if value in SLA_FILTERS else None
+
+
+async def _with_sla(services: Services, rows: list[InboxRow], wanted: str | None) -> tuple[list[InboxRow], dict]:
+    """The SLA of each listed ticket (desk.sla), and the rows kept by the ``sla`` filter (open tickets
+    only, the work still to do): ``at_risk`` = due soon or past target, ``breached`` = past target."""
+    states = await ticket_states(services, [r.id for r in rows])
+    if wanted:
+        keep = ("breached",) if wanted == "breached" else ("warning", "breached")
+        rows = [r for r in rows if r.status in OPEN and r.id in states and states[r.id].current[1].state in keep]
+    return rows, states
+
+
 def _json(row: InboxRow, t: Translator) -> dict[str, Any]:
     data = dict(row.__dict__)
     for key in ("created_at", "due_at"):
@@ -65,11 +85,16 @@ async def tickets_page(request: Request, services: ServicesDep, who: CurrentAgen
     filters = _filters(request)
     viewer = _viewer(who)
     rows = await asyncio.to_thread(lambda: _inbox(services).list(viewer, **filters))
+    sla_filter = _sla_filter(request)
+    rows, sla_states = await _with_sla(services, rows, sla_filter)
+    at_risk = sum(1 for r in rows if r.id in sla_states and sla_states[r.id].current[1].state in ("warning", "breached")
+                  and r.status in OPEN)
     events = {}
     for row in rows[:50]:
         events[row.id] = await asyncio.to_thread(_inbox(services).events, row.id, viewer)
     overdue = await asyncio.to_thread(_inbox(services).overdue_count, viewer) if viewer.supervisor else None
     return render(request, "tickets.html", rows=rows, events=events, f=filters, overdue_count=overdue,
+                  sla_states=sla_states, sla_filter=sla_filter, sla_filters=SLA_FILTERS, sla_at_risk=at_risk,
                   topics=[t.value for t in TicketTopic], statuses=[s.value for s in TicketStatus],
                   scopes=SCOPES, reasons=RESOLUTION_REASONS, back=f"/tickets?{request.url.query}")
 
@@ -78,7 +103,10 @@ async def tickets_page(request: Request, services: ServicesDep, who: CurrentAgen
 async def tickets_json(request: Request, services: ServicesDep, who: CurrentAgent, t: T) -> dict[str, Any]:
     filters = _filters(request)
     rows = await asyncio.to_thread(lambda: _inbox(services).list(_viewer(who), **filters))
-    return {"count": len(rows), "overdue": sum(r.overdue for r in rows), "tickets": [_json(r, t) for r in rows]}
+    rows, states = await _with_sla(services, rows, _sla_filter(request))
+    now = services.clock()
+    return {"count": len(rows), "overdue": sum(r.overdue for r in rows),
+            "tickets": [{**_json(r, t), **(badge(states[r.id], now, t) if r.id in states else {})} for r in rows]}
 
 
 def _back(request: Request, data: dict[str, Any]) -> str:

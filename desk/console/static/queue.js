@@ -10,9 +10,29 @@
       Desk.el("td", {text: item.reason_label}),
       Desk.el("td", {class: "summary", text: item.summary}),
       Desk.el("td", {text: item.channel_label}),
-      Desk.el("td", {text: Desk.waited(item.waiting_s)}),
+      Desk.el("td", {}, Desk.waited(item.waiting_s), slaBadge(item)),
       Desk.el("td", {}, action));
   }
+  // SLA badge (desk/sla.py): moves on by itself from ok to warning to breached between snapshots
+  function slaBadge(item) {
+    if (!item.sla_state) return "";
+    const now = Date.now();
+    return Desk.el("span", {class: "badge sla sla-" + item.sla_state, "data-testid": "sla", "data-state": item.sla_state,
+      "data-warn-at": String(now + item.sla_warn_in_s * 1000), "data-breach-at": String(now + item.sla_breach_in_s * 1000),
+      title: item.sla_step_label + " · " + item.sla_class_label, text: item.sla_label});
+  }
+  function tickSla() {
+    const now = Date.now();
+    for (const badge of document.querySelectorAll("span.sla[data-breach-at]")) {
+      if (!["ok", "warning"].includes(badge.dataset.state)) continue;
+      const state = now > Number(badge.dataset.breachAt) ? "breached" : now >= Number(badge.dataset.warnAt) ? "warning" : "ok";
+      if (state === badge.dataset.state) continue;
+      badge.dataset.state = state;
+      badge.className = "badge sla sla-" + state;
+      badge.textContent = Desk.t("sla_state_" + state);
+    }
+  }
+  setInterval(tickSla, 1000);
   function draw(snapshot) {
     for (const [name, claimable] of [["queued", true], ["mine", false]]) {
       const body = document.querySelector(`#${name} tbody`);

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from fastapi.routing import APIRoute
 
+from desk.weekly_report import WeeklyReports
 from tests.desk.console.conftest import Console, enqueue
 
 # what customers and signed-out agents may reach; everything else needs a signed-in agent
@@ -51,8 +53,9 @@ def test_agents_are_refused_supervisor_routes(console: Console) -> None:
     supervisor_routes = [(m, p) for m, p in _routes(console) if p.startswith(SUPERVISOR_PREFIX)]
     assert supervisor_routes
     enqueue(console.queue, conversation_id="web-review01")
+    week = WeeklyReports(console.session_factory).generate(date(2026, 11, 16)).week_start.isoformat()
     for method, path in supervisor_routes:
-        url = path.replace("{conversation_id}", "web-review01").replace("{ticket_id}", "1")
+        url = path.replace("{conversation_id}", "web-review01").replace("{ticket_id}", "1").replace("{week}", week)
         refused = agent.request(method, url, headers={"X-CSRF-Token": agent.csrf, "Accept": "text/html"})
         assert refused.status_code == 403, (method, path)
         allowed = boss.request(method, url, headers={"X-CSRF-Token": boss.csrf})

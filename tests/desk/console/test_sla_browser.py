@@ -1,0 +1,142 @@
+"""The SLA warning in a real browser (Playwright driving Debian's Chromium): in the queue a VIP customer's
+badge turns from "due soon" to "past target" by itself while the page stays open; in the tickets inbox
+the at-risk tickets are marked and the SLA filter keeps the breached ones; the supervisor's SLA report
+and weekly report open. The console runs over a seeded file database (no Rasa needed)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Iterator
+
+import pytest
+
+from common.db import make_engine, make_session_factory
+from demo.seed import seed_demo
+from desk.agents import AgentStore
+from desk.handoffs import HandoffQueue
+from desk.schema import create_all
+from desk.tickets import TicketStore
+from desk.weekly_report import WeeklyReports, last_complete_week
+from tests.integration.conftest import free_port
+from tests.utils.browser import debian_chromium, running_console
+
+pytestmark = [pytest.mark.browser]
+AGENT, BOSS, PASSWORD = "sla-agent", "sla-boss", "sla-agent-pass"
+SHOTS = Path(__file__).resolve().parents[3] / "results" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('sla') / 'desk.db'}")
+    create_all(engine)
+    factory = make_session_factory(engine)
+    seed_demo(factory, today=datetime.utcnow().date(), salt="browser-salt")
+    agents = AgentStore(factory)
+    agents.add(username=AGENT, password=PASSWORD, role="agent", display_name="小李")
+    agents.add(username=BOSS, password=PASSWORD, role="supervisor", display_name="主管")
+    assistant = SimpleNamespace(session_factory=factory, rasa_url=f"http://127.0.0.1:{free_port()}", token="")
+    with running_console(assistant) as url:  # type: ignore[arg-type]
+        yield SimpleNamespace(url=url, factory=factory)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with debian_chromium() as chromium:
+        yield chromium
+
+
+def _sign_in(page: Any, url: str, username: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(lambda u: "/login" not in u)
+
+
+def _queued(factory: Any, conversation: str, *, ago: timedelta, priority: int) -> int:
+    queue = HandoffQueue(factory, clock=lambda: datetime.utcnow() - ago)
+    return queue.enqueue(conversation_id=conversation, customer_id=None, channel="web", language="zh",
+                         reason="refund", priority=priority, summary="客户因「退款/退货」转人工。", package={}).id
+
+
+def test_the_queue_badge_turns_past_target_by_itself(world: Any, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    vip = _queued(world.factory, "web-sla-browser-vip", ago=timedelta(seconds=112), priority=1)  # target 120 s
+    calm = _queued(world.factory, "web-sla-browser-calm", ago=timedelta(seconds=5), priority=5)  # target 15 min
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        _sign_in(page, world.url, AGENT)
+        expect(page.get_by_test_id("queued")).to_be_visible()
+        badge = page.locator(f"#queued tr[data-id='{vip}'] [data-testid=sla]")
+        expect(badge).to_have_text("即将超时")
+        expect(page.locator(f"#queued tr[data-id='{calm}'] [data-testid=sla]")).to_have_text("正常")
+        expect(badge).to_have_text("已超时", timeout=15_000)  # no new snapshot needed: the page's own clock
+        expect(badge).to_have_attribute("data-state", "breached")
+        assert "sla-breached" in (badge.get_attribute("class") or "")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "queue-sla-zh.png"))
+    finally:
+        context.close()
+
+
+def test_the_inbox_marks_at_risk_tickets_and_filters_the_breached(world: Any, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    def opened(conversation: str, ago: timedelta) -> int:
+        store = TicketStore(world.factory, clock=lambda: datetime.utcnow() - ago)
+        return store.record_contact(customer_id=None, conversation_id=conversation, channel="web", topic="refund",
+                                    subject="退款进度").ticket.id  # refund: first response within 4 h
+
+    soon = opened("web-sla-browser-t1", timedelta(hours=3, minutes=30))
+    late = opened("web-sla-browser-t2", timedelta(hours=5))
+    fresh = opened("web-sla-browser-t3", timedelta(minutes=5))
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        _sign_in(page, world.url, AGENT)
+        page.click("[data-testid=nav-tickets]")
+        expect(page.locator(f"tr[data-ticket='{soon}'] [data-testid=sla]")).to_have_text("First response · Due soon")
+        expect(page.locator(f"tr[data-ticket='{late}'] [data-testid=sla]")).to_have_text("First response · Past target")
+        expect(page.locator(f"tr[data-ticket='{fresh}'] [data-testid=sla]")).to_have_text("First response · On track")
+        expect(page.get_by_test_id("sla-at-risk")).to_be_visible()
+        page.select_option("[data-testid=filter-sla]", "breached")
+        page.click("[data-testid=apply-filters]")
+        expect(page.locator(f"tr[data-ticket='{late}']")).to_be_visible()
+        expect(page.locator(f"tr[data-ticket='{soon}']")).to_have_count(0)
+        expect(page.locator(f"tr[data-ticket='{fresh}']")).to_have_count(0)
+        assert all(text.endswith("Past target") for text in page.locator("tbody [data-testid=sla]").all_inner_texts())
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "tickets-sla-en.png"))
+    finally:
+        context.close()
+
+
+def test_a_supervisor_opens_the_sla_report_and_the_weekly_report(world: Any, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    WeeklyReports(world.factory).generate(last_complete_week(datetime.utcnow()))
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        _sign_in(page, world.url, BOSS)
+        page.goto(f"{world.url}/supervisor/dashboard")
+        page.click("[data-testid=nav-sla]")
+        expect(page.get_by_test_id("sla-table")).to_be_visible()
+        page.select_option("[data-testid=sla-by]", "sla_class")
+        page.click("[data-testid=sla-apply]")
+        expect(page.get_by_test_id("sla-table")).to_contain_text("VIP 客户")
+        expect(page.get_by_test_id("sla-table")).to_contain_text("合计")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "sla-report-zh.png"), full_page=True)
+        page.click("[data-testid=nav-weekly]")
+        page.locator("[data-testid=weekly-weeks] a").first.click()
+        expect(page.get_by_test_id("weekly-cards")).to_be_visible()
+        expect(page.get_by_test_id("weekly-csv")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "weekly-report-zh.png"), full_page=True)
+    finally:
+        context.close()
