@@ -14,14 +14,18 @@ from sqlalchemy.orm import sessionmaker
 from common.ratelimit import RateLimiter, limiter_from_settings
 from common.settings import Settings
 from desk.agents import AgentStore
+from desk.canned import CannedStore
 from desk.console.timeouts import QueueTimeouts
 from desk.console.watch import QueueWatcher
 from desk.gateway import ChannelGateway, GatewayRouter
 from desk.handoffs import HandoffQueue
+from desk.labels import LabelStore
 from desk.live import Broker, InProcessBroker
 from desk.notes import NoteStore
 from desk.rasa_client import RasaClient
+from desk.reports import Reports
 from desk.review import ReviewStore
+from desk.search import TranscriptSearch
 from desk.ticket_inbox import TicketInbox
 from desk.tickets import TicketStore
 from desk.wechat_held import HeldMessages
@@ -45,6 +49,11 @@ class Services:
     limiter: RateLimiter | None  # customer lines per sender on the web chat sockets (None = no limit)
     held: HeldMessages  # what WeChat has not taken yet (wechat_outbox), shown on the card
     inbox: TicketInbox  # the tickets and callbacks inbox
+    # context, canned replies, reports and search (routes/canned.py, context.py, reports.py)
+    canned: CannedStore | None = None
+    labels: LabelStore | None = None
+    reports: Reports | None = None
+    search: TranscriptSearch | None = None
 
     @classmethod
     def build(
@@ -89,4 +98,8 @@ class Services:
             limiter=limiter_from_settings(settings, prefix="ratelimit:web:"),
             held=HeldMessages(session_factory),
             inbox=TicketInbox(session_factory, clock=clock),
+            canned=CannedStore(session_factory, forbidden_words_file=settings.forbidden_words_file, clock=clock),
+            labels=LabelStore(session_factory, clock=clock),
+            reports=Reports(session_factory),
+            search=TranscriptSearch(session_factory, clock=clock),
         )
