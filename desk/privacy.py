@@ -57,6 +57,7 @@ from desk._unit import unit_of_work
 from desk.errors import DeskError
 from desk.models import (
     Conversation,
+    ConversationLabel,
     ConversationSession,
     ConversationSignals,
     Feedback,
@@ -67,6 +68,8 @@ from desk.models import (
     Ticket,
     TicketContact,
     TicketEvent,
+    TranscriptIndexState,
+    TranscriptLine,
     TranscriptReview,
 )
 from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, CustomerVault, Order
@@ -80,6 +83,7 @@ CONVERSATION_COLUMNS = (
     Conversation.id, ConversationSession.conversation_id, ConversationSignals.conversation_id,
     Ticket.conversation_id, TicketContact.conversation_id, Handoff.conversation_id, Feedback.conversation_id,
     TranscriptReview.conversation_id, PiiReveal.conversation_id,
+    ConversationLabel.conversation_id,
 )
 
 
@@ -226,6 +230,9 @@ class PrivacyOffice:
                 "reveals": of_customer(PiiReveal),
                 "wechat_held_messages": [self._iso(r) for r in wechat_outbox.rows_for_openids(connection, openids)],
                 "wechat_keys": wechat_stores.keys_naming(connection, openids),
+                # labels on the customer's conversations and the search index's (masked) lines of them
+                "conversation_labels": rows(ConversationLabel, ConversationLabel.conversation_id.in_(senders)),
+                "transcript_lines": rows(TranscriptLine, TranscriptLine.conversation_id.in_(senders)),
             }
         document["transcripts"] = self.transcripts(senders)
         return document
@@ -271,6 +278,9 @@ class PrivacyOffice:
             session.execute(sa.update(Feedback).where(Feedback.id.in_(feedback_ids)).values(comment=None))
             session.execute(sa.update(TranscriptReview).where(TranscriptReview.conversation_id.in_(senders))
                             .values(notes=None))
+            # the search index holds the transcript's text: it goes with the transcript
+            session.execute(sa.delete(TranscriptLine).where(TranscriptLine.conversation_id.in_(senders)))
+            session.execute(sa.delete(TranscriptIndexState).where(TranscriptIndexState.conversation_id.in_(senders)))
             self._pseudonymise(session, self.pseudonyms(senders, openids))
         return Erasure(customer_id=customer_id, conversations=len(senders), tracker_events=deleted)
 
