@@ -15,6 +15,7 @@ that changed since it was last read, and ``index_events`` indexes a tracker the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import unicodedata
@@ -27,6 +28,7 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.orm import sessionmaker
 
 from desk._unit import unit_of_work
+from desk.rasa_client import RasaUnavailable
 from desk.models import (
     TRANSCRIPT_FTS_TABLE as FTS_TABLE,
     Conversation,
@@ -116,13 +118,11 @@ class TranscriptSearch:
     async def refresh(self, tracker: RasaTracker, limit: int = 200) -> int:
         """Read the trackers of the stale conversations and index their new lines; an unreachable
         tracker is left for the next refresh."""
-        import asyncio
-
         added = 0
         for conversation_id in await asyncio.to_thread(self.stale, limit):
             try:
                 events = (await tracker(conversation_id)).get("events") or []
-            except Exception:  # noqa: BLE001 - Rasa down or slow: search what is indexed already
+            except RasaUnavailable:  # Rasa down or slow: search what is indexed already
                 logging.getLogger(__name__).warning("search: tracker unavailable, index not refreshed")
                 return added
             added += await asyncio.to_thread(self.index_events, conversation_id, events)

@@ -290,3 +290,21 @@ def test_export_holds_and_erasure_removes_the_customers_labels_and_indexed_lines
     assert [h.conversation_id for h in search.search("退款")] == ["web-other"]
     with seeded() as session:
         assert session.get(TranscriptIndexState, f"web-{customer_id}") is None
+
+
+async def test_an_unreachable_tracker_leaves_the_index_as_it_is(db: sessionmaker) -> None:
+    from desk.rasa_client import RasaUnavailable
+
+    search = TranscriptSearch(db)
+    with db.begin() as session:
+        session.add(Conversation(id="web-a", started_at=T0, updated_at=T0))
+    search.index_events("web-a", [line("user", "退款进度", 1.0)])
+    with db.begin() as session:
+        session.get(Conversation, "web-a").updated_at = datetime(2100, 1, 1)
+
+    async def down(cid: str) -> dict:
+        raise RasaUnavailable("connection refused")
+
+    assert await search.refresh(down) == 0
+    assert [h.conversation_id for h in search.search("退款")] == ["web-a"]
+    assert search.stale() == ["web-a"]  # tried again next time

@@ -4,6 +4,8 @@ console's one wording file, ``desk/console/i18n.yml``)."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -16,7 +18,7 @@ from desk.csv_export import to_csv
 from desk.experiment import STRATEGIES
 from desk.metrics import ConversationRecord, Filters, sentiment_label
 from desk.models import HandoffReason
-from desk.review import ReviewError, ReviewStore, TranscriptQuery
+from desk.review import CRITERIA, ReviewError, ReviewStore, TranscriptQuery
 
 CHANNELS = ("web", "wechat", "rest")
 LANGUAGES = ("zh", "en")
@@ -101,11 +103,6 @@ async def narrow(request: Request, services: Services, base: TranscriptQuery) ->
     """The query narrowed to the conversations that match the full-text search (``q``), carry the label
     (``label``) and have a QA review scored between ``qa_min`` and ``qa_max`` (on ``qa_criterion``, else
     the mean of the criteria); with the newest matching line of each conversation (search hits)."""
-    import asyncio
-    from dataclasses import replace
-
-    from desk.review import CRITERIA
-
     q = request.query_params
     ids: set[str] | None = None
     hits: dict[str, Any] = {}
