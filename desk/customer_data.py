@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from common.privacy import ERASED_TEXT, DataSubject, Identifiers, plain
 from desk.models import (
     Conversation,
+    ConversationLabel,
     ConversationSession,
     ConversationSignals,
     Feedback,
@@ -30,6 +31,8 @@ from desk.models import (
     Ticket,
     TicketContact,
     TicketEvent,
+    TranscriptIndexState,
+    TranscriptLine,
     TranscriptReview,
     WeeklyReportMessage,
 )
@@ -163,3 +166,26 @@ class WeeklyReportData:
     def erase(self, session: Session, subject: DataSubject) -> None:
         session.execute(sa.delete(WeeklyReportMessage)
                         .where(WeeklyReportMessage.conversation_id.in_(subject.conversation_ids)))
+
+
+class SearchData:
+    """Labels on the customer's conversations, and the search index's (masked) lines of them."""
+
+    tables = ("conversation_labels", "transcript_lines", "transcript_index_state")
+
+    def identify(self, session: Session, customer_id: str) -> Identifiers:
+        return Identifiers()  # conversation ids only, found by the other owners
+
+    def export(self, session: Session, subject: DataSubject) -> dict[str, Any]:
+        ids = subject.conversation_ids
+        return {
+            "conversation_labels": _rows(session, ConversationLabel, ConversationLabel.conversation_id.in_(ids)),
+            "transcript_lines": _rows(session, TranscriptLine, TranscriptLine.conversation_id.in_(ids)),
+        }
+
+    def erase(self, session: Session, subject: DataSubject) -> None:
+        # the index holds the transcript's text: it goes with the transcript
+        ids = subject.conversation_ids
+        session.execute(sa.delete(TranscriptLine).where(TranscriptLine.conversation_id.in_(ids)))
+        session.execute(sa.delete(TranscriptIndexState).where(TranscriptIndexState.conversation_id.in_(ids)))
+        _rename(session, (ConversationLabel.conversation_id,), subject.renames)

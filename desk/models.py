@@ -9,6 +9,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    DDL,
     JSON,
     Boolean,
     Date,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.sql.schema import Column
@@ -370,3 +372,84 @@ class WeeklyReportMessage(Base):
     intent = Column(String(64), nullable=True)
     confidence = Column(Float, nullable=True)
     created_at = Column(DateTime, nullable=False)
+# --- context, canned replies and transcript search (issue 14 items 5 and 8) ----------------------
+
+
+class CannedReplyRow(Base):
+    """A canned reply agents insert in the chat box, edited by supervisors (desk.canned); ``active`` False
+    = removed (kept so the seeded defaults are not put back)."""
+
+    __tablename__ = "canned_replies"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    language = Column(String(2), nullable=False, index=True)
+    key = Column(String(40), nullable=False)  # the same key in zh and en names the same reply
+    title = Column(String(80), nullable=False)
+    text = Column(Text, nullable=False)
+    position = Column(Integer, nullable=False, default=0)
+    active = Column(Boolean, nullable=False, default=True)
+    updated_by = Column(String(64), nullable=True)
+    updated_at = Column(DateTime, nullable=False, default=_now)
+
+
+class ConversationLabel(Base):
+    """A label an agent or supervisor put on a conversation (e.g. "vip", "refund-delay")."""
+
+    __tablename__ = "conversation_labels"
+    __table_args__ = (UniqueConstraint("conversation_id", "label", name="uq_conversation_labels"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    label = Column(String(32), nullable=False, index=True)
+    added_by = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=_now)
+
+
+class TranscriptLine(Base):
+    """One transcript line for full-text search (desk.search): the masked text and its jieba tokens.
+    SQLite searches the tokens through an FTS5 index (``transcript_fts``), PostgreSQL through
+    ``to_tsvector('simple', tokens)`` (a GIN index in production)."""
+
+    __tablename__ = "transcript_lines"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    sender = Column(String(8), nullable=False)  # customer | bot | agent
+    timestamp = Column(Float, nullable=False)
+    text = Column(Text, nullable=False)  # masked (common.masking)
+    tokens = Column(Text, nullable=False)  # jieba tokens of the masked text, space-separated, lower case
+
+
+class TranscriptIndexState(Base):
+    """How far a conversation's tracker has been indexed (the newest event time read)."""
+
+    __tablename__ = "transcript_index_state"
+
+    conversation_id = Column(String(128), primary_key=True)
+    indexed_until = Column(Float, nullable=False, default=0.0)
+    checked_at = Column(DateTime, nullable=False, default=_now)
+
+
+# The full-text index of transcript_lines (desk.search), made with the table by common.db.create_all:
+# SQLite an FTS5 table kept in step by triggers, PostgreSQL a GIN index over to_tsvector('simple', tokens).
+TRANSCRIPT_FTS_TABLE = "transcript_fts"
+TRANSCRIPT_PG_INDEX = "ix_transcript_lines_tsv"
+TRANSCRIPT_SQLITE_DDL = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {TRANSCRIPT_FTS_TABLE} USING fts5(tokens, content='transcript_lines', "
+    "content_rowid='id')",
+    "CREATE TRIGGER IF NOT EXISTS transcript_lines_ai AFTER INSERT ON transcript_lines BEGIN "
+    f"INSERT INTO {TRANSCRIPT_FTS_TABLE}(rowid, tokens) VALUES (new.id, new.tokens); END",
+    "CREATE TRIGGER IF NOT EXISTS transcript_lines_ad AFTER DELETE ON transcript_lines BEGIN "
+    f"INSERT INTO {TRANSCRIPT_FTS_TABLE}({TRANSCRIPT_FTS_TABLE}, rowid, tokens) VALUES ('delete', old.id, old.tokens); END",
+    "CREATE TRIGGER IF NOT EXISTS transcript_lines_au AFTER UPDATE ON transcript_lines BEGIN "
+    f"INSERT INTO {TRANSCRIPT_FTS_TABLE}({TRANSCRIPT_FTS_TABLE}, rowid, tokens) VALUES ('delete', old.id, old.tokens); "
+    f"INSERT INTO {TRANSCRIPT_FTS_TABLE}(rowid, tokens) VALUES (new.id, new.tokens); END",
+)
+TRANSCRIPT_PG_INDEX_DDL = (
+    f"CREATE INDEX IF NOT EXISTS {TRANSCRIPT_PG_INDEX} ON transcript_lines USING gin (to_tsvector('simple', tokens))"
+)
+for _statement in TRANSCRIPT_SQLITE_DDL:
+    event.listen(TranscriptLine.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+event.listen(TranscriptLine.__table__, "before_drop",
+             DDL(f"DROP TABLE IF EXISTS {TRANSCRIPT_FTS_TABLE}").execute_if(dialect="sqlite"))
+event.listen(TranscriptLine.__table__, "after_create", DDL(TRANSCRIPT_PG_INDEX_DDL).execute_if(dialect="postgresql"))

@@ -71,6 +71,9 @@ class TranscriptQuery:
     agent: str | None = None
     tone: str | None = None
     arm: str | None = None
+    customer: str | None = None
+    # only these conversations (full-text search, labels, QA scores: desk.search, desk.labels, desk.reports)
+    conversation_ids: frozenset[str] | None = None
 
     def matches(self, r: ConversationRecord) -> bool:
         day = r.started_at.date()
@@ -86,6 +89,8 @@ class TranscriptQuery:
             and (self.agent is None or self.agent in r.agents)
             and (self.tone is None or r.tone == self.tone)
             and (self.arm is None or r.arm == self.arm)
+            and (self.customer is None or r.customer_id == self.customer)
+            and (self.conversation_ids is None or r.id in self.conversation_ids)
         )
 
 

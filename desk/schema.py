@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from common.db import Base, create_tables
 from common.privacy import CustomerData
 from desk import models as _desk_models  # noqa: F401  (the tables without customer rows: agents, sessions)
-from desk.customer_data import ConversationData, FeedbackData, HandoffData, TicketData, WeeklyReportData
+from desk.customer_data import ConversationData, FeedbackData, HandoffData, SearchData, TicketData, WeeklyReportData
 from profiles.privacy import ProfileData
 from wechat.outbox import OutboxData
 from wechat.stores import KeyValueData
@@ -35,6 +35,7 @@ OWNERS: tuple[CustomerData, ...] = (
     HandoffData(),
     FeedbackData(),
     WeeklyReportData(),
+    SearchData(),
     OutboxData(),
     KeyValueData(),
 )

@@ -104,6 +104,7 @@ class TicketInbox:
         topic: str | None = None,
         scope: str = "all",
         overdue: bool = False,
+        customer: str | None = None,
     ) -> list[InboxRow]:
         """The tickets ``viewer`` may see, newest first; ``status`` "open" means open or pending."""
         now = self._clock()
@@ -123,6 +124,8 @@ class TicketInbox:
                 query = query.where(Ticket.topic == TicketTopic(topic).value)
             if overdue:
                 query = query.where(Ticket.status.in_(OPEN_STATUSES))
+            if customer:  # the handoff card's "earlier tickets" link
+                query = query.where(Ticket.customer_id == customer)
             rows = [self._row(t, name, now) for t, name in
                     session.execute(query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(LIST_LIMIT))]
         if overdue:

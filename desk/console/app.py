@@ -25,7 +25,21 @@ from common.settings import Settings, get_settings
 from desk.console.deps import translator
 from desk.console.limits import BodySizeLimit
 from desk.console.pages import make_environment, render
-from desk.console.routes import auth, chat, handoffs, queue, reports_weekly, review, sla, supervisor, tickets, widget
+from desk.console.routes import (
+    auth,
+    canned,
+    chat,
+    context,
+    handoffs,
+    queue,
+    reports,
+    reports_weekly,
+    review,
+    sla,
+    supervisor,
+    tickets,
+    widget,
+)
 from desk.console.services import Services
 from desk.gateway import ChannelGateway
 from desk.live import Broker
@@ -157,7 +171,8 @@ def create_app(
         return {"status": "ok"}
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (auth, queue, handoffs, supervisor, review, chat, widget, tickets, sla, reports_weekly):
+    for module in (auth, queue, handoffs, supervisor, review, chat, widget, tickets, sla, reports_weekly, canned,
+                   context, reports):
         for router in module.routers():
             app.include_router(router)
     return app

@@ -1,32 +1,17 @@
-"""Canned replies (``canned.yml``): zh and en, loaded once."""
+"""The default canned replies (``desk/canned.yml``, zh and en): what ``desk.canned.CannedStore`` copies
+into its table the first time, and what the word checks read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from desk.canned import DEFAULTS_FILE, CannedReply, load_defaults
 
-CANNED_FILE = Path(__file__).with_name("canned.yml")
-
-
-@dataclass(frozen=True)
-class CannedReply:
-    id: str
-    title: str
-    text: str
+CANNED_FILE: Path = DEFAULTS_FILE
 
 
-@lru_cache(maxsize=4)
 def load_canned(path: Path = CANNED_FILE) -> dict[str, tuple[CannedReply, ...]]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {
-        language: tuple(CannedReply(id=str(r["id"]), title=str(r["title"]), text=str(r["text"])) for r in replies)
-        for language, replies in raw.items()
-    }
+    return load_defaults(path)
 
 
-def canned_for(language: str) -> tuple[CannedReply, ...]:
-    replies = load_canned()
-    return replies.get(language) or replies.get("en") or ()
+__all__ = ["CANNED_FILE", "CannedReply", "load_canned"]

@@ -14,14 +14,18 @@ from sqlalchemy.orm import sessionmaker
 from common.ratelimit import RateLimiter, limiter_from_settings
 from common.settings import Settings
 from desk.agents import AgentStore
+from desk.canned import CannedStore
 from desk.console.timeouts import QueueTimeouts
 from desk.console.watch import QueueWatcher
 from desk.gateway import ChannelGateway, GatewayRouter
 from desk.handoffs import HandoffQueue
+from desk.labels import LabelStore
 from desk.live import Broker, broker_from_settings
 from desk.notes import NoteStore
 from desk.rasa_client import RasaClient
+from desk.reports import Reports
 from desk.review import ReviewStore
+from desk.search import TranscriptSearch
 from desk.sla_store import SlaStore
 from desk.ticket_inbox import TicketInbox
 from desk.tickets import TicketStore
@@ -50,6 +54,11 @@ class Services:
     inbox: TicketInbox  # the tickets and callbacks inbox
     sla: SlaStore | None = None  # SLA states in the queue and the inbox, the SLA report
     weekly: WeeklyReports | None = None  # the stored weekly reports (written by the scheduled job)
+    # context, canned replies, reports and search (routes/canned.py, context.py, reports.py)
+    canned: CannedStore | None = None
+    labels: LabelStore | None = None
+    reports: Reports | None = None
+    search: TranscriptSearch | None = None
 
     @classmethod
     def build(
@@ -96,4 +105,8 @@ class Services:
             inbox=TicketInbox(session_factory, clock=clock),
             sla=SlaStore(session_factory, clock=clock, thresholds=load_thresholds(settings.segments_file)),
             weekly=WeeklyReports(session_factory, clock=clock),
+            canned=CannedStore(session_factory, forbidden_words_file=settings.forbidden_words_file, clock=clock),
+            labels=LabelStore(session_factory, clock=clock),
+            reports=Reports(session_factory),
+            search=TranscriptSearch(session_factory, clock=clock),
         )

@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from common.db import StoreUnavailable
 from desk.agents import SignedIn
-from desk.console.canned import canned_for
 from desk.console.card import build_card, customer_notes
 from desk.console.deps import AGENT_ONLY, CurrentAgent, ServicesDep, T
 from desk.console.i18n import DEFAULT_LANGUAGE, Translator
@@ -140,7 +139,7 @@ async def card_page(handoff_id: int, request: Request, services: ServicesDep, wh
         transcript=transcript,
         cursor=transcript[-1].timestamp if transcript else 0.0,
         notes=notes,
-        canned=canned_for(t.language),
+        canned=await _canned(services, t.language),
         sla=(await handoff_badges(services, [handoff], t)).get(handoff.id),
         holds=_holds(who, handoff),
         may_note=_may_note(who, handoff),
@@ -396,7 +395,13 @@ async def open_ticket(
     return {"ticket_id": record.ticket.id, "created": record.created, "notice": t("ticket_opened", id=record.ticket.id)}
 
 
+async def _canned(services: Services, language: str) -> list[Any]:
+    """The canned replies supervisors keep in the console (desk.canned), in the agent's language."""
+    assert services.canned is not None
+    return await asyncio.to_thread(services.canned.replies, language)
+
+
 @router.get("/api/canned")
-async def canned(t: T) -> dict[str, Any]:
+async def canned(services: ServicesDep, t: T) -> dict[str, Any]:
     return {"language": t.language, "replies": [{"id": c.id, "title": c.title, "text": c.text}
-                                                for c in canned_for(t.language)]}
+                                                for c in await _canned(services, t.language)]}

@@ -4,6 +4,8 @@ console's one wording file, ``desk/console/i18n.yml``)."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -16,7 +18,7 @@ from desk.csv_export import to_csv
 from desk.experiment import STRATEGIES
 from desk.metrics import ConversationRecord, Filters, sentiment_label
 from desk.models import HandoffReason
-from desk.review import ReviewError, ReviewStore, TranscriptQuery
+from desk.review import CRITERIA, ReviewError, ReviewStore, TranscriptQuery
 
 CHANNELS = ("web", "wechat", "rest")
 LANGUAGES = ("zh", "en")
@@ -75,8 +77,51 @@ def query(request: Request) -> TranscriptQuery:
         channel=choice(q.get("channel")), language=choice(q.get("language")),
         reason=choice(q.get("reason")), sentiment=choice(q.get("sentiment"), SENTIMENTS),
         csat=int(csat) if csat else None, segment=choice(q.get("segment")), agent=choice(q.get("agent")),
-        tone=choice(q.get("tone")), arm=choice(q.get("arm")),
+        tone=choice(q.get("tone")), arm=choice(q.get("arm")), customer=customer_param(q.get("customer")),
     )
+
+
+def customer_param(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if len(raw) > 16:
+        raise HTTPException(status_code=422, detail="not a customer id")
+    return raw
+
+
+def score(raw: str | None, name: str) -> int | None:
+    if not raw:
+        return None
+    if raw not in {"1", "2", "3", "4", "5"}:
+        raise HTTPException(status_code=422, detail=f"{name} is 1 to 5")
+    return int(raw)
+
+
+async def narrow(request: Request, services: Services, base: TranscriptQuery) -> tuple[TranscriptQuery, dict[str, Any]]:
+    """The query narrowed to the conversations that match the full-text search (``q``), carry the label
+    (``label``) and have a QA review scored between ``qa_min`` and ``qa_max`` (on ``qa_criterion``, else
+    the mean of the criteria); with the newest matching line of each conversation (search hits)."""
+    q = request.query_params
+    ids: set[str] | None = None
+    hits: dict[str, Any] = {}
+    text = (q.get("q") or "").strip()
+    if text and services.search is not None:
+        await services.search.refresh(services.rasa.tracker)  # the index follows the trackers on read
+        hits = await asyncio.to_thread(services.search.conversation_ids, text)
+        ids = set(hits)
+    label = (q.get("label") or "").strip()
+    if label and services.labels is not None:
+        labelled = await asyncio.to_thread(services.labels.conversations_with, label)
+        ids = labelled if ids is None else ids & labelled
+    criterion = choice(q.get("qa_criterion"), CRITERIA)
+    low, high = score(q.get("qa_min"), "qa_min"), score(q.get("qa_max"), "qa_max")
+    if (criterion or low is not None or high is not None) and services.reports is not None:
+        scored = await asyncio.to_thread(lambda: services.reports.qa_matching(  # type: ignore[union-attr]
+            criterion=criterion, minimum=low, maximum=high))
+        ids = scored if ids is None else ids & scored
+    if text and services.search is None:
+        ids = set()
+    return (replace(base, conversation_ids=frozenset(ids)) if ids is not None else base), hits
 
 
 def filters(request: Request) -> Filters:

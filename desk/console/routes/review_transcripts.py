@@ -30,11 +30,12 @@ def routers() -> list[APIRouter]:
 
 @router.get("/transcripts", response_class=HTMLResponse)
 async def transcripts_page(request: Request, services: ServicesDep, t: T) -> HTMLResponse:
-    query = shared.query(request)
+    query, hits = await shared.narrow(request, services, shared.query(request))
     page = shared.page(request) or 1
     records = await asyncio.to_thread(
         lambda: shared.store(services).records(date_from=query.date_from, date_to=query.date_to))
     rows = [r for r in records if query.matches(r)]
+    labels = await asyncio.to_thread(services.labels.labels_by_conversation) if services.labels else {}
     pages = max(1, -(-len(rows) // shared.PAGE_SIZE))
     csv_query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])  # all pages
     shown = rows[(page - 1) * shared.PAGE_SIZE: page * shared.PAGE_SIZE]
@@ -43,22 +44,26 @@ async def transcripts_page(request: Request, services: ServicesDep, t: T) -> HTM
                   previous_url=shared.page_url(request, page - 1) if page > 1 else None,
                   next_url=shared.page_url(request, page + 1) if page < pages else None,
                   q=request.query_params, options=shared.options(records),
-                  csv_url=f"/supervisor/transcripts.csv?{csv_query}")
+                  csv_url=f"/supervisor/transcripts.csv?{csv_query}", hits=hits, labels=labels,
+                  all_labels=sorted({x for v in labels.values() for x in v}), criteria=CRITERIA)
 
 
 @router.get("/api/transcripts")
 async def transcripts_json(request: Request, services: ServicesDep) -> dict[str, Any]:
     """Every matching session, or one page of them with ``?page=`` (``shared.PAGE_SIZE`` a page)."""
     page = shared.page(request)
-    rows = await asyncio.to_thread(shared.store(services).search, shared.query(request))
+    query, hits = await shared.narrow(request, services, shared.query(request))
+    rows = await asyncio.to_thread(shared.store(services).search, query)
     shown = rows if page is None else rows[(page - 1) * shared.PAGE_SIZE: page * shared.PAGE_SIZE]
     return {"count": len(rows), "page": page, "page_size": shared.PAGE_SIZE if page else None,
-            "transcripts": [shared.row(r) for r in shown]}
+            "transcripts": [{**shared.row(r), **({"match": hits[r.id].text} if r.id in hits else {})}
+                            for r in shown]}
 
 
 @router.get("/transcripts.csv")
 async def transcripts_csv(request: Request, services: ServicesDep) -> Response:
-    rows = [shared.row(r) for r in await asyncio.to_thread(shared.store(services).search, shared.query(request))]
+    query, _ = await shared.narrow(request, services, shared.query(request))
+    rows = [shared.row(r) for r in await asyncio.to_thread(shared.store(services).search, query)]
     header = list(shared.row(ConversationRecord(id="", started_at=datetime.utcnow())).keys())
     return shared.csv_response("transcripts", header, [[r[h] for h in header] for r in rows])
 
@@ -89,11 +94,15 @@ async def _transcript_detail(services: Services, conversation_id: str, session_i
     try:
         tracker = await services.rasa.tracker(conversation_id)
         lines = _session_lines(tracker.get("events") or [], record, oldest=record is sessions[-1])
+        if services.search is not None:  # the search index follows what was read
+            await asyncio.to_thread(services.search.index_events, conversation_id, tracker.get("events") or [])
     except RasaUnavailable:
         lines = None
     reviews = await asyncio.to_thread(store.reviews_for, conversation_id)
     masked = await asyncio.to_thread(store.masked_fields, record.customer_id)
-    return {"record": record, "sessions": sessions, "lines": lines, "reviews": reviews, "masked": masked}
+    labels = await asyncio.to_thread(services.labels.labels_of, conversation_id) if services.labels else []
+    return {"record": record, "sessions": sessions, "lines": lines, "reviews": reviews, "masked": masked,
+            "labels": labels}
 
 
 @router.get("/transcripts/{conversation_id}", response_class=HTMLResponse)
@@ -112,4 +121,5 @@ async def transcript_json(conversation_id: str, request: Request, services: Serv
         "messages": [m.as_dict() for m in detail["lines"]] if detail["lines"] is not None else None,
         "reviews": [{**r.__dict__, "created_at": r.created_at.isoformat()} for r in detail["reviews"]],
         "masked": detail["masked"],
+        "labels": detail["labels"],
     }

@@ -44,7 +44,9 @@ def _filters(request: Request) -> dict[str, Any]:
         topic = None
     if scope not in SCOPES:
         scope = "all"
-    return {"status": status, "topic": topic, "scope": scope, "overdue": q.get("overdue") in {"1", "true", "yes"}}
+    customer = (q.get("customer") or "")[:16] or None  # the handoff card's link: one customer's tickets
+    return {"status": status, "topic": topic, "scope": scope, "overdue": q.get("overdue") in {"1", "true", "yes"},
+            "customer": customer}
 
 
 SLA_FILTERS = ("at_risk", "breached")
