@@ -25,7 +25,7 @@ from common.settings import Settings, get_settings
 from desk.console.deps import translator
 from desk.console.limits import BodySizeLimit
 from desk.console.pages import make_environment, render
-from desk.console.routes import auth, chat, handoffs, queue, review, supervisor, tickets, widget
+from desk.console.routes import auth, chat, handoffs, queue, review, supervisor, teams, tickets, widget
 from desk.console.services import Services
 from desk.gateway import ChannelGateway
 from desk.live import Broker
@@ -108,15 +108,17 @@ def create_app(
     services = Services.build(
         settings, session_factory, rasa=rasa, broker=broker, gateways=gateways, clock=clock
     )
+    services.desk.ensure_teams()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(services.watcher.run()) if watch_queue else None
         sweeper = asyncio.create_task(services.timeouts.run()) if watch_queue and services.timeouts else None
+        assigner = asyncio.create_task(services.assigner.run()) if watch_queue else None
         try:
             yield
         finally:
-            for running in (task, sweeper):
+            for running in (task, sweeper, assigner):
                 if running is not None:
                     running.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -158,7 +160,7 @@ def create_app(
         return {"status": "ok"}
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (auth, queue, handoffs, supervisor, review, chat, widget, tickets):
+    for module in (auth, queue, handoffs, supervisor, review, chat, widget, tickets, teams):
         for router in module.routers():
             app.include_router(router)
     return app

@@ -14,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 from common.ratelimit import RateLimiter, limiter_from_settings
 from common.settings import Settings
 from desk.agents import AgentStore
+from desk.console.assigner import AutoAssigner
 from desk.console.timeouts import QueueTimeouts
 from desk.console.watch import QueueWatcher
 from desk.gateway import ChannelGateway, GatewayRouter
@@ -22,6 +23,7 @@ from desk.live import Broker, InProcessBroker
 from desk.notes import NoteStore
 from desk.rasa_client import RasaClient
 from desk.review import ReviewStore
+from desk.teams import TeamDesk
 from desk.ticket_inbox import TicketInbox
 from desk.tickets import TicketStore
 from desk.wechat_held import HeldMessages
@@ -45,6 +47,8 @@ class Services:
     limiter: RateLimiter | None  # customer lines per sender on the web chat sockets (None = no limit)
     held: HeldMessages  # what WeChat has not taken yet (wechat_outbox), shown on the card
     inbox: TicketInbox  # the tickets and callbacks inbox
+    desk: TeamDesk  # teams, routing, transfer, auto-assignment
+    assigner: AutoAssigner  # the periodic auto-assignment (and availability) task
 
     @classmethod
     def build(
@@ -65,11 +69,16 @@ class Services:
         rasa = rasa or RasaClient(settings.rasa_url, token=settings.rasa_token)
         router = (GatewayRouter.with_web(broker, gateways) if gateways is not None
                   else GatewayRouter.from_settings(settings, broker))
+        agents = AgentStore(session_factory, session_ttl=timedelta(hours=settings.console_session_hours), clock=clock)
+        timeouts = QueueTimeouts(
+            queue, rasa, tickets, broker, router,
+            timeout_minutes=settings.handoff_timeout_minutes, abandon_minutes=settings.handoff_abandon_minutes,
+            interval_s=settings.queue_sweep_s, clock=clock,
+        )
+        desk = TeamDesk(session_factory, queue, agents, clock=clock)
         return cls(
             settings=settings,
-            agents=AgentStore(
-                session_factory, session_ttl=timedelta(hours=settings.console_session_hours), clock=clock
-            ),
+            agents=agents,
             queue=queue,
             notes=NoteStore(session_factory, clock=clock),
             tickets=tickets,
@@ -81,12 +90,11 @@ class Services:
             review=ReviewStore(
                 session_factory, vault=PiiVault(session_factory, secret=settings.pii_vault_key), clock=clock
             ),
-            timeouts=QueueTimeouts(
-                queue, rasa, tickets, broker, router,
-                timeout_minutes=settings.handoff_timeout_minutes, abandon_minutes=settings.handoff_abandon_minutes,
-                interval_s=settings.queue_sweep_s, clock=clock,
-            ),
+            timeouts=timeouts,
             limiter=limiter_from_settings(settings, prefix="ratelimit:web:"),
             held=HeldMessages(session_factory),
             inbox=TicketInbox(session_factory, clock=clock),
+            desk=desk,
+            assigner=AutoAssigner(desk, agents, queue, broker, timeouts,
+                                  interval_s=settings.console_queue_poll_ms / 1000),
         )
