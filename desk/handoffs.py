@@ -203,6 +203,10 @@ class HandoffQueue:
         """The database this queue writes to (the desk's other stores beside it use the same)."""
         return self._session_factory
 
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self._clock
+
     def _check_bounds(self, session, *, conversation_id: str, customer_id: str | None,  # type: ignore[no-untyped-def]
                       now: datetime) -> None:
         """Raise ``QueueFull`` (logged) when adding one more queued handoff would pass a bound."""

@@ -109,7 +109,8 @@ class TeamDesk:
     @classmethod
     def beside(cls, queue: HandoffQueue) -> "TeamDesk":
         """A desk over the same database as ``queue``."""
-        return cls(queue.session_factory, queue, AgentStore(queue.session_factory))
+        return cls(queue.session_factory, queue, AgentStore(queue.session_factory, clock=queue.clock),
+                   clock=queue.clock)
 
     def anyone_available(self) -> bool | None:
         return self._agents.anyone_available(self._stale_after)
