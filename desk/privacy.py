@@ -63,6 +63,7 @@ from desk.models import (
     FollowupClosure,
     Handoff,
     HandoffNote,
+    HandoffTransfer,
     PiiReveal,
     Ticket,
     TicketContact,
@@ -219,6 +220,8 @@ class PrivacyOffice:
                                                                TicketContact.conversation_id.in_(senders))),
                 "handoffs": handoffs,
                 "handoff_notes": rows(HandoffNote, HandoffNote.handoff_id.in_([h["id"] for h in handoffs])),
+                "handoff_transfers": rows(HandoffTransfer,
+                                          HandoffTransfer.handoff_id.in_([h["id"] for h in handoffs])),
                 "feedback": of_customer(Feedback),
                 "reviews": rows(TranscriptReview, TranscriptReview.conversation_id.in_(senders)),
                 "ticket_events": rows(TicketEvent, TicketEvent.ticket_id.in_([t["id"] for t in tickets])),
@@ -268,6 +271,9 @@ class PrivacyOffice:
                             .values(summary=ERASED_TEXT, package={}))
             session.execute(sa.update(HandoffNote).where(HandoffNote.handoff_id.in_(handoff_ids))
                             .values(text=ERASED_TEXT))
+            session.execute(sa.update(HandoffTransfer).where(HandoffTransfer.handoff_id.in_(handoff_ids),
+                                                             HandoffTransfer.note.isnot(None))
+                            .values(note=ERASED_TEXT))
             session.execute(sa.update(Feedback).where(Feedback.id.in_(feedback_ids)).values(comment=None))
             session.execute(sa.update(TranscriptReview).where(TranscriptReview.conversation_id.in_(senders))
                             .values(notes=None))
