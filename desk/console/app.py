@@ -108,7 +108,10 @@ def create_app(
     services = Services.build(
         settings, session_factory, rasa=rasa, broker=broker, gateways=gateways, clock=clock
     )
-    services.desk.ensure_teams()
+    try:
+        services.desk.ensure_teams()  # the seeded teams (the migration inserts them in production)
+    except StoreUnavailable:
+        logger.warning("console: database unavailable at start; the seeded teams are checked at the next start")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

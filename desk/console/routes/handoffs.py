@@ -123,15 +123,28 @@ async def _changed(services: Services, handoff: HandoffView) -> None:
     await services.broker.publish(QUEUE, {"type": "queue"})
 
 
+def _transfer_agents(services: Services, who: SignedIn) -> list[dict[str, str]]:
+    """Colleagues a conversation can be passed to, with their availability (blocking)."""
+    status = {a.username: a.status for a in services.agents.roster()}
+    return [{"username": a.username, "display_name": a.display_name, "status": status.get(a.username, "offline")}
+            for a in services.agents.all() if a.username != who.agent.username]
+
+
 @router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
 async def card_page(handoff_id: int, request: Request, services: ServicesDep, who: CurrentAgent, t: T) -> HTMLResponse:
     handoff = await _opened(services, who, handoff_id, t)
     card = build_card(handoff, now=services.clock())
     transcript = await _transcript(services, handoff.conversation_id)
     notes = await asyncio.to_thread(services.notes.for_handoff, handoff_id)
+    holds = _holds(who, handoff)
+    transfer_teams = await asyncio.to_thread(services.desk.teams) if holds else []
+    transfer_agents = await asyncio.to_thread(_transfer_agents, services, who) if holds else []
     return render(
         request,
         "handoff.html",
+        transfers=await asyncio.to_thread(services.desk.transfers, handoff_id),
+        transfer_teams=transfer_teams,
+        transfer_agents=transfer_agents,
         card=card,
         wechat=openid_of(handoff.conversation_id) is not None,
         waiting=await _waiting(services, handoff.conversation_id, t),
@@ -140,7 +153,7 @@ async def card_page(handoff_id: int, request: Request, services: ServicesDep, wh
         cursor=transcript[-1].timestamp if transcript else 0.0,
         notes=notes,
         canned=canned_for(t.language),
-        holds=_holds(who, handoff),
+        holds=holds,
         may_note=_may_note(who, handoff),
         topics=[topic.value for topic in TICKET_TOPICS],
     )
