@@ -100,3 +100,13 @@ def test_the_assignment_round_hands_waiting_chats_to_online_agents_within_capaci
     assert ("web-auto-3", "EXTERNAL_handoff_timed_out") in console.rasa.triggered
     tickets = boss.get("/api/tickets").json()
     assert any(t["conversation_id"] == "web-auto-3" for t in tickets["tickets"])
+
+
+def test_the_agents_page_shows_status_load_capacity_and_teams(console: Console) -> None:
+    boss = console.client("boss")
+    _post(boss, "/supervisor/api/agents/agent1/capacity", {"capacity": 2})
+    _post(console.client("agent1"), "/api/me/availability", {"status": "online"})
+    _post(boss, "/supervisor/api/teams/english/members", {"members": ["agent2"]})
+    page = boss.get("/supervisor/agents", headers={"Accept": "text/html", "Accept-Language": "en"}).text
+    assert 'data-agent="agent1"' in page and 'value="2"' in page and ">Online<" in page
+    assert "Refund specialists" in page and 'value="agent2"' in page
