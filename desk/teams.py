@@ -225,6 +225,16 @@ class TeamDesk:
             transfer = _transfer(audit)
         return self._queue.get(handoff_id), transfer
 
+    def passed_on(self, handoff_id: int, username: str) -> None:
+        """The agent put the handoff back in the queue: it is not offered to them again."""
+        with unit_of_work(self._session_factory) as session:
+            row = session.get(Handoff, handoff_id)
+            if row is None:
+                raise HandoffNotFound(f"no handoff {handoff_id}")
+            package = dict(row.package or {})
+            package[TRANSFERRED_FROM] = sorted(set(package.get(TRANSFERRED_FROM) or []) | {username})
+            row.package = package
+
     def transfers(self, handoff_id: int) -> list[TransferView]:
         with unit_of_work(self._session_factory) as session:
             return [_transfer(r) for r in session.scalars(

@@ -374,11 +374,13 @@ async def back_to_bot(handoff_id: int, services: ServicesDep, who: CurrentAgent,
 
 @router.post("/api/handoffs/{handoff_id}/requeue")
 async def requeue(handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T) -> dict[str, Any]:
-    await _held(services, who, handoff_id, t)
+    held = await _held(services, who, handoff_id, t)
     try:
         handoff = await asyncio.to_thread(services.queue.transition, handoff_id, HandoffStatus.QUEUED)
     except InvalidTransition as exc:
         raise _over(t, exc.current) from exc
+    # auto-assignment offers it to someone else (the holder put it back)
+    await asyncio.to_thread(services.desk.passed_on, handoff_id, held.agent_id or who.agent.username)
     await _changed(services, handoff)
     return {"id": handoff.id, "status": handoff.status}
 

@@ -110,3 +110,17 @@ def test_the_agents_page_shows_status_load_capacity_and_teams(console: Console) 
     page = boss.get("/supervisor/agents", headers={"Accept": "text/html", "Accept-Language": "en"}).text
     assert 'data-agent="agent1"' in page and 'value="2"' in page and ">Online<" in page
     assert "Refund specialists" in page and 'value="agent2"' in page
+
+
+def test_a_conversation_put_back_in_the_queue_goes_to_someone_else(console: Console) -> None:
+    ann, bob = console.client("agent1"), console.client("agent2")
+    _post(ann, "/api/me/availability", {"status": "online"})
+    handoff_id = enqueue(console.queue, "web-requeue-1")
+    services = console.app.state.services
+    assert asyncio.run(services.assigner.round())["assigned"] == [handoff_id]
+    assert console.queue.get(handoff_id).agent_id == "agent1"
+    assert _post(ann, f"/api/handoffs/{handoff_id}/requeue", {}).status_code == 200
+    assert asyncio.run(services.assigner.round())["assigned"] == []  # not back to the agent who put it back
+    _post(bob, "/api/me/availability", {"status": "online"})
+    assert asyncio.run(services.assigner.round())["assigned"] == [handoff_id]
+    assert console.queue.get(handoff_id).agent_id == "agent2"
