@@ -32,7 +32,9 @@ async def snapshot(services: Services, who: SignedIn, t: Translator) -> dict[str
     now = services.clock()
 
     def row(h):  # type: ignore[no-untyped-def]
-        return queue_row(h, now=now, reason_label=t.label("reason", h.reason), channel_label=t.label("channel", h.channel))
+        found = queue_row(h, now=now, reason_label=t.label("reason", h.reason),
+                          channel_label=t.label("channel", h.channel))
+        return {**found, "team_label": t.label("team", h.team) if h.team else ""}
 
     return {
         "queued": [row(h) for h in rows if h.status == HandoffStatus.QUEUED.value],

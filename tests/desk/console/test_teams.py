@@ -70,6 +70,8 @@ def test_transfer_to_a_team_puts_it_back_in_the_queue_for_that_team(console: Con
     done = _post(ann, f"/api/handoffs/{handoff_id}/transfer", {"team": "refunds", "note": "退款问题"})
     assert done.json()["status"] == "queued" and done.json()["team"] == "refunds"
     assert done.json()["notice"] == "已转接给 退款专员组"
+    [row] = ann.get("/api/queue").json()["queued"]
+    assert (row["id"], row["team"], row["team_label"]) == (handoff_id, "refunds", "退款专员组")
     assert _post(ann, f"/api/handoffs/{handoff_id}/transfer", {"team": "refunds"}).status_code == 409
     assert _post(console.client("agent2"), f"/api/handoffs/{handoff_id}/claim", {}).status_code == 200
     assert _post(console.client("agent2"), f"/api/handoffs/{handoff_id}/transfer",
