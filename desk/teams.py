@@ -10,7 +10,9 @@
   at once), with a private note for the receiver; every transfer is an audit row (``handoff_transfers``).
 * Auto-assignment (``TeamDesk.assign_waiting``): the pure ``desk.assignment.assign`` over the agents
   who are online and the queued handoffs; each offer is a claim (one conditional update), so a manual
-  claim or another console replica racing it wins or loses cleanly.
+  claim or another console replica racing it wins or loses cleanly. With several replicas each runs the
+  round; two rounds at the same instant may put an agent one chat over capacity for that moment (the
+  load is read, not locked), never a handoff to two agents.
 """
 
 from __future__ import annotations
