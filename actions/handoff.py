@@ -28,6 +28,7 @@ from common.masking import mask_name
 from desk.handoffs import HandoffQueue, QueueFull, SummaryFacts, build_summary, handoff_priority
 from desk.models import HandoffReason, TicketTopic
 from desk.outbox import CallbackRequest
+from desk.teams import TeamDesk, route_team
 from desk.tickets import TicketStore
 from profiles.store import ProfileStore
 
@@ -110,8 +111,14 @@ async def hand_over(
     tickets: TicketStore | None = None,
     repeat_contacts: int = 0,
     order_id: str | None = None,
+    desk: TeamDesk | None = None,
 ) -> list[EventType]:
-    """Queue the conversation for a human with the warm-handoff package, tell the customer, pause the bot."""
+    """Queue the conversation for a human with the warm-handoff package, routed to a team (desk.teams),
+    tell the customer, pause the bot. When agents use the availability switch and none is online, the
+    customer is told at once and a callback ticket is opened instead of waiting in the queue."""
+    if desk is None:
+        desk = providers.team_desk() if queue is None else TeamDesk.beside(queue) if isinstance(
+            queue, HandoffQueue) else None  # a stand-in queue (tests): no routing, no availability
     queue = queue or providers.handoff_queue()
     profiles = profiles or providers.profile_store()
     tickets = tickets or providers.ticket_store()
@@ -131,6 +138,10 @@ async def hand_over(
             repeat_contacts=repeat_contacts,
             order_id=order_id,
         )
+        team, available = route_team(reason, language_of(tracker), english_online=False), None
+        if desk is not None:
+            team = await asyncio.to_thread(desk.route, reason, language_of(tracker))
+            available = await asyncio.to_thread(desk.anyone_available)
         queued = await asyncio.to_thread(
             queue.enqueue,
             conversation_id=tracker.sender_id,
@@ -141,7 +152,11 @@ async def hand_over(
             priority=priority,
             summary=summary,
             package=package,
+            team=team,
         )
+        if available is False and queued.created:
+            return await _nobody_online(dispatcher, tracker, queue=queue, tickets=tickets, handoff_id=queued.id,
+                                        reason=reason, summary=summary, team=team, order_id=order_id)
     except QueueFull:  # logged by the queue; the bot stays with the customer
         dispatcher.utter_message(response=names.UTTER_HANDOFF_QUEUE_FULL)
         return [SlotSet(names.HUMAN_OFFERED, False)]
@@ -173,6 +188,28 @@ async def hand_over(
         SlotSet(names.FALLBACK_COUNT, 0.0),
         ConversationPaused(),
     ]
+
+
+async def _nobody_online(dispatcher: CollectingDispatcher, tracker: Tracker, *, queue: HandoffQueue,
+                         tickets: TicketStore, handoff_id: int, reason: HandoffReason, summary: str, team: str,
+                         order_id: str | None) -> list[EventType]:
+    """No agent online: the request is closed at once, a callback ticket (the routed team's) is opened and
+    the customer is told now; the bot stays with them."""
+    await asyncio.to_thread(queue.close_unstaffed, handoff_id)
+    record = await asyncio.to_thread(
+        tickets.record_contact,
+        customer_id=tracker.get_slot(names.CUSTOMER_ID),
+        conversation_id=tracker.sender_id,
+        channel=channel_of(tracker),
+        topic=(TicketTopic.REFUND if reason == HandoffReason.REFUND else TicketTopic.OTHER).value,
+        order_id=order_id,
+        subject=f"callback: {summary}"[:300],
+        team=team,
+    )
+    logger.info("handoff %s: nobody online, callback ticket %s (conversation=%s team=%s)",
+                handoff_id, record.ticket.id, tracker.sender_id, team)
+    dispatcher.utter_message(response=names.UTTER_HANDOFF_NOBODY_ONLINE, ticket_id=record.ticket.id)
+    return [SlotSet(names.HUMAN_OFFERED, False), SlotSet(names.FALLBACK_COUNT, 0.0)]
 
 
 def priority_wording(tracker: Tracker) -> str | None:

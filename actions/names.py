@@ -139,6 +139,7 @@ UTTER_HANDOFF_QUEUED = "utter_handoff_queued"
 UTTER_HANDOFF_PRIORITY = "utter_handoff_priority"
 UTTER_HANDOFF_UNAVAILABLE = "utter_handoff_unavailable"
 UTTER_HANDOFF_QUEUE_FULL = "utter_handoff_queue_full"  # bot/domain/responses_bounds.yml
+UTTER_HANDOFF_NOBODY_ONLINE = "utter_handoff_nobody_online"  # bot/domain/responses_desk.yml
 UTTER_DEFAULT = "utter_default"
 UTTER_PERSONALIZATION_OFF = "utter_personalization_off"
 UTTER_PERSONALIZATION_ON = "utter_personalization_on"

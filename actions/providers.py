@@ -17,6 +17,7 @@ from desk.conversations import ConversationLog
 from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
 from desk.outbox import CallbackOutbox
+from desk.teams import TeamDesk
 from desk.tickets import TicketStore
 from profiles.segmentation import load_thresholds
 from profiles.store import ProfileStore
@@ -54,6 +55,11 @@ def handoff_queue() -> HandoffQueue:
     return HandoffQueue(session_factory(), max_queued_guests=current.handoff_max_queued_guests,
                         max_queued=current.handoff_max_queued,
                         guest_requests_per_hour=current.handoff_guest_requests_per_hour)
+
+
+@lru_cache(maxsize=1)
+def team_desk() -> TeamDesk:
+    return TeamDesk.beside(handoff_queue())
 
 
 @lru_cache(maxsize=1)

@@ -27,6 +27,7 @@ from desk.models import (
     FollowupClosure,
     Handoff,
     HandoffNote,
+    HandoffTransfer,
     PiiReveal,
     Ticket,
     TicketContact,
@@ -112,7 +113,8 @@ class TicketData:
 
 
 class HandoffData:
-    tables = ("handoffs", "handoff_notes", "handoff_responses")  # responses: an agent id and a time only
+    # responses: an agent id and a time only; transfers: who passed the chat on, with a private note
+    tables = ("handoffs", "handoff_notes", "handoff_responses", "handoff_transfers")
 
     def identify(self, session: Session, customer_id: str) -> Identifiers:
         return Identifiers(_conversation_ids(session, Handoff.conversation_id, Handoff.customer_id, customer_id))
@@ -122,12 +124,16 @@ class HandoffData:
         return {
             "handoffs": handoffs,
             "handoff_notes": _rows(session, HandoffNote, HandoffNote.handoff_id.in_([h["id"] for h in handoffs])),
+            "handoff_transfers": _rows(session, HandoffTransfer,
+                                       HandoffTransfer.handoff_id.in_([h["id"] for h in handoffs])),
         }
 
     def erase(self, session: Session, subject: DataSubject) -> None:
         handoff_ids = list(session.scalars(sa.select(Handoff.id).where(_of_subject(Handoff, subject))))
         session.execute(sa.update(Handoff).where(Handoff.id.in_(handoff_ids)).values(summary=ERASED_TEXT, package={}))
         session.execute(sa.update(HandoffNote).where(HandoffNote.handoff_id.in_(handoff_ids)).values(text=ERASED_TEXT))
+        session.execute(sa.update(HandoffTransfer).where(HandoffTransfer.handoff_id.in_(handoff_ids),
+                                                         HandoffTransfer.note.isnot(None)).values(note=ERASED_TEXT))
         _rename(session, (Handoff.conversation_id,), subject.renames)
 
 

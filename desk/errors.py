@@ -9,6 +9,7 @@ DeskError
 ├── QueueFull                desk.handoffs: a bound of the handoff queue is reached
 ├── RasaUnavailable          desk.rasa_client: the Rasa server did not answer
 ├── TicketInboxError         desk.ticket_inbox: a claim, note or resolution refused (carries its wording key)
+├── TransferRefused          desk.teams: a transfer or team change refused (``why``: its wording key's end)
 └── ChannelUnavailable       desk.gateway: no way to reach the customer on this channel
     └── NotAWeChatConversation   (also a ValueError)
 

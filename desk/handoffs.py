@@ -55,6 +55,7 @@ RESUME_PENDING = "resume_pending"  # package key: the conversation still waits f
 # how the customer left the queue
 CUSTOMER_NOTES = "customer_notes"
 CANCELLED_BY_CUSTOMER = "cancelled_by_customer"
+NOBODY_ONLINE = "nobody_online"  # package key: closed at once, no agent was online (close_unstaffed)
 CUSTOMER_NOTES_MAX = 20  # lines kept per handoff (the transcript keeps every line)
 CUSTOMER_NOTE_CHARS = 500
 
@@ -184,6 +185,7 @@ def _view(h: Handoff) -> HandoffView:
         package=dict(h.package or {}),
         agent_id=h.agent_id,
         created_at=h.created_at,
+        team=h.team,
     )
 
 
@@ -195,6 +197,15 @@ class HandoffQueue:
         self._clock = clock
         self.max_queued_guests, self.max_queued = max_queued_guests, max_queued
         self.guest_requests_per_hour = guest_requests_per_hour
+
+    @property
+    def session_factory(self) -> sessionmaker:
+        """The database this queue writes to (the desk's other stores beside it use the same)."""
+        return self._session_factory
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self._clock
 
     def _check_bounds(self, session, *, conversation_id: str, customer_id: str | None,  # type: ignore[no-untyped-def]
                       now: datetime) -> None:
@@ -224,16 +235,18 @@ class HandoffQueue:
         priority: int,
         summary: str,
         package: dict[str, Any],
+        team: str | None = None,
     ) -> QueuedHandoff:
         reason = HandoffReason(reason).value
         now = self._clock()
         # one open handoff per conversation, also across processes (uq_handoffs_open_conversation)
         return retry_on_conflict(lambda: self._enqueue(
             conversation_id=conversation_id, customer_id=customer_id, channel=channel, language=language,
-            reason=reason, priority=priority, summary=summary, package=package, now=now))
+            reason=reason, priority=priority, summary=summary, package=package, now=now, team=team))
 
     def _enqueue(self, *, conversation_id: str, customer_id: str | None, channel: str, language: str | None,
-                 reason: str, priority: int, summary: str, package: dict[str, Any], now: datetime) -> QueuedHandoff:
+                 reason: str, priority: int, summary: str, package: dict[str, Any], now: datetime,
+                 team: str | None = None) -> QueuedHandoff:
         with unit_of_work(self._session_factory) as session:
             existing = session.scalars(
                 select(Handoff)
@@ -254,6 +267,7 @@ class HandoffQueue:
                     summary=mask_text(summary),
                     package=package,
                     created_at=now,
+                    team=team,
                 )
                 session.add(existing)
                 conversation = session.get(Conversation, conversation_id)
@@ -464,3 +478,14 @@ class HandoffQueue:
             }
             row.package = package
             return _view(row) if row is not None else handoff
+
+    # Nobody online (desk.agents.AgentStore.anyone_available is False): the request is kept, closed at
+    # once as timed out and marked, and the bot opens a callback ticket and tells the customer.
+
+    def close_unstaffed(self, handoff_id: int) -> HandoffView:
+        """queued → timed out at once, marked ``package["nobody_online"]`` (no agent was online)."""
+        self.transition(handoff_id, HandoffStatus.TIMED_OUT)
+        with unit_of_work(self._session_factory) as session:
+            row = session.get(Handoff, handoff_id)
+            row.package = {**dict(row.package or {}), NOBODY_ONLINE: self._clock().isoformat(timespec="seconds")}
+            return _view(row)

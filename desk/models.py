@@ -181,6 +181,7 @@ class Handoff(Base):
     created_at = Column(DateTime, nullable=False, default=_now)
     claimed_at = Column(DateTime, nullable=True)
     resolved_at = Column(DateTime, nullable=True)
+    team = Column(String(32), nullable=True, index=True)  # the team it is routed to (desk.teams)
 
 
 class Feedback(Base):
@@ -453,3 +454,54 @@ for _statement in TRANSCRIPT_SQLITE_DDL:
 event.listen(TranscriptLine.__table__, "before_drop",
              DDL(f"DROP TABLE IF EXISTS {TRANSCRIPT_FTS_TABLE}").execute_if(dialect="sqlite"))
 event.listen(TranscriptLine.__table__, "after_create", DDL(TRANSCRIPT_PG_INDEX_DDL).execute_if(dialect="postgresql"))
+# --- availability, auto-assignment, teams and transfer ------------------------------------------
+
+
+class Availability(str, enum.Enum):
+    ONLINE = "online"  # takes chats: auto-assignment offers handoffs up to the agent's capacity
+    AWAY = "away"  # signed in, takes no new chats
+    OFFLINE = "offline"
+
+
+class AgentAvailability(Base):
+    """An agent's availability switch and capacity (concurrent chats). No row: the agent has never used
+    the switch (desk.availability)."""
+
+    __tablename__ = "agent_availability"
+
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    status = Column(String(8), nullable=False, default=Availability.OFFLINE.value)
+    capacity = Column(Integer, nullable=False, default=3)
+    last_seen_at = Column(DateTime, nullable=True)  # the console's live stream of this agent, last heard
+    updated_at = Column(DateTime, nullable=False, default=_now)
+
+
+class Team(Base):
+    """A team handoffs are routed to (refunds, complaints, English, general)."""
+
+    __tablename__ = "teams"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    name = Column(String(32), nullable=False, unique=True)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    team_id = Column(Integer, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+
+
+class HandoffTransfer(Base):
+    """Append-only audit of transfers: who passed a conversation to which team or agent, with the private
+    note for the receiver (masked; never shown to the customer)."""
+
+    __tablename__ = "handoff_transfers"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True)
+    from_agent = Column(String(64), nullable=False)
+    to_team = Column(String(32), nullable=True)
+    to_agent = Column(String(64), nullable=True)
+    note = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=_now)

@@ -73,6 +73,7 @@ class HandoffView:
     package: dict[str, Any]
     agent_id: str | None
     created_at: datetime
+    team: str | None = None  # the team it is routed to (desk.teams)
 
 
 @dataclass(frozen=True)

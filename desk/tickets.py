@@ -17,6 +17,7 @@ from common.masking import mask_text
 from desk._unit import unit_of_work
 from desk.models import Priority, Ticket, TicketContact, TicketStatus, TicketTopic
 from desk.schemas import ContactRecord, TicketSummary, TopicHistory
+from desk.teams import team_for_topic
 
 OPEN_STATUSES = (TicketStatus.OPEN.value, TicketStatus.PENDING.value)
 COMPLAINT_DUE = timedelta(hours=24)  # a complaint is followed up within 24 h, whatever its priority
@@ -58,6 +59,7 @@ class TicketStore:
         order_id: str | None = None,
         subject: str = "",
         priority: Priority | str = Priority.MEDIUM,
+        team: str | None = None,
     ) -> ContactRecord:
         """Add this conversation as a contact on the open ticket for the issue, opening one if needed."""
         topic = TicketTopic(topic).value
@@ -85,12 +87,15 @@ class TicketStore:
                     created_at=now,
                     updated_at=now,
                     due_at=now + COMPLAINT_DUE if topic == TicketTopic.COMPLAINT.value else None,
+                    team=team or team_for_topic(topic),
                 )
                 session.add(ticket)
                 session.flush()
             else:
                 if order_id and not ticket.order_id:
                     ticket.order_id = order_id
+                if team and ticket.team != team and not ticket.owner:  # routed: the routed team's
+                    ticket.team = team
                 ticket.updated_at = now
             already = session.scalars(
                 select(TicketContact.id).where(

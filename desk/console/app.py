@@ -37,6 +37,7 @@ from desk.console.routes import (
     review,
     sla,
     supervisor,
+    teams,
     tickets,
     widget,
 )
@@ -121,15 +122,20 @@ def create_app(
     services = Services.build(
         settings, session_factory, rasa=rasa, broker=broker, gateways=gateways, clock=clock
     )
+    try:
+        services.desk.ensure_teams()  # the seeded teams (the migration inserts them in production)
+    except StoreUnavailable:
+        logger.warning("console: database unavailable at start; the seeded teams are checked at the next start")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(services.watcher.run()) if watch_queue else None
         sweeper = asyncio.create_task(services.timeouts.run()) if watch_queue and services.timeouts else None
+        assigner = asyncio.create_task(services.assigner.run()) if watch_queue else None
         try:
             yield
         finally:
-            for running in (task, sweeper):
+            for running in (task, sweeper, assigner):
                 if running is not None:
                     running.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -172,7 +178,7 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for module in (auth, queue, handoffs, supervisor, review, chat, widget, tickets, sla, reports_weekly, canned,
-                   context, reports):
+                   context, reports, teams):
         for router in module.routers():
             app.include_router(router)
     return app

@@ -95,4 +95,5 @@ def queue_row(handoff: HandoffView, *, now: datetime, reason_label: str, channel
         "summary": handoff.summary,
         "waiting_s": max(0, int((now - handoff.created_at).total_seconds())),
         "url": f"/handoffs/{handoff.id}",
+        "team": handoff.team,
     }

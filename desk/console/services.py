@@ -15,6 +15,7 @@ from common.ratelimit import RateLimiter, limiter_from_settings
 from common.settings import Settings
 from desk.agents import AgentStore
 from desk.canned import CannedStore
+from desk.console.assigner import AutoAssigner
 from desk.console.timeouts import QueueTimeouts
 from desk.console.watch import QueueWatcher
 from desk.gateway import ChannelGateway, GatewayRouter
@@ -27,6 +28,7 @@ from desk.reports import Reports
 from desk.review import ReviewStore
 from desk.search import TranscriptSearch
 from desk.sla_store import SlaStore
+from desk.teams import TeamDesk
 from desk.ticket_inbox import TicketInbox
 from desk.tickets import TicketStore
 from desk.wechat_held import HeldMessages
@@ -52,13 +54,15 @@ class Services:
     limiter: RateLimiter | None  # customer lines per sender on the web chat sockets (None = no limit)
     held: HeldMessages  # what WeChat has not taken yet (wechat_outbox), shown on the card
     inbox: TicketInbox  # the tickets and callbacks inbox
-    sla: SlaStore | None = None  # SLA states in the queue and the inbox, the SLA report
-    weekly: WeeklyReports | None = None  # the stored weekly reports (written by the scheduled job)
+    desk: TeamDesk  # teams, routing, transfer, auto-assignment
+    assigner: AutoAssigner  # the periodic auto-assignment (and availability) task
+    sla: SlaStore  # SLA states in the queue and the inbox, the SLA report
+    weekly: WeeklyReports  # the stored weekly reports (written by the scheduled job)
     # context, canned replies, reports and search (routes/canned.py, context.py, reports.py)
-    canned: CannedStore | None = None
-    labels: LabelStore | None = None
-    reports: Reports | None = None
-    search: TranscriptSearch | None = None
+    canned: CannedStore
+    labels: LabelStore
+    reports: Reports
+    search: TranscriptSearch
 
     @classmethod
     def build(
@@ -79,11 +83,16 @@ class Services:
         rasa = rasa or RasaClient(settings.rasa_url, token=settings.rasa_token)
         router = (GatewayRouter.with_web(broker, gateways) if gateways is not None
                   else GatewayRouter.from_settings(settings, broker))
+        agents = AgentStore(session_factory, session_ttl=timedelta(hours=settings.console_session_hours), clock=clock)
+        timeouts = QueueTimeouts(
+            queue, rasa, tickets, broker, router,
+            timeout_minutes=settings.handoff_timeout_minutes, abandon_minutes=settings.handoff_abandon_minutes,
+            interval_s=settings.queue_sweep_s, clock=clock,
+        )
+        desk = TeamDesk(session_factory, queue, agents, clock=clock)
         return cls(
             settings=settings,
-            agents=AgentStore(
-                session_factory, session_ttl=timedelta(hours=settings.console_session_hours), clock=clock
-            ),
+            agents=agents,
             queue=queue,
             notes=NoteStore(session_factory, clock=clock),
             tickets=tickets,
@@ -95,11 +104,7 @@ class Services:
             review=ReviewStore(
                 session_factory, vault=PiiVault(session_factory, secret=settings.pii_vault_key), clock=clock
             ),
-            timeouts=QueueTimeouts(
-                queue, rasa, tickets, broker, router,
-                timeout_minutes=settings.handoff_timeout_minutes, abandon_minutes=settings.handoff_abandon_minutes,
-                interval_s=settings.queue_sweep_s, clock=clock,
-            ),
+            timeouts=timeouts,
             limiter=limiter_from_settings(settings, prefix="ratelimit:web:"),
             held=HeldMessages(session_factory),
             inbox=TicketInbox(session_factory, clock=clock),
@@ -109,4 +114,7 @@ class Services:
             labels=LabelStore(session_factory, clock=clock),
             reports=Reports(session_factory),
             search=TranscriptSearch(session_factory, clock=clock),
+            desk=desk,
+            assigner=AutoAssigner(desk, agents, queue, broker, timeouts,
+                                  interval_s=settings.console_queue_poll_ms / 1000),
         )

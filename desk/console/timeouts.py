@@ -159,6 +159,7 @@ class QueueTimeouts:
                 topic=TicketTopic.OTHER.value,
                 order_id=(handoff.package.get("summary_facts") or {}).get("order_id"),
                 subject=f"callback: {handoff.summary}"[:300],
+                team=handoff.team,
             )
         except Exception:  # the customer is still told; the supervisor sees the timed-out handoff
             logger.exception("timed-out handoff %s: the callback ticket was not saved", handoff.id)

@@ -9,10 +9,12 @@ import desk.errors
 import desk.gateway
 import desk.privacy
 import desk.rasa_client
+import desk.teams
 import desk.ticket_inbox
 from desk.errors import DeskError
 
-MODULES = (desk.errors, desk.agents, desk.privacy, desk.rasa_client, desk.gateway, desk.ticket_inbox)
+MODULES = (desk.errors, desk.agents, desk.privacy, desk.rasa_client, desk.gateway, desk.ticket_inbox,
+           desk.teams)
 
 
 def drawn_tree() -> dict[str, str]:

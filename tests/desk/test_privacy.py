@@ -181,3 +181,29 @@ def test_export_and_erasure_cover_the_inbox_notes_and_resolution_of_the_customer
         assert texts == [None, "[erased]", "[erased]"]
         erased = session.get(Ticket, ticket.id)
         assert (erased.resolution_note, erased.resolution_reason, erased.status) == (None, "explained", "resolved")
+
+
+def test_export_and_erasure_cover_the_transfer_notes_on_the_customers_handoffs(
+        seeded: sessionmaker, tmp_path: Path) -> None:
+    from desk.agents import AgentStore
+    from desk.handoffs import HandoffQueue
+    from desk.models import Agent, HandoffTransfer
+    from desk.teams import TeamDesk
+
+    with seeded.begin() as session:
+        customer_id = session.scalars(sa.select(Customer.id)).first()
+        session.add(Agent(username="ann", display_name="Ann", role="agent", password_hash="unused", active=True))
+    queue = HandoffQueue(seeded)
+    desk = TeamDesk(seeded, queue, AgentStore(seeded))
+    desk.ensure_teams()
+    handoff_id = queue.enqueue(conversation_id="web-privacy-2", customer_id=customer_id, channel="web", language="zh",
+                               reason="refund", priority=4, summary="退款", package={}).id
+    queue.claim(handoff_id, agent_id="ann")
+    desk.transfer(handoff_id, by="ann", to_team="refunds", note="客户希望下午联系")
+    office = PrivacyOffice(seeded, tracker_db(tmp_path / "t.db", []))
+    document = office.export(customer_id, actor="boss")
+    assert [t["note"] for t in document["handoff_transfers"]] == ["客户希望下午联系"]
+    office.erase(customer_id, actor="boss", reason="customer asked")
+    with seeded.begin() as session:
+        notes = session.scalars(sa.select(HandoffTransfer.note).where(HandoffTransfer.handoff_id == handoff_id)).all()
+        assert notes == ["[erased]"]

@@ -326,6 +326,7 @@ async def login(
 @signed.post("/logout")
 async def logout(request: Request, services: ServicesDep, who: CurrentAgent) -> Response:
     await asyncio.to_thread(services.agents.end_session, request.cookies.get(SESSION_COOKIE))
+    await asyncio.to_thread(services.agents.go_offline, who.agent.id)  # signed out: offline
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -123,15 +123,28 @@ async def _changed(services: Services, handoff: HandoffView) -> None:
     await services.broker.publish(QUEUE, {"type": "queue"})
 
 
+def _transfer_agents(services: Services, who: SignedIn) -> list[dict[str, str]]:
+    """Colleagues a conversation can be passed to, with their availability (blocking)."""
+    status = {a.username: a.status for a in services.agents.roster()}
+    return [{"username": a.username, "display_name": a.display_name, "status": status.get(a.username, "offline")}
+            for a in services.agents.all() if a.username != who.agent.username]
+
+
 @router.get("/handoffs/{handoff_id}", response_class=HTMLResponse)
 async def card_page(handoff_id: int, request: Request, services: ServicesDep, who: CurrentAgent, t: T) -> HTMLResponse:
     handoff = await _opened(services, who, handoff_id, t)
     card = build_card(handoff, now=services.clock())
     transcript = await _transcript(services, handoff.conversation_id)
     notes = await asyncio.to_thread(services.notes.for_handoff, handoff_id)
+    holds = _holds(who, handoff)
+    transfer_teams = await asyncio.to_thread(services.desk.teams) if holds else []
+    transfer_agents = await asyncio.to_thread(_transfer_agents, services, who) if holds else []
     return render(
         request,
         "handoff.html",
+        transfers=await asyncio.to_thread(services.desk.transfers, handoff_id),
+        transfer_teams=transfer_teams,
+        transfer_agents=transfer_agents,
         card=card,
         wechat=openid_of(handoff.conversation_id) is not None,
         waiting=await _waiting(services, handoff.conversation_id, t),
@@ -141,7 +154,7 @@ async def card_page(handoff_id: int, request: Request, services: ServicesDep, wh
         notes=notes,
         canned=await _canned(services, t.language),
         sla=(await handoff_badges(services, [handoff], t)).get(handoff.id),
-        holds=_holds(who, handoff),
+        holds=holds,
         may_note=_may_note(who, handoff),
         topics=[topic.value for topic in TICKET_TOPICS],
     )
@@ -362,11 +375,13 @@ async def back_to_bot(handoff_id: int, services: ServicesDep, who: CurrentAgent,
 
 @router.post("/api/handoffs/{handoff_id}/requeue")
 async def requeue(handoff_id: int, services: ServicesDep, who: CurrentAgent, t: T) -> dict[str, Any]:
-    await _held(services, who, handoff_id, t)
+    held = await _held(services, who, handoff_id, t)
     try:
         handoff = await asyncio.to_thread(services.queue.transition, handoff_id, HandoffStatus.QUEUED)
     except InvalidTransition as exc:
         raise _over(t, exc.current) from exc
+    # auto-assignment offers it to someone else (the holder put it back)
+    await asyncio.to_thread(services.desk.passed_on, handoff_id, held.agent_id or who.agent.username)
     await _changed(services, handoff)
     return {"id": handoff.id, "status": handoff.status}
 

@@ -34,8 +34,9 @@ async def snapshot(services: Services, who: SignedIn, t: Translator) -> dict[str
     badges = await handoff_badges(services, rows, t)  # SLA: state, and seconds to the warning and the breach
 
     def row(h):  # type: ignore[no-untyped-def]
-        return {**queue_row(h, now=now, reason_label=t.label("reason", h.reason),
-                            channel_label=t.label("channel", h.channel)), **badges.get(h.id, {})}
+        found = queue_row(h, now=now, reason_label=t.label("reason", h.reason),
+                          channel_label=t.label("channel", h.channel))
+        return {**found, "team_label": t.label("team", h.team) if h.team else "", **badges.get(h.id, {})}
 
     return {
         "queued": [row(h) for h in rows if h.status == HandoffStatus.QUEUED.value],
@@ -56,6 +57,10 @@ async def queue_json(services: ServicesDep, who: CurrentAgent, t: T) -> dict[str
 
 
 async def queue_events(request: Request, services: Services, who: SignedIn, t: Translator) -> AsyncIterator[str]:
+    """The queue as it changes; while it is open the agent counts as present (availability: not stale)."""
+    loop = asyncio.get_running_loop()
+    seen_at = loop.time()
+    await asyncio.to_thread(services.agents.seen, who.agent.id)
     async with services.broker.subscribe(QUEUE) as subscription:
         yield "retry: 1000\n\n"
         yield sse("queue", await snapshot(services, who, t))
@@ -63,6 +68,9 @@ async def queue_events(request: Request, services: Services, who: SignedIn, t: T
             note = await subscription.next(timeout=KEEPALIVE_S)
             if await request.is_disconnected():
                 return
+            if loop.time() - seen_at >= KEEPALIVE_S:
+                seen_at = loop.time()
+                await asyncio.to_thread(services.agents.seen, who.agent.id)
             yield sse("queue", await snapshot(services, who, t)) if note is not None else ": keep-alive\n\n"
 
 

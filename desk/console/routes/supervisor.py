@@ -20,7 +20,9 @@ def routers() -> list[APIRouter]:
 
 @router.get("/agents", response_class=HTMLResponse)
 async def agents_page(request: Request, services: ServicesDep) -> HTMLResponse:
-    return render(request, "agents.html", agents=await asyncio.to_thread(services.agents.all))
+    roster = {a.username: a for a in await asyncio.to_thread(services.agents.roster)}
+    return render(request, "agents.html", agents=await asyncio.to_thread(services.agents.all), roster=roster,
+                  teams=await asyncio.to_thread(services.desk.teams))
 
 
 @router.get("/api/agents")

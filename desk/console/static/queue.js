@@ -7,7 +7,7 @@
     return Desk.el("tr", {"data-id": item.id, "data-reason": item.reason, class: "priority-" + item.priority},
       Desk.el("td", {text: "#" + item.id}),
       Desk.el("td", {text: String(item.priority)}),
-      Desk.el("td", {text: item.reason_label}),
+      Desk.el("td", {text: item.team_label ? `${item.reason_label} · ${item.team_label}` : item.reason_label}),
       Desk.el("td", {class: "summary", text: item.summary}),
       Desk.el("td", {text: item.channel_label}),
       Desk.el("td", {}, Desk.waited(item.waiting_s), slaBadge(item)),

@@ -64,3 +64,14 @@ def test_every_ticket_topic_the_bot_can_write_has_a_label_in_zh_and_en() -> None
             assert label and label != topic.value, (language, topic.value)
     assert len({wording["zh"][f"topic_{topic.value}"] for topic in TicketTopic}) == len(TicketTopic)
     assert len({wording["en"][f"topic_{topic.value}"] for topic in TicketTopic}) == len(TicketTopic)
+
+
+def test_no_wording_key_is_written_twice():
+    """YAML keeps the last of two equal keys without a word: one of them would silently never show."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "desk" / "console" / "i18n.yml").read_text(encoding="utf-8")
+    for section in re.split(r"^(?=\w+:\s*$)", text, flags=re.M):
+        keys = re.findall(r"^  ([A-Za-z0-9_]+):", section, re.M)
+        assert sorted({k for k in keys if keys.count(k) > 1}) == [], section.split(":", 1)[0]
