@@ -275,6 +275,10 @@ class CareStore:
     def __init__(self, session_factory: sessionmaker) -> None:
         self._sessions = session_factory
 
+    @property
+    def session_factory(self) -> sessionmaker:
+        return self._sessions
+
     def _read(self, work: Callable[[Any], Any]) -> Any:
         try:
             with self._sessions.begin() as session:
@@ -364,6 +368,14 @@ class CareStore:
         with self._sessions.begin() as s:
             s.execute(sa.update(ProactiveMessage).where(ProactiveMessage.id == message_id).values(
                 status=status, delivered_at=now if status == SENT else None))
+
+    def claim(self, message_id: int, now: datetime) -> bool:
+        """Mark a waiting message sent; False when another console (or round) has taken it already."""
+        with self._sessions.begin() as s:
+            result = s.execute(sa.update(ProactiveMessage).where(
+                ProactiveMessage.id == message_id, ProactiveMessage.status == WAITING).values(
+                status=SENT, delivered_at=now))
+            return bool(result.rowcount)
 
     def waiting(self, conversation_id: str | None = None) -> list[Waiting]:
         def work(s: Any) -> list[Waiting]:
@@ -484,7 +496,11 @@ class WebCourier:
         except StoreUnavailable as exc:
             logger.warning("care: waiting messages not read (%s)", exc)
             return 0
+        delivered = 0
         for message in waiting:
+            if not await asyncio.to_thread(self._store.claim, message.id, self._clock()):
+                continue
+            delivered += 1
             await self._broker.publish(customer_topic(conversation_id), {
                 "type": "message", "from": "bot", "text": message.text, "buttons": [], "agent": None,
                 "proactive": message.kind})
@@ -495,24 +511,30 @@ class WebCourier:
             except Exception as exc:  # the customer has it; only the transcript line is missing
                 logger.warning("care: message %s not added to the transcript of %s (%s)", message.id,
                                conversation_id, exc)
-            await asyncio.to_thread(self._store.set_status, message.id, SENT, self._clock())
             await self._broker.publish(conversation_topic(conversation_id), {"type": "transcript"})
-        return len(waiting)
+        return delivered
 
     def _connected(self, conversation_id: str) -> bool:
         count = getattr(self._broker, "subscribers", None)
         return bool(count(customer_topic(conversation_id))) if callable(count) else False
 
+    async def round(self) -> int:
+        """Deliver to every conversation whose widget is connected to this console; how many went out."""
+        delivered = 0
+        try:
+            conversations = {m.conversation_id for m in await asyncio.to_thread(self._store.waiting)}
+            for conversation_id in sorted(conversations):
+                if self._connected(conversation_id):
+                    delivered += await self.deliver(conversation_id)
+        except StoreUnavailable as exc:
+            logger.warning("care: waiting messages not read (%s)", exc)
+        return delivered
+
     async def run(self) -> None:
-        """Every ``poll_s``: deliver to the conversations whose widget is connected to this console."""
+        """A round every ``poll_s``."""
         while True:
             try:
-                conversations = {m.conversation_id for m in await asyncio.to_thread(self._store.waiting)}
-                for conversation_id in sorted(conversations):
-                    if self._connected(conversation_id):
-                        await self.deliver(conversation_id)
-            except StoreUnavailable as exc:
-                logger.warning("care: waiting messages not read (%s)", exc)
+                await self.round()
             except Exception:
                 logger.exception("care: delivery round failed")
             await asyncio.sleep(self._poll_s)

@@ -28,6 +28,7 @@ they carry the ``customer_id`` (a guest's handoff before signing in, a ticket wr
   key-value rows naming them (``wechat_kv``: a key whose ``:``-separated parts include the openid
   exactly) are deleted by their owner module (bot/connectors), where those tables live in this
   database (the embedded store). With Redis the same keys expire by themselves within 48 hours.
+* proactive care: the customer's ``proactive_messages`` (their text and reason) are deleted.
 
 The audit entry goes to the supervisors' audit log (``pii_reveals``; field ``export`` or ``erasure``)
 and is committed before anything is read or deleted. Conversations are found through the
@@ -53,6 +54,7 @@ from wechat import outbox as wechat_outbox
 from wechat import stores as wechat_stores
 from common.db import make_engine, make_session_factory
 from common.ids import ConversationId
+from desk import care
 from desk._unit import unit_of_work
 from desk.errors import DeskError
 from desk.models import (
@@ -226,6 +228,7 @@ class PrivacyOffice:
                 "reveals": of_customer(PiiReveal),
                 "wechat_held_messages": [self._iso(r) for r in wechat_outbox.rows_for_openids(connection, openids)],
                 "wechat_keys": wechat_stores.keys_naming(connection, openids),
+                "proactive_messages": [self._iso(r) for r in care.rows_for_customer(connection, customer_id)],
             }
         document["transcripts"] = self.transcripts(senders)
         return document
@@ -248,6 +251,7 @@ class PrivacyOffice:
             openids = self._openids(session, customer_id)  # before the identities go
             wechat_outbox.erase_openids(session.connection(), openids)
             wechat_stores.erase_openids(session.connection(), openids)
+            care.erase_customer(session.connection(), customer_id)  # proactive messages: their text and reason
             for model in (ChannelIdentity, ConsentChange, CustomerVault):
                 session.execute(sa.delete(model).where(model.customer_id == customer_id))
             session.execute(sa.update(Order).where(Order.customer_id == customer_id)

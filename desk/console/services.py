@@ -14,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 from common.ratelimit import RateLimiter, limiter_from_settings
 from common.settings import Settings
 from desk.agents import AgentStore
+from desk.care import CareStore
 from desk.console.timeouts import QueueTimeouts
 from desk.console.watch import QueueWatcher
 from desk.gateway import ChannelGateway, GatewayRouter
@@ -45,6 +46,7 @@ class Services:
     limiter: RateLimiter | None  # customer lines per sender on the web chat sockets (None = no limit)
     held: HeldMessages  # what WeChat has not taken yet (wechat_outbox), shown on the card
     inbox: TicketInbox  # the tickets and callbacks inbox
+    care: CareStore | None = None  # proactive messages: the widget's waiting ones, the review's list
 
     @classmethod
     def build(
@@ -89,4 +91,5 @@ class Services:
             limiter=limiter_from_settings(settings, prefix="ratelimit:web:"),
             held=HeldMessages(session_factory),
             inbox=TicketInbox(session_factory, clock=clock),
+            care=CareStore(session_factory),
         )
