@@ -5,6 +5,7 @@
 #   actions   the action server
 #   console   the agent console + web chat widget (desk/console)
 #   retention the transcript retention job, every RETENTION_INTERVAL_S (default daily; desk/retention.py)
+#   care      the proactive-care scheduler, a round every CARE_INTERVAL_S (desk/care.py)
 # The embedded default (make run) does not use this file: it keeps SQLite and in-process stores.
 set -euo pipefail
 cd /app
@@ -32,8 +33,11 @@ case "$role" in
       sleep "${RETENTION_INTERVAL_S:-86400}"
     done
     ;;
+  care)
+    exec python -m desk.care --health-file /tmp/care.ok "$@"
+    ;;
   *)
-    echo "usage: deploy/entrypoint.sh migrate|rasa|actions|console|retention [args]" >&2
+    echo "usage: deploy/entrypoint.sh migrate|rasa|actions|console|retention|care [args]" >&2
     exit 2
     ;;
 esac

@@ -448,8 +448,7 @@ class CareScheduler:
             if decision.send:
                 await self._send(decision.candidate, customers[decision.candidate.customer_id], now)
         sent = sum(d.send for d in decisions)
-        if decisions:
-            logger.info("care: %d due, %d sent or handed to the channel", len(decisions), sent)
+        logger.info("care: %d candidates, %d sent or handed to the channel", len(decisions), sent)
         return decisions
 
     async def _send(self, candidate: Candidate, customer: CustomerState, now: datetime) -> None:
