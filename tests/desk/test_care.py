@@ -305,3 +305,14 @@ def test_privacy_rows_and_erasure(seeded: sessionmaker) -> None:
         assert [r["kind"] for r in care.rows_for_customer(connection, "C000001")] == [ORDER_DELAY]
         assert care.erase_customer(connection, "C000001") == 1
         assert care.rows_for_customer(connection, "C000001") == []
+
+
+def test_the_wechat_menu_offers_the_data_report_intensity_and_opt_out() -> None:
+    from common.settings import ROOT
+    from wechat.text import load_menu
+
+    menu = load_menu(ROOT / "bot" / "connectors" / "wechat_menu.yml")
+    assert {menu[k] for k in ("MY_DATA", "STOP_MESSAGES", "PERSONALIZATION_OFF", "PERSONALIZATION_LESS",
+                              "PERSONALIZATION_STANDARD", "PERSONALIZATION_MORE")} == {
+        "ask_my_data", "stop_messages", "personalization_off", "personalization_less", "personalization_standard",
+        "personalization_more"}
