@@ -93,7 +93,9 @@ async def _transcript_detail(services: Services, conversation_id: str, session_i
         lines = None
     reviews = await asyncio.to_thread(store.reviews_for, conversation_id)
     masked = await asyncio.to_thread(store.masked_fields, record.customer_id)
-    return {"record": record, "sessions": sessions, "lines": lines, "reviews": reviews, "masked": masked}
+    proactive = await asyncio.to_thread(services.care.for_conversation, conversation_id) if services.care else []
+    return {"record": record, "sessions": sessions, "lines": lines, "reviews": reviews, "masked": masked,
+            "proactive": proactive}
 
 
 @router.get("/transcripts/{conversation_id}", response_class=HTMLResponse)
@@ -112,4 +114,5 @@ async def transcript_json(conversation_id: str, request: Request, services: Serv
         "messages": [m.as_dict() for m in detail["lines"]] if detail["lines"] is not None else None,
         "reviews": [{**r.__dict__, "created_at": r.created_at.isoformat()} for r in detail["reviews"]],
         "masked": detail["masked"],
+        "proactive": detail["proactive"],
     }
