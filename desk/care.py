@@ -500,16 +500,16 @@ class WebCourier:
             if not await asyncio.to_thread(self._store.claim, message.id, self._clock()):
                 continue
             delivered += 1
-            await self._broker.publish(customer_topic(conversation_id), {
-                "type": "message", "from": "bot", "text": message.text, "buttons": [], "agent": None,
-                "proactive": message.kind})
             event = {"event": "bot", "text": message.text, "timestamp": time_module.time(),
                      "metadata": {"proactive": message.kind}}
             try:
                 await self._rasa.append_events(conversation_id, [event])
-            except Exception as exc:  # the customer has it; only the transcript line is missing
+            except Exception as exc:  # the customer still gets it; only the transcript line is missing
                 logger.warning("care: message %s not added to the transcript of %s (%s)", message.id,
                                conversation_id, exc)
+            await self._broker.publish(customer_topic(conversation_id), {
+                "type": "message", "from": "bot", "text": message.text, "buttons": [], "agent": None,
+                "proactive": message.kind})
             await self._broker.publish(conversation_topic(conversation_id), {"type": "transcript"})
         return delivered
 

@@ -121,7 +121,8 @@ async def test_a_delay_notice_reaches_the_connected_widget_after_quiet_hours_and
 
             tracker = assistant.tracker("web-C000001")
             said = [e for e in tracker["events"] if e.get("event") == "bot" and e.get("text") == notice["text"]]
-            assert said and said[-1]["metadata"]["proactive"] == ORDER_DELAY  # in the transcript the review reads
+            assert said, tracker["events"][-3:]
+            assert said[-1]["metadata"]["proactive"] == ORDER_DELAY  # in the transcript the review reads
 
             # the widget's one-tap "stop messaging me" (the stop_messages intent) is an opt-out
             await socket.send(json.dumps({"type": "message", "id": "care-stop-0001", "text": "/stop_messages",
