@@ -36,13 +36,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 import time as time_module
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -108,12 +109,32 @@ class CareRules:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "CareRules":
+        zone(settings.care_timezone)  # an unknown zone stops the scheduler at start, not at the first round
         return cls(quiet_hours=parse_quiet_hours(settings.care_quiet_hours), timezone=settings.care_timezone,
                    daily_cap=settings.care_daily_cap, weekly_cap=settings.care_weekly_cap)
 
     def local(self, now_utc: datetime) -> datetime:
         """The customer's wall-clock time for ``now_utc`` (naive UTC, as the database stores it)."""
-        return now_utc.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(self.timezone)).replace(tzinfo=None)
+        return now_utc.replace(tzinfo=timezone.utc).astimezone(zone(self.timezone)).replace(tzinfo=None)
+
+
+# where the system has no time-zone database (a slim image without tzdata): the fixed offsets of common zones
+FIXED_OFFSETS = {"Asia/Shanghai": 8, "Asia/Hong_Kong": 8, "Asia/Taipei": 8, "Asia/Singapore": 8, "UTC": 0}
+_OFFSET_RE = re.compile(r"^UTC([+-])(\d{1,2})(?::?(\d{2}))?$")
+
+
+def zone(name: str) -> tzinfo:
+    """``Asia/Shanghai``, ``UTC``, ``UTC+08:00``; a ``ValueError`` for anything else."""
+    match = _OFFSET_RE.match(name.strip())
+    if match:
+        sign = -1 if match.group(1) == "-" else 1
+        return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3) or 0)))
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        if name in FIXED_OFFSETS:
+            return timezone(timedelta(hours=FIXED_OFFSETS[name]))
+        raise ValueError(f"unknown time zone {name!r} (CARE_TIMEZONE)") from exc
 
 
 def in_quiet_hours(now_utc: datetime, rules: CareRules) -> bool:
@@ -353,6 +374,12 @@ class CareStore:
     def record(self, candidate: Candidate, route: Route, language: str, text: str, now: datetime) -> int | None:
         """The message's row (``waiting``); None when this (customer, kind, ref) was recorded already."""
         try:
+            return self._record(candidate, route, language, text, now)
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def _record(self, candidate: Candidate, route: Route, language: str, text: str, now: datetime) -> int | None:
+        try:
             with self._sessions.begin() as s:
                 row = ProactiveMessage(customer_id=candidate.customer_id, conversation_id=route.conversation_id,
                                        channel=route.channel, kind=candidate.kind, ref=candidate.ref,
@@ -564,6 +591,10 @@ def main(argv: list[str] | None = None) -> int:
                     Path(args.health_file).touch()
             except StoreUnavailable as exc:
                 logger.warning("care: database unavailable (%s); next round in %ss", exc, settings.care_interval_s)
+            except Exception:  # logged; the next round tries again (what was recorded is not sent twice)
+                logger.exception("care: round failed; next round in %ss", settings.care_interval_s)
+                if args.once:
+                    raise
             if args.once:
                 return
             await asyncio.sleep(settings.care_interval_s)

@@ -316,3 +316,13 @@ def test_the_wechat_menu_offers_the_data_report_intensity_and_opt_out() -> None:
                               "PERSONALIZATION_STANDARD", "PERSONALIZATION_MORE")} == {
         "ask_my_data", "stop_messages", "personalization_off", "personalization_less", "personalization_standard",
         "personalization_more"}
+
+
+def test_time_zones_by_name_or_offset() -> None:
+    from datetime import timezone as tz
+
+    assert CareRules(timezone="UTC+08:00").local(DAY_UTC) == datetime(2026, 11, 20, 12, 0)
+    assert CareRules(timezone="UTC-05").local(DAY_UTC) == datetime(2026, 11, 19, 23, 0)
+    assert care.zone("Asia/Shanghai").utcoffset(DAY_UTC) == tz(timedelta(hours=8)).utcoffset(DAY_UTC)
+    with pytest.raises(ValueError):
+        care.zone("Mars/Olympus")
