@@ -429,7 +429,19 @@ class CareStore:
         return list(self._read(work))
 
 
-# --- privacy (desk.privacy) --------------------------------------------------------------------------
+# --- privacy (desk.privacy) and retention (desk.retention) -------------------------------------------
+
+
+def purge(connection: sa.engine.Connection, *, before: datetime) -> int:
+    """Delete the proactive messages recorded before ``before`` (the transcript retention age)."""
+    if not sa.inspect(connection).has_table(ProactiveMessage.__tablename__):
+        return 0
+    table = ProactiveMessage.__table__
+    removed = int(connection.execute(sa.delete(table).where(table.c.created_at < before)).rowcount or 0)
+    if removed:
+        logger.info("proactive_messages: %d rows older than the retention age deleted", removed)
+    return removed
+
 
 
 def rows_for_customer(connection: sa.engine.Connection, customer_id: str) -> list[dict[str, Any]]:

@@ -326,3 +326,14 @@ def test_time_zones_by_name_or_offset() -> None:
     assert care.zone("Asia/Shanghai").utcoffset(DAY_UTC) == tz(timedelta(hours=8)).utcoffset(DAY_UTC)
     with pytest.raises(ValueError):
         care.zone("Mars/Olympus")
+
+
+def test_retention_deletes_proactive_messages_older_than_the_transcript_age(seeded: sessionmaker) -> None:
+    from desk.retention import purge_app
+
+    store = CareStore(seeded)
+    old, recent = datetime(2026, 9, 1, 4), datetime(2026, 11, 19, 4)
+    store.record(delay("C000001", "E1:2026-08-30"), care.Route("web", "web-C000001"), "zh", "old", old)
+    store.record(delay("C000001", "E1:2026-11-17"), care.Route("web", "web-C000001"), "zh", "recent", recent)
+    purge_app(seeded.kw["bind"], [], now=datetime(2026, 11, 20, 4).timestamp(), older_than_days=30)
+    assert [r.text for r in _rows(seeded, "C000001")] == ["recent"]
