@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint typecheck bench lock clean sentiment-model console redis postgres migrate compose-config retention test-scale bench-scale
+.PHONY: help run test install install-dev kb train validate unit test-stories test-nlu test-integration lint typecheck bench lock clean sentiment-model console redis postgres migrate compose-config retention care test-scale bench-scale
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ migrate: install  ## alembic upgrade head on DATABASE_URL (production schema; th
 
 retention: install  ## delete transcripts older than TRANSCRIPT_RETENTION_DAYS (python -m desk.retention)
 	$(VENV)/python -m desk.retention
+
+care: install  ## one round of proactive care now (python -m desk.care --once; `make run` runs it every CARE_INTERVAL_S)
+	$(VENV)/python -m desk.care --once
 
 compose-config:  ## validate docker-compose.yml with the variables in .env
 	docker-compose -f docker-compose.yml config -q

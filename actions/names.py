@@ -236,3 +236,5 @@ UTTER_MY_DATA_HISTORY = "utter_my_data_history"
 UTTER_MY_DATA_PRIORITY = "utter_my_data_priority"
 UTTER_MY_DATA_CONTROLS = "utter_my_data_controls"
 UTTER_INTENSITY_PREFIX = "utter_intensity_"  # + low | medium | high
+# proactive care (desk/care.py renders these from the domain; no story utters them)
+UTTER_CARE_PREFIX = "utter_care_"  # + order_delay | followup | birthday

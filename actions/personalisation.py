@@ -16,10 +16,11 @@ from actions import names, providers
 from actions.context import channel_of, latest_intent
 from common.db import StoreUnavailable
 from desk.conversations import ConversationLog
+from desk.my_data import report_responses  # the same lines as the widget's data panel
 from profiles.schemas import CustomerProfile
 from profiles.segmentation import Thresholds
 from profiles.store import ProfileStore
-from profiles.transparency import TransparencyReport, build_report
+from profiles.transparency import build_report
 from sentiment.tone import Tone
 
 logger = logging.getLogger(__name__)
@@ -30,29 +31,6 @@ INTENSITY_OF_INTENT = {
     names.PERSONALIZATION_MORE: "high",
 }
 PROFILE_TONES = (Tone.WARM.value, Tone.CONCISE.value)
-
-
-def report_responses(report: TransparencyReport) -> list[tuple[str, dict[str, object]]]:
-    """The report as domain responses with their variables, in reading order."""
-    if report.guest:
-        return [(names.UTTER_MY_DATA_GUEST, {})]
-    out: list[tuple[str, dict[str, object]]] = [
-        (f"{names.UTTER_MY_DATA_TIER_PREFIX}{report.tier}", {}),
-        (f"{names.UTTER_MY_DATA_SEGMENT_PREFIX}{report.segment}", {
-            "orders": report.orders_counted,
-            "spend": f"{report.spend_counted:.0f}",
-            "window": report.window_days,
-        }),
-    ]
-    if report.days_since_last_order is not None:
-        out.append((names.UTTER_MY_DATA_LAST_ORDER, {"days": report.days_since_last_order}))
-    out.append((f"{names.UTTER_MY_DATA_LIFECYCLE_PREFIX}{report.lifecycle}", {}))
-    out.append((names.UTTER_MY_DATA_HISTORY, {"contacts": report.contact_count}))
-    out.append((f"{names.UTTER_MY_DATA_EFFECTS_PREFIX}{report.level}", {}))
-    if report.effects.priority_human:
-        out.append((names.UTTER_MY_DATA_PRIORITY, {}))
-    out.append((names.UTTER_MY_DATA_CONTROLS, {}))
-    return out
 
 
 def _profile_from_slots(tracker: Tracker) -> CustomerProfile:

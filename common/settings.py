@@ -193,6 +193,16 @@ class Settings:
     outbox_dir: Path = setting("OUTBOX_DIR", ROOT / "var" / "outbox", "callback tickets promised while the database "
                                "is down wait here (`desk/outbox.py`)")
     outbox_flush_s: int = setting("OUTBOX_FLUSH_S", 5, "... and are written every this many seconds when it is back")
+    care_interval_s: int = setting("CARE_INTERVAL_S", 300, "how often the proactive-care scheduler looks for "
+                                   "delayed orders, closed complaints and birthdays (`desk/care.py`)")
+    care_quiet_hours: str = setting("CARE_QUIET_HOURS", "22:00-08:00", "no proactive message in these hours of "
+                                    "the customer's time (HH:MM-HH:MM); it waits until they end")
+    care_timezone: str = setting("CARE_TIMEZONE", "Asia/Shanghai", "the customers' time zone for quiet hours "
+                                 "and birthdays")
+    care_daily_cap: int = setting("CARE_DAILY_CAP", 1, "proactive messages one customer gets in 24 hours at most")
+    care_weekly_cap: int = setting("CARE_WEEKLY_CAP", 3, "... and in 7 days")
+    care_web_poll_s: int = setting("CARE_WEB_POLL_S", 5, "how often the console hands waiting proactive messages "
+                                   "to connected widgets")
 
     @property
     def is_production(self) -> bool:

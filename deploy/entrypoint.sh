@@ -6,6 +6,7 @@
 #   console   the agent console + web chat widget (desk/console)
 #   retention the transcript retention job, every RETENTION_INTERVAL_S (default daily; desk/retention.py);
 #             it also writes the weekly report of the last complete week once (desk/weekly_report.py)
+#   care      the proactive-care scheduler, a round every CARE_INTERVAL_S (desk/care.py)
 # The embedded default (make run) does not use this file: it keeps SQLite and in-process stores.
 set -euo pipefail
 cd /app
@@ -33,8 +34,11 @@ case "$role" in
       sleep "${RETENTION_INTERVAL_S:-86400}"
     done
     ;;
+  care)
+    exec python -m desk.care --health-file /tmp/care.ok "$@"
+    ;;
   *)
-    echo "usage: deploy/entrypoint.sh migrate|rasa|actions|console|retention [args]" >&2
+    echo "usage: deploy/entrypoint.sh migrate|rasa|actions|console|retention|care [args]" >&2
     exit 2
     ;;
 esac

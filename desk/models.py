@@ -505,3 +505,25 @@ class HandoffTransfer(Base):
     to_agent = Column(String(64), nullable=True)
     note = Column(Text, nullable=True)
     created_at = Column(DateTime, nullable=False, default=_now)
+class ProactiveMessage(Base):
+    """Every message the desk sent (or holds) first, without the customer asking: kind, why, where, when.
+
+    Written by the proactive-care scheduler (``desk.care``); one row per (customer, kind, ref), so the same
+    event (an order's passed ETA, a closed complaint, a birthday) is never announced twice. ``text`` and
+    ``reason`` are stored masked (``common.masking``)."""
+
+    __tablename__ = "proactive_messages"
+    __table_args__ = (UniqueConstraint("customer_id", "kind", "ref", name="uq_proactive_once"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    customer_id = Column(String(16), nullable=False, index=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    channel = Column(String(16), nullable=False)  # web | wechat
+    kind = Column(String(24), nullable=False)  # order_delay | followup | birthday
+    ref = Column(String(64), nullable=False)  # what it is about: order id + ETA, ticket id, year
+    reason = Column(Text, nullable=False)
+    language = Column(String(2), nullable=False, default="zh")
+    text = Column(Text, nullable=False)
+    status = Column(String(12), nullable=False, default="waiting")  # waiting | sent | held
+    created_at = Column(DateTime, nullable=False, default=_now, index=True)
+    delivered_at = Column(DateTime, nullable=True)

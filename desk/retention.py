@@ -10,7 +10,8 @@ every closed handoff older than the cut-off.
 
 In the application database (``DATABASE_URL``) each run also deletes, whatever the age setting, the
 WeChat outbox rows already delivered and the expired ``wechat_kv`` keys; held WeChat lines older
-than the cut-off are deleted too (each owner module does its own rows: bot/connectors).
+than the cut-off are deleted too (each owner module does its own rows: bot/connectors), and so are the
+proactive messages (``desk.care``) recorded before it.
 
 Each run also writes the weekly report of the last complete week when it is not stored yet
 (``desk.weekly_report.WeeklyReports.run_due``): the scheduled process of the desk.
@@ -33,6 +34,7 @@ from sqlalchemy.engine import Engine
 
 from wechat import outbox as wechat_outbox
 from wechat import stores as wechat_stores
+from desk import care
 from desk.models import Handoff
 
 logger = logging.getLogger(__name__)
@@ -104,6 +106,7 @@ def purge_app(app_engine: Engine, senders: list[str], *, now: float, older_than_
             return
         cutoff = _utc(now - older_than_days * 86400)
         wechat_outbox.purge(connection, held_before=cutoff)
+        care.purge(connection, before=cutoff)
         for start in range(0, max(len(senders), 1), BATCH):
             stripped = strip_handoff_transcripts(connection, senders[start:start + BATCH], before=cutoff)
             if stripped:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from common.db import Base, create_tables
 from common.privacy import CustomerData
 from desk import models as _desk_models  # noqa: F401  (the tables without customer rows: agents, sessions)
+from desk.care import CareData
 from desk.customer_data import ConversationData, FeedbackData, HandoffData, SearchData, TicketData, WeeklyReportData
 from profiles.privacy import ProfileData
 from wechat.outbox import OutboxData
@@ -36,6 +37,7 @@ OWNERS: tuple[CustomerData, ...] = (
     FeedbackData(),
     WeeklyReportData(),
     SearchData(),
+    CareData(),
     OutboxData(),
     KeyValueData(),
 )

@@ -20,7 +20,7 @@ scripts/train.sh
 echo "==> preparing the database (demo customers are loaded on first run)"
 .venv/bin/python scripts/seed_demo.py
 
-# scripts/supervise.py keeps the three servers running, as compose's restart policy does in production:
+# scripts/supervise.py keeps the three servers and the proactive-care scheduler (desk/care.py) running, as compose's restart policy does in production:
 # a server that stops is restarted with backoff (1 s, 2 s, 4 s ... 30 s) and a line in logs/supervise.log,
 # while the others keep running. Ctrl-C stops them all.
 .venv/bin/python -m desk.console.users seed-demo >/dev/null
@@ -32,7 +32,8 @@ echo "    and web chat on :$CONSOLE_PORT (logs: logs/actions.log, logs/rasa.log,
   "rasa=$(q .venv/bin/rasa run --model models/assistant.tar.gz --endpoints "${RASA_ENDPOINTS:-bot/endpoints.yml}" \
     --credentials bot/credentials.yml --interface "$RASA_INTERFACE" --port "$RASA_PORT" --enable-api \
     --auth-token "$RASA_AUTH_TOKEN")" \
-  "console=$(q .venv/bin/python -m desk.console)" &
+  "console=$(q .venv/bin/python -m desk.console)" \
+  "care=$(q .venv/bin/python -m desk.care)" &
 supervisor=$!
 stop() { kill -TERM "$supervisor" 2>/dev/null || true; wait "$supervisor" 2>/dev/null || true; }
 trap stop EXIT INT TERM

@@ -95,6 +95,13 @@
     form { display: flex; gap: .5em; padding: .6em; border-top: 1px solid #e4e7eb; }
     textarea { flex: 1; resize: none; font: inherit; padding: .4em .6em; border: 1px solid #cbd2d9; border-radius: 8px; }
     .send { border: 0; border-radius: 8px; padding: 0 1em; background: var(--accent); color: #fff; }
+    .menu { padding: .6em .8em; border-bottom: 1px solid #e4e7eb; background: #fafafa; max-height: 55%; overflow-y: auto; }
+    .menu[hidden], .my-data[hidden] { display: none; }
+    .menu-item { border: 1px solid #cbd2d9; background: #fff; border-radius: 8px; padding: .3em .8em; }
+    .menu-label { width: 100%; margin: .2em 0 0; font-size: .85em; color: #52606d; }
+    .my-data h3 { font-size: 1em; margin: .6em 0 .2em; }
+    .my-data .level { margin: 0 0 .3em; font-weight: 600; }
+    .my-data-lines { margin: 0; padding-left: 1.2em; font-size: .9em; }
   `;
 
   function el(tag, attrs, text) {
@@ -153,7 +160,11 @@
     largeButton.title = t.larger_text;
     const closeButton = el("button", { type: "button", class: "close", "aria-label": t.close, title: t.close,
                                        "data-testid": "close" }, "×");
-    header.append(titles, largeButton, closeButton);
+    const menuButton = el("button", { type: "button", class: "menu-toggle", "aria-expanded": "false",
+                                      "aria-controls": "menu", "data-testid": "menu" }, "☰");
+    menuButton.append(el("span", { class: "sr" }, " " + t.menu));
+    menuButton.title = t.menu;
+    header.append(titles, menuButton, largeButton, closeButton);
     const status = el("p", { class: "status", role: "status", "data-testid": "status" });
     const notices = el("div", { class: "notices", "aria-live": "polite", "data-testid": "notices" });
     const log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": t.log_label,
@@ -164,7 +175,26 @@
                                    "aria-label": t.input_label, "data-testid": "input" });
     const sendButton = el("button", { type: "submit", class: "send", "data-testid": "send" }, t.send);
     form.append(input, sendButton);
-    panel.append(header, status, notices, log, typing, form);
+    // the menu: the customer's data (transparency report) and one-tap personalisation / opt-out
+    const menu = el("div", { class: "menu", id: "menu", hidden: true, "data-testid": "menu-panel" });
+    const myDataButton = el("button", { type: "button", class: "menu-item", "data-testid": "my-data" }, t.my_data);
+    const intensity = el("div", { class: "quick", role: "group", "aria-label": t.intensity_label });
+    intensity.append(el("p", { class: "menu-label" }, t.intensity_label));
+    const CHOICES = [["off", "/personalization_off"], ["low", "/personalization_less"],
+                     ["medium", "/personalization_standard"], ["high", "/personalization_more"]];
+    for (const [level, payload] of CHOICES) {
+      const choice = el("button", { type: "button", class: "quick-reply", "data-testid": "intensity-" + level },
+                        t["intensity_" + level]);
+      choice.addEventListener("click", () => { toggleMenu(false); say(payload, t["intensity_" + level]); });
+      intensity.append(choice);
+    }
+    const optOut = el("button", { type: "button", class: "quick-reply", "data-testid": "opt-out" }, t.opt_out);
+    optOut.addEventListener("click", () => { toggleMenu(false); say("/stop_messages", t.opt_out); });
+    intensity.append(optOut);
+    const myData = el("section", { class: "my-data", hidden: true, "aria-live": "polite", "data-testid": "my-data-panel",
+                                   "aria-label": t.my_data_title });
+    menu.append(myDataButton, intensity, myData);
+    panel.append(header, status, notices, menu, log, typing, form);
     const launcher = el("button", { type: "button", class: "launcher", "aria-expanded": "false",
                                     "aria-controls": "panel", "data-testid": "launcher" });
     const badge = el("span", { class: "badge", hidden: true }, "1");
@@ -191,6 +221,29 @@
     }
     setLarge(store.get("large") === "1");
     largeButton.addEventListener("click", () => setLarge(!widget.classList.contains("large")));
+
+    function toggleMenu(on) {
+      menu.hidden = !on;
+      menuButton.setAttribute("aria-expanded", on ? "true" : "false");
+      if (!on) myData.hidden = true;
+    }
+    menuButton.addEventListener("click", () => toggleMenu(menu.hidden));
+    myDataButton.addEventListener("click", () => {
+      myData.hidden = false;
+      myData.replaceChildren(el("p", {}, t.my_data_loading));
+      if (socket && ready && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "my_data", lang }));
+      else connect();
+    });
+
+    function showMyData(frame) {
+      const list = el("ul", { class: "my-data-lines" });
+      for (const text of frame.lines || []) list.append(el("li", {}, text));
+      myData.replaceChildren(el("h3", {}, t.my_data_title),
+                             el("p", { class: "level", "data-testid": "my-data-level" },
+                                t.my_data_level + " " + (t["intensity_" + frame.level] || frame.level)),
+                             list);
+      myData.hidden = false;
+    }
 
     function setTyping(on) {
       typing.replaceChildren();
@@ -321,6 +374,9 @@
           break;
         case "typing":
           setTyping(Boolean(frame.on));
+          break;
+        case "my_data":
+          showMyData(frame);
           break;
         case "message":
           if (frame.from === "customer") {

@@ -132,10 +132,11 @@ def create_app(
         task = asyncio.create_task(services.watcher.run()) if watch_queue else None
         sweeper = asyncio.create_task(services.timeouts.run()) if watch_queue and services.timeouts else None
         assigner = asyncio.create_task(services.assigner.run()) if watch_queue else None
+        care = asyncio.create_task(widget.care_courier(app)) if watch_queue else None
         try:
             yield
         finally:
-            for running in (task, sweeper, assigner):
+            for running in (task, sweeper, assigner, care):
                 if running is not None:
                     running.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

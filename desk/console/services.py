@@ -15,6 +15,7 @@ from common.ratelimit import RateLimiter, limiter_from_settings
 from common.settings import Settings
 from desk.agents import AgentStore
 from desk.canned import CannedStore
+from desk.care import CareStore
 from desk.console.assigner import AutoAssigner
 from desk.console.timeouts import QueueTimeouts
 from desk.console.watch import QueueWatcher
@@ -63,6 +64,7 @@ class Services:
     labels: LabelStore
     reports: Reports
     search: TranscriptSearch
+    care: CareStore  # proactive messages: the widget's waiting ones, the review's list
 
     @classmethod
     def build(
@@ -117,4 +119,5 @@ class Services:
             desk=desk,
             assigner=AutoAssigner(desk, agents, queue, broker, timeouts,
                                   interval_s=settings.console_queue_poll_ms / 1000),
+            care=CareStore(session_factory),
         )

@@ -22,7 +22,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 SECRETS = ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "PII_HASH_SALT", "PII_VAULT_KEY", "WIDGET_TOKEN_SECRET",
            "RASA_AUTH_TOKEN", "ACTION_SERVER_TOKEN")
 TEST_ENV = {name: f"test-{name.lower()}" for name in SECRETS}
-LONG_RUNNING = ("nginx", "rasa", "actions", "console", "postgres", "redis", "retention")
+LONG_RUNNING = ("nginx", "rasa", "actions", "console", "postgres", "redis", "retention", "care")
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,13 @@ def test_the_retention_job_runs_on_a_schedule_with_a_configured_age(compose: dic
     assert spec["command"] == ["retention"] and spec["networks"] == ["internal"]
     assert spec["environment"]["TRANSCRIPT_RETENTION_DAYS"].startswith("${TRANSCRIPT_RETENTION_DAYS:-")
     assert "retention)" in (ROOT / "deploy" / "entrypoint.sh").read_text()
+
+
+def test_the_care_scheduler_is_its_own_service(compose: dict[str, Any]) -> None:
+    spec = compose["services"]["care"]
+    assert spec["command"] == ["care"] and spec["networks"] == ["internal"]
+    assert spec["environment"]["CARE_INTERVAL_S"].startswith("${CARE_INTERVAL_S:-")
+    assert "care)" in (ROOT / "deploy" / "entrypoint.sh").read_text()
 
 
 @pytest.mark.parametrize("service", ["rasa", "actions"])

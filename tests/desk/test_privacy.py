@@ -207,3 +207,23 @@ def test_export_and_erasure_cover_the_transfer_notes_on_the_customers_handoffs(
     with seeded.begin() as session:
         notes = session.scalars(sa.select(HandoffTransfer.note).where(HandoffTransfer.handoff_id == handoff_id)).all()
         assert notes == ["[erased]"]
+
+
+def test_export_and_erasure_cover_the_customers_proactive_messages(seeded: sessionmaker, tmp_path: Path) -> None:
+    from desk.models import ProactiveMessage
+
+    with seeded.begin() as session:
+        session.add_all([
+            ProactiveMessage(customer_id="C000001", conversation_id="web-C000001", channel="web", kind="order_delay",
+                             ref="E1:2026-11-17", reason="order E1: ETA passed", language="zh", text="您的订单…",
+                             status="sent"),
+            ProactiveMessage(customer_id="C000002", conversation_id="web-C000002", channel="web", kind="birthday",
+                             ref="2026", reason="birthday", language="zh", text="生日快乐", status="waiting"),
+        ])
+    office = PrivacyOffice(seeded, tracker_db(tmp_path / "t.db", []))
+    document = office.export("C000001", actor="boss")
+    assert [(m["kind"], m["reason"]) for m in document["proactive_messages"]] == [("order_delay", "order E1: ETA passed")]
+    json.dumps(document)  # dates as text
+    office.erase("C000001", actor="boss", reason="customer asked")
+    with seeded.begin() as session:
+        assert [m.customer_id for m in session.scalars(sa.select(ProactiveMessage))] == ["C000002"]

@@ -100,9 +100,10 @@ async def _transcript_detail(services: Services, conversation_id: str, session_i
         lines = None
     reviews = await asyncio.to_thread(store.reviews_for, conversation_id)
     masked = await asyncio.to_thread(store.masked_fields, record.customer_id)
-    labels = await asyncio.to_thread(services.labels.labels_of, conversation_id) if services.labels else []
+    labels = await asyncio.to_thread(services.labels.labels_of, conversation_id)
+    proactive = await asyncio.to_thread(services.care.for_conversation, conversation_id)
     return {"record": record, "sessions": sessions, "lines": lines, "reviews": reviews, "masked": masked,
-            "labels": labels}
+            "labels": labels, "proactive": proactive}
 
 
 @router.get("/transcripts/{conversation_id}", response_class=HTMLResponse)
@@ -122,4 +123,5 @@ async def transcript_json(conversation_id: str, request: Request, services: Serv
         "reviews": [{**r.__dict__, "created_at": r.created_at.isoformat()} for r in detail["reviews"]],
         "masked": detail["masked"],
         "labels": detail["labels"],
+        "proactive": detail["proactive"],
     }

@@ -18,6 +18,11 @@
     (``too_long``, ``unavailable``, ``bad_request``, ``rate_limited``: too many lines, resend later); and, for every window of the conversation,
     ``{"type": "typing", "on": bool}`` and ``{"type": "message", "from": "bot"|"agent"|"customer", ...}``.
 
+  - widget → server: ``{"type": "my_data", "lang": "zh"|"en"}``: the customer's transparency report;
+    server → widget: ``{"type": "my_data", "level", "lines": [...]}`` (masked; a guest's says nothing
+    personal is used). Proactive messages waiting for a signed-in customer (``desk.care``) arrive as
+    ``message`` frames with ``"proactive": kind`` right after the history.
+
   The server never renders text into HTML; the widget shows every line with ``textContent``.
 * ``GET /demo/shop``: a demo shop page with the widget (development only: it signs tokens for anyone).
 """
@@ -38,14 +43,18 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from common.db import StoreUnavailable
 from common.ids import WEB_GUEST_RE, ConversationId
 from common.settings import ROOT
+from desk.care import WebCourier
 from desk.console.i18n import pick_language
 from desk.gateway import OutboundMessage
 from desk.live import conversation_topic, customer_topic
+from desk.my_data import MyData
 from desk.rasa_client import RasaUnavailable
 from desk.transcripts import AGENT_SENT, read_events
 from desk.widget_tokens import sign_token, verify_token
+from profiles.segmentation import load_thresholds
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -205,6 +214,8 @@ async def widget_socket(websocket: WebSocket) -> None:
         if refused:
             await websocket.send_json({"type": "notice", "code": "token_invalid"})
         await websocket.send_json(await _history(services, conversation_id))
+        if signed_in:
+            await _courier(services).deliver(conversation_id)  # proactive messages held until now
 
         async def push() -> None:
             while True:
@@ -240,6 +251,8 @@ async def _customer_line(
         data = json.loads(raw)
     except ValueError:
         return {"type": "error", "code": "bad_request", "id": None}
+    if isinstance(data, dict) and data.get("type") == MY_DATA:
+        return await _my_data(services, conversation_id, data.get("lang"))
     if not isinstance(data, dict) or data.get("type") != "message":
         return None if isinstance(data, dict) and data.get("type") == "ping" else {
             "type": "error", "code": "bad_request", "id": None}
@@ -277,6 +290,44 @@ async def _customer_line(
     await services.broker.publish(conversation_topic(conversation_id), {"type": "transcript"})
     services.watcher.poke()  # this line may have queued a handoff
     return {"type": "ack", "id": message_id, "duplicate": False}
+
+
+# --- proactive care and the customer's data panel ------------------------------------------------
+
+MY_DATA = "my_data"  # widget → server: {"type": "my_data", "lang": "zh"|"en"}; the answer: the same type,
+# {"level": off|low|medium|high, "lines": [...]}: the transparency report, masked (desk.my_data)
+
+
+def _courier(services: Any) -> WebCourier:
+    return WebCourier(services.care, services.broker, services.rasa,
+                      poll_s=services.settings.care_web_poll_s)
+
+
+async def care_courier(app: Any) -> None:
+    """Hand waiting proactive messages to the widgets connected to this console (``desk.care``)."""
+    while True:
+        services = app.state.services
+        try:
+            await _courier(services).round()
+        except Exception:  # the next round tries again
+            logger.exception("care: delivery round failed")
+        await asyncio.sleep(max(0.2, float(services.settings.care_web_poll_s)))
+
+
+@lru_cache(maxsize=4)
+def _my_data_reader(session_factory: Any, segments_file: str) -> MyData:
+    return MyData(session_factory, load_thresholds(segments_file))
+
+
+async def _my_data(services: Any, conversation_id: str, lang: Any) -> dict[str, Any]:
+    language = lang if lang in ("zh", "en") else "zh"
+    customer_id = ConversationId.parse(conversation_id).customer_id
+    reader = _my_data_reader(services.care.session_factory, str(services.settings.segments_file))
+    try:
+        page = await asyncio.to_thread(reader.page, customer_id, language)
+    except StoreUnavailable:
+        return {"type": "error", "code": "unavailable", "id": None}
+    return {"type": MY_DATA, "level": page.level, "lines": page.lines}
 
 
 # --- the demo shop -------------------------------------------------------------------------------
