@@ -1,7 +1,7 @@
 """What we hold about one customer: export it (JSON) or erase it, each with an audit entry.
 
 ``python -m desk.privacy export <customer_id> [--actor NAME] [--out FILE]`` prints (or writes) one JSON
-document: profile, channel identities, orders, consent and consent changes, conversations and their
+document: profile, channel identities, orders, consent and consent changes, offers, conversations and their
 sessions, tickets (with contacts), handoffs (with notes), feedback, QA reviews, the reveals of the
 customer's data in the audit log, the WeChat lines held and keys kept for the customer's openids, and
 the transcripts (every stored tracker event of the customer's conversations, from the tracker store
@@ -12,8 +12,11 @@ they carry the ``customer_id`` (a guest's handoff before signing in, a ticket wr
 
 * tracker store: the events, checkpoint and archived events of every conversation of the customer
   are deleted (transcripts hold what the customer said);
-* profile: name replaced by ``erased``, contact hashes and masked forms, birth year, the sealed vault,
+* profile: name replaced by ``erased``, contact hashes and masked forms, birth year, birthday, the
+  declared accessibility need, the sealed vault,
   channel identities (a returning WeChat user is then a guest), consent changes deleted;
+* offers keep kind, code, amount, dates and experiment arm (the dashboard's counts) but lose the
+  conversation id;
 * orders keep amount, status, dates and items (bookkeeping and aggregate counts) but lose the address
   and tracking number; tickets, handoffs, notes, reviews and feedback of the customer or of the
   customer's conversations keep their status, times, ratings and ids (dashboards and counts stay
@@ -69,7 +72,7 @@ from desk.models import (
     TicketEvent,
     TranscriptReview,
 )
-from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, CustomerVault, Order
+from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, CustomerVault, Offer, Order
 
 ERASED = "erased"
 ERASED_TEXT = "[erased]"
@@ -212,6 +215,7 @@ class PrivacyOffice:
                 "orders": rows(Order, Order.customer_id == customer_id),
                 "consent": rows(Consent, Consent.customer_id == customer_id),
                 "consent_changes": rows(ConsentChange, ConsentChange.customer_id == customer_id),
+                "offers": rows(Offer, Offer.customer_id == customer_id),
                 "conversations": rows(Conversation, Conversation.id.in_(senders)),
                 "sessions": of_customer(ConversationSession),
                 "tickets": tickets,
@@ -242,7 +246,7 @@ class PrivacyOffice:
         with unit_of_work(self._session_factory) as session:
             customer = session.get(Customer, customer_id)
             for column in ("phone_hash", "phone_masked", "id_number_hash", "id_number_masked", "email_hash",
-                           "email_masked", "birth_year"):
+                           "email_masked", "birth_year", "birthday", "accessibility"):
                 setattr(customer, column, None)
             customer.name = ERASED
             openids = self._openids(session, customer_id)  # before the identities go
@@ -252,6 +256,8 @@ class PrivacyOffice:
                 session.execute(sa.delete(model).where(model.customer_id == customer_id))
             session.execute(sa.update(Order).where(Order.customer_id == customer_id)
                             .values(address=ERASED_TEXT, tracking_no=None))
+            # offers keep kind, amounts, dates and arm (the experiment's counts stay right), not the conversation
+            session.execute(sa.update(Offer).where(Offer.customer_id == customer_id).values(conversation_id=None))
 
             def ids(model: Any) -> list[int]:
                 return list(session.scalars(sa.select(model.id).where(

@@ -169,6 +169,8 @@ class ConsentChange(Base):
     personalization = Column(Boolean, nullable=False)
     marketing = Column(Boolean, nullable=True)  # set when the change is about promotional messages
     intensity = Column(String(8), nullable=True)  # set when the change is about personalisation intensity
+    # set when the customer agreed to keep a declared accessibility need ("none" when they removed it)
+    accessibility = Column(String(16), nullable=True)
     source = Column(String(32), nullable=False)
     conversation_id = Column(String(128), nullable=True)
     created_at = Column(DateTime, nullable=False, default=_now)

@@ -2,7 +2,8 @@
 
 ``offers`` holds every coupon or benefit made to a customer (kind, code, amount, issued / expires /
 redeemed, channel, reason, experiment arm). ``customers.accessibility`` holds a need the customer
-declared (visual, hearing, motor, cognitive) and ``customers.birthday`` the date birthday care uses.
+declared (visual, hearing, motor, cognitive) and ``customers.birthday`` the date birthday care uses;
+``consent_changes.accessibility`` marks the change that recorded the customer's consent to keep that need.
 
 Existing data: no offers; no accessibility need and no birthday recorded (NULL).
 
@@ -26,6 +27,8 @@ def upgrade() -> None:
     with op.batch_alter_table("customers") as batch:
         batch.add_column(sa.Column("accessibility", sa.String(length=16), nullable=True))
         batch.add_column(sa.Column("birthday", sa.Date(), nullable=True))
+    with op.batch_alter_table("consent_changes") as batch:
+        batch.add_column(sa.Column("accessibility", sa.String(length=16), nullable=True))
     op.create_table(
         "offers",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -52,6 +55,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_offers_customer_id"), table_name="offers")
     op.drop_table("offers")
+    with op.batch_alter_table("consent_changes") as batch:
+        batch.drop_column("accessibility")
     with op.batch_alter_table("customers") as batch:
         batch.drop_column("birthday")
         batch.drop_column("accessibility")
