@@ -18,6 +18,7 @@ from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
 from desk.outbox import CallbackOutbox
 from desk.tickets import TicketStore
+from profiles.offers import OfferStore, load_offer_rules
 from profiles.segmentation import load_thresholds
 from profiles.store import ProfileStore
 from sentiment import SentimentAnalyzer
@@ -37,6 +38,11 @@ def session_factory() -> sessionmaker:
 @lru_cache(maxsize=1)
 def profile_store() -> ProfileStore:
     return ProfileStore(session_factory(), thresholds=load_thresholds(settings().segments_file))
+
+
+@lru_cache(maxsize=1)
+def offer_store() -> OfferStore:
+    return OfferStore(session_factory(), rules=load_offer_rules(settings().offers_file))
 
 
 @lru_cache(maxsize=1)

@@ -22,6 +22,7 @@ from desk.conversations import ConversationLog
 from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
 from desk.tickets import TicketStore
+from profiles.offers import OfferStore, load_offer_rules
 from profiles.segmentation import Thresholds, load_thresholds
 from profiles.store import ProfileStore
 from tests.utils.builders import load_domain, make_tracker
@@ -118,6 +119,11 @@ def seeded(seeded_template: Engine) -> Iterator[sessionmaker]:
 @pytest.fixture
 def store(seeded: sessionmaker, thresholds: Thresholds, clock: Callable[[], datetime]) -> ProfileStore:
     return ProfileStore(seeded, thresholds=thresholds, clock=clock)
+
+
+@pytest.fixture
+def offer_store(seeded: sessionmaker, clock: Callable[[], datetime]) -> OfferStore:
+    return OfferStore(seeded, rules=load_offer_rules(), clock=clock)
 
 
 @pytest.fixture

@@ -125,14 +125,15 @@ async def test_intensity_store_unavailable(tracker_factory, dispatcher, domain):
     assert responses(dispatcher) == [names.UTTER_SERVICE_UNAVAILABLE]
 
 
-async def test_greeting_and_tone_follow_the_new_intensity(tracker_factory, dispatcher, domain, store):
+async def test_greeting_and_tone_follow_the_new_intensity(tracker_factory, dispatcher, domain, store, offer_store,
+                                                          conversations):
     """After "only the essentials" the greeting drops the name and the tone drops the profile."""
     tracker = tracker_factory(intent="personalization_less", slots={names.CUSTOMER_ID: "C000001"})
     events = await ActionSetIntensity(store=store).run(dispatcher, tracker, domain)
     slots = {names.CUSTOMER_ID: "C000001", names.CUSTOMER_NAME: "陈静", names.IS_GUEST: False,
              **{e["name"]: e["value"] for e in events}}
     dispatcher.messages.clear()
-    await ActionGreet().run(dispatcher, tracker_factory(intent="greet", slots=slots), domain)
+    await ActionGreet(offer_store, conversations).run(dispatcher, tracker_factory(intent="greet", slots=slots), domain)
     assert responses(dispatcher) == [names.UTTER_GREET]
     assert choose_tone(sentiment="neutral", emotion="none", trend="steady", segment="important_value",
                        elderly=False, personalized=True, intensity=slots[names.PERSONALIZATION_INTENSITY]).value \
