@@ -18,7 +18,7 @@ from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
 from desk.outbox import CallbackOutbox
 from desk.tickets import TicketStore
-from profiles.offers import OfferStore, load_offer_rules
+from profiles.offers import OfferRules, OfferStore, load_offer_rules
 from profiles.segmentation import load_thresholds
 from profiles.store import ProfileStore
 from sentiment import SentimentAnalyzer
@@ -41,8 +41,14 @@ def profile_store() -> ProfileStore:
 
 
 @lru_cache(maxsize=1)
+def offer_rules() -> OfferRules:
+    """The offer rules and privileges (``profiles/offers.yml``): a file read, no database."""
+    return load_offer_rules(settings().offers_file)
+
+
+@lru_cache(maxsize=1)
 def offer_store() -> OfferStore:
-    return OfferStore(session_factory(), rules=load_offer_rules(settings().offers_file))
+    return OfferStore(session_factory(), rules=offer_rules())
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names, providers
-from actions.context import latest_intent, latest_text
+from actions.context import latest_intent, latest_text, priority_care
 from desk.conversations import ConversationLog
 from desk.experiment import assign_arm, experiment_from
 from desk.feedback import parse_rating
@@ -68,7 +68,7 @@ class ActionValidateSlotMappings(Action):
             emotion=result.emotion,
             trend=current_trend,
             segment=tracker.get_slot(names.SEGMENT),
-            elderly=bool(tracker.get_slot(names.ELDERLY)),
+            elderly=priority_care(tracker),  # a declared accessibility need also gets the plain, short tone
             personalized=tracker.get_slot(names.PERSONALIZED) is not False,
             intensity=tracker.get_slot(names.PERSONALIZATION_INTENSITY) or "medium",
             strategy=arm,

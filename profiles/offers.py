@@ -40,7 +40,9 @@ from profiles.models import Consent, Customer, Offer, Order
 from profiles.transparency import level_of
 
 __all__ = [
+    "FREE_RETURNS",
     "OFFERS_FILE",
+    "PRIORITY_HUMAN",
     "RETENTION_KINDS",
     "Decision",
     "IssuedOffer",
@@ -60,6 +62,8 @@ RETENTION_KINDS = frozenset({"welcome_back", "retention"})
 BOOST_KINDS = frozenset({"points_boost"})
 KINDS = ("welcome_back", "retention", "points_boost")
 TRIGGERS = ("contact", "leaving")
+PRIORITY_HUMAN = "priority_human"  # privileges (``privileges`` in offers.yml)
+FREE_RETURNS = "free_returns"
 CODE_PREFIX = {"welcome_back": "WB", "retention": "RT", "points_boost": "PB"}
 
 
