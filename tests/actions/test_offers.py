@@ -133,3 +133,21 @@ async def test_accessibility_for_a_guest_and_when_the_kind_is_unclear(tracker_fa
     assert responses(dispatcher) == [names.UTTER_ACCESSIBILITY_GUEST, names.UTTER_ASK_ACCESSIBILITY_KIND,
                                      "utter_ask_accessibility_motor"]
     assert slot_events(events)[names.ACCESSIBILITY_PENDING] == "motor"
+
+
+async def test_free_returns_privilege_is_said_on_an_important_value_customers_return(
+        seeded, tickets, tracker_factory, dispatcher, domain):
+    from actions.shop import ActionWrongItemTicket
+    from profiles.models import Order as OrderRow
+
+    with seeded.begin() as s:
+        order_id = s.scalars(sa.select(OrderRow.id).where(OrderRow.customer_id == "C000001",
+                                                          OrderRow.status == "delivered")).first()
+    base = {names.CUSTOMER_ID: "C000001", names.IS_GUEST: False, names.LANGUAGE: "zh", names.ORDER_ID: order_id,
+            "shop_item": "-", "shop_problem": "damaged"}
+    for segment, resolution, said in [("important_value", "return", True), ("important_value", "refund", False),
+                                      ("potential", "return", False)]:
+        dispatcher.messages.clear()
+        slots = {**base, names.SEGMENT: segment, "shop_resolution": resolution}
+        await ActionWrongItemTicket(tickets=tickets).run(dispatcher, tracker_factory(text="2", slots=slots), domain)
+        assert (names.UTTER_PRIVILEGE_FREE_RETURNS in responses(dispatcher)) is said, (segment, resolution)
