@@ -393,3 +393,36 @@ class OfferStore:
         with _db_errors(), self._session_factory.begin() as s:
             return [ArmSummary(experiment=e, arm=a, kind=k, issued=int(n), redeemed=int(r))
                     for e, a, k, n, r in s.execute(query)]
+
+
+def main(argv: list[str] | None = None, store: OfferStore | None = None) -> int:
+    """``python -m profiles.offers redeem CODE ORDER_ID``: record that an order used an offer's code (what the
+    shop's checkout calls when a coupon is applied). Exit 1 with the reason when refused."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m profiles.offers", description=main.__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    redeem = commands.add_parser("redeem", help="mark an offer redeemed by an order")
+    redeem.add_argument("code")
+    redeem.add_argument("order_id")
+    args = parser.parse_args(argv)
+    if store is None:
+        from common.db import create_all, make_engine, make_session_factory
+        from common.settings import get_settings
+
+        settings = get_settings()
+        engine = make_engine(settings.database_url)
+        create_all(engine)
+        store = OfferStore(make_session_factory(engine), rules=load_offer_rules(settings.offers_file))
+    try:
+        done = store.redeem(args.code, order_id=args.order_id)
+    except OfferError as exc:
+        print(f"not redeemed: {exc.reason}", file=sys.stderr)
+        return 1
+    print(f"redeemed {done.code} ({done.kind})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

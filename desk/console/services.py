@@ -25,6 +25,7 @@ from desk.review import ReviewStore
 from desk.ticket_inbox import TicketInbox
 from desk.tickets import TicketStore
 from desk.wechat_held import HeldMessages
+from profiles.offers import OfferStore, load_offer_rules
 from profiles.vault import PiiVault
 
 
@@ -45,6 +46,7 @@ class Services:
     limiter: RateLimiter | None  # customer lines per sender on the web chat sockets (None = no limit)
     held: HeldMessages  # what WeChat has not taken yet (wechat_outbox), shown on the card
     inbox: TicketInbox  # the tickets and callbacks inbox
+    offers: OfferStore | None = None  # offers issued and redeemed, by experiment arm (the dashboard's card)
 
     @classmethod
     def build(
@@ -89,4 +91,5 @@ class Services:
             limiter=limiter_from_settings(settings, prefix="ratelimit:web:"),
             held=HeldMessages(session_factory),
             inbox=TicketInbox(session_factory, clock=clock),
+            offers=OfferStore(session_factory, rules=load_offer_rules(settings.offers_file), clock=clock),
         )
