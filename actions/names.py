@@ -234,6 +234,7 @@ UTTER_MY_DATA_LAST_ORDER = "utter_my_data_last_order"
 UTTER_MY_DATA_HISTORY = "utter_my_data_history"
 UTTER_MY_DATA_PRIORITY = "utter_my_data_priority"
 UTTER_MY_DATA_CONTROLS = "utter_my_data_controls"
+UTTER_MY_DATA_OFFER_PREFIX = "utter_my_data_offer_"  # + offer kind (bot/domain/offers.yml)
 UTTER_INTENSITY_PREFIX = "utter_intensity_"  # + low | medium | high
 
 # --- offers, privileges and accessibility (actions/offers.py, bot/domain/offers.yml) ---

@@ -383,6 +383,11 @@ class OfferStore:
                              .order_by(Offer.issued_at.desc(), Offer.id.desc())).scalars()
             return [_issued(r, self._rules) for r in rows]
 
+    def made_this_month(self, customer_id: str) -> list[IssuedOffer]:
+        """The customer's offers made since the first of this month (the transparency report's list)."""
+        now = self._clock()
+        return self.made_since(customer_id, datetime(now.year, now.month, 1))
+
     def summary(self, since: datetime | None = None) -> list[ArmSummary]:
         """Offers issued and redeemed by experiment arm and kind (the supervisors' dashboard card)."""
         redeemed = func.count(Offer.redeemed_at)
