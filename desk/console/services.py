@@ -26,6 +26,8 @@ from desk.ticket_inbox import TicketInbox
 from desk.tickets import TicketStore
 from desk.wechat_held import HeldMessages
 from profiles.offers import OfferStore, load_offer_rules
+from profiles.segmentation import load_thresholds
+from profiles.store import ProfileStore
 from profiles.vault import PiiVault
 
 
@@ -47,6 +49,7 @@ class Services:
     held: HeldMessages  # what WeChat has not taken yet (wechat_outbox), shown on the card
     inbox: TicketInbox  # the tickets and callbacks inbox
     offers: OfferStore | None = None  # offers issued and redeemed, by experiment arm (the dashboard's card)
+    profiles: ProfileStore | None = None  # the widget reads a declared accessibility need (larger text)
 
     @classmethod
     def build(
@@ -92,4 +95,5 @@ class Services:
             held=HeldMessages(session_factory),
             inbox=TicketInbox(session_factory, clock=clock),
             offers=OfferStore(session_factory, rules=load_offer_rules(settings.offers_file), clock=clock),
+            profiles=ProfileStore(session_factory, thresholds=load_thresholds(settings.segments_file), clock=clock),
         )
