@@ -26,6 +26,8 @@ async def test_an_offer_is_issued_once_and_appears_on_the_dashboard(console_fact
                                                                      clock: Any, thresholds: Any) -> None:
     console = console_factory()
     factory = console.session_factory
+    boss = console.client("boss")
+    before = _by_arm(boss.get("/supervisor/api/dashboard").json()["offers"])  # the seed's offers
     ProfileStore(factory, thresholds=thresholds, clock=clock).set_intensity(
         customer_id="C000003", intensity="high", source="test", conversation_id=None)
     offers = OfferStore(factory, rules=load_offer_rules(), clock=clock)
@@ -40,21 +42,31 @@ async def test_an_offer_is_issued_once_and_appears_on_the_dashboard(console_fact
         rows = list(s.scalars(sa.select(Offer).where(Offer.customer_id == "C000003")))
         order_id = s.scalars(sa.select(Order.id).where(Order.customer_id == "C000003")).first()
     assert [r.kind for r in rows] == ["welcome_back"]
-    boss = console.client("boss")
-    card = boss.get("/supervisor/api/dashboard").json()["offers"]
-    assert card == [{"kind": "welcome_back", "experiment": "offer-amount-2026", "arm": rows[0].arm, "issued": 1,
-                     "redeemed": 0, "rate": 0.0}]
+    arm = ("welcome_back", rows[0].arm)
+    issued, redeemed = before.get(arm, (0, 0))
+    after = _by_arm(boss.get("/supervisor/api/dashboard").json()["offers"])
+    assert after[arm] == (issued + 1, redeemed)
+    assert {k: v for k, v in after.items() if k != arm} == {k: v for k, v in before.items() if k != arm}
     assert main(["redeem", rows[0].code, order_id], store=offers) == 0
     assert main(["redeem", rows[0].code, order_id], store=offers) == 1  # once
     card = boss.get("/supervisor/api/dashboard").json()["offers"]
-    assert (card[0]["issued"], card[0]["redeemed"], card[0]["rate"]) == (1, 1, 1.0)
+    assert _by_arm(card)[arm] == (issued + 1, redeemed + 1)
+    row = next(r for r in card if (r["kind"], r["arm"]) == arm)
+    assert row["rate"] == (redeemed + 1) / (issued + 1) and row["experiment"] == "offer-amount-2026"
     page = boss.get("/supervisor/dashboard", headers={"Accept": "text/html"})
     assert 'data-testid="offers-row" data-kind="welcome_back"' in page.text
     assert "Welcome-back coupon" in page.text or "欢迎回来券" in page.text
 
 
-def test_the_card_says_so_when_no_offer_was_made(console_factory: Callable[..., Console]) -> None:
+def _by_arm(card: list[dict[str, Any]]) -> dict[tuple[str, str | None], tuple[int, int]]:
+    return {(r["kind"], r["arm"]): (r["issued"], r["redeemed"]) for r in card}
+
+
+def test_the_card_follows_the_date_filter_and_says_so_when_no_offer_was_made(
+        console_factory: Callable[..., Console]) -> None:
     boss = console_factory().client("boss")
-    assert boss.get("/supervisor/api/dashboard").json()["offers"] == []
-    page = boss.get("/supervisor/dashboard", headers={"Accept": "text/html"})
-    assert 'data-testid="offers"' in page.text
+    seeded = boss.get("/supervisor/api/dashboard").json()["offers"]
+    assert sum(r["redeemed"] for r in seeded) > 0  # the seed's redeemed coupons: a real rate
+    assert boss.get("/supervisor/api/dashboard", params={"date_from": "2030-01-01"}).json()["offers"] == []
+    page = boss.get("/supervisor/dashboard", params={"date_from": "2030-01-01"}, headers={"Accept": "text/html"})
+    assert 'data-testid="offers"' in page.text and 'data-testid="offers-row"' not in page.text
