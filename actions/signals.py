@@ -137,4 +137,7 @@ class ActionValidateSlotMappings(Action):
             events.append(SlotSet(names.FALLBACK_COUNT, 0.0))
         if intent not in _OFFER_ANSWERS and tracker.get_slot(names.HUMAN_OFFERED):
             events.append(SlotSet(names.HUMAN_OFFERED, False))
+        # "save your accessibility need?" is answered by the next yes or no only
+        if intent not in (names.AFFIRM, names.DENY) and tracker.get_slot(names.ACCESSIBILITY_ASKED):
+            events += [SlotSet(names.ACCESSIBILITY_ASKED, False), SlotSet(names.ACCESSIBILITY_PENDING, None)]
         return events

@@ -151,3 +151,18 @@ async def test_free_returns_privilege_is_said_on_an_important_value_customers_re
         slots = {**base, names.SEGMENT: segment, "shop_resolution": resolution}
         await ActionWrongItemTicket(tickets=tickets).run(dispatcher, tracker_factory(text="2", slots=slots), domain)
         assert (names.UTTER_PRIVILEGE_FREE_RETURNS in responses(dispatcher)) is said, (segment, resolution)
+
+
+async def test_the_save_question_is_withdrawn_by_any_other_request(tracker_factory, dispatcher, domain):
+    from actions.signals import ActionValidateSlotMappings
+    from sentiment.lexicon import LexiconAnalyzer
+
+    asked = {names.ACCESSIBILITY_ASKED: True, names.ACCESSIBILITY_PENDING: "visual", names.ACCESSIBILITY: "visual"}
+    action = ActionValidateSlotMappings(analyzer=LexiconAnalyzer())
+    events = await action.run(dispatcher, tracker_factory(text="where is my order", intent="order_status",
+                                                          slots=asked), domain)
+    changed = slot_events(events)
+    assert changed[names.ACCESSIBILITY_ASKED] is False and changed[names.ACCESSIBILITY_PENDING] is None
+    assert names.ACCESSIBILITY not in changed  # the need still applies to this chat
+    events = await action.run(dispatcher, tracker_factory(text="yes", intent="affirm", slots=asked), domain)
+    assert names.ACCESSIBILITY_ASKED not in slot_events(events)
