@@ -43,8 +43,14 @@ def language_of(tracker: Tracker) -> str:
 
 
 def priority_customer(tracker: Tracker) -> bool:
-    """VIP and elderly customers get priority human access (a business rule, not personalisation)."""
-    return tracker.get_slot(names.TIER) == "vip" or bool(tracker.get_slot(names.ELDERLY))
+    """VIP, elderly and customers with a declared accessibility need get priority human access (a business
+    rule, not personalisation)."""
+    return tracker.get_slot(names.TIER) == "vip" or priority_care(tracker)
+
+
+def priority_care(tracker: Tracker) -> bool:
+    """Elderly customers and those with a declared accessibility need: the care priority and plain wording."""
+    return bool(tracker.get_slot(names.ELDERLY)) or bool(tracker.get_slot(names.ACCESSIBILITY))
 
 
 def escalation_of(tracker: Tracker) -> Escalation:

@@ -19,6 +19,7 @@ from actions.context import (
     last_messages,
     latest_intent,
     latest_text,
+    priority_care,
     priority_customer,
     recent_intents,
 )
@@ -30,6 +31,7 @@ from desk.models import HandoffReason, TicketTopic
 from desk.outbox import CallbackRequest
 from desk.teams import TeamDesk, route_team
 from desk.tickets import TicketStore
+from profiles.offers import PRIORITY_HUMAN, privileges
 from profiles.store import ProfileStore
 
 logger = logging.getLogger(__name__)
@@ -125,7 +127,8 @@ async def hand_over(
     priority = handoff_priority(
         reason=reason,
         tier=tracker.get_slot(names.TIER),
-        elderly=bool(tracker.get_slot(names.ELDERLY)),
+        # an accessibility need, and a segment with the priority-human privilege, queue like an elderly customer
+        elderly=priority_care(tracker) or PRIORITY_HUMAN in segment_privileges(tracker),
         emotion=tracker.get_slot(names.EMOTION),
     )
     try:
@@ -174,6 +177,8 @@ async def hand_over(
     wording = priority_wording(tracker)
     if wording:
         dispatcher.utter_message(response=wording)
+    elif PRIORITY_HUMAN in segment_privileges(tracker):
+        dispatcher.utter_message(response=names.UTTER_PRIVILEGE_PRIORITY)
     wait = queued.position * providers.settings().handoff_wait_minutes_per_position
     dispatcher.utter_message(
         response=names.UTTER_HANDOFF_QUEUED, position=queued.position, wait_minutes=wait
@@ -214,12 +219,18 @@ async def _nobody_online(dispatcher: CollectingDispatcher, tracker: Tracker, *, 
 
 def priority_wording(tracker: Tracker) -> str | None:
     """The priority line that matches who the customer is: VIP words for a VIP only, care words for an
-    elderly customer, nothing for anyone else."""
+    elderly customer or one with a declared accessibility need, nothing for anyone else."""
     if tracker.get_slot(names.TIER) == "vip":
         return names.UTTER_HANDOFF_PRIORITY
-    if tracker.get_slot(names.ELDERLY):
+    if priority_care(tracker):
         return names.UTTER_HANDOFF_PRIORITY_CARE
     return None
+
+
+def segment_privileges(tracker: Tracker) -> tuple[str, ...]:
+    """The privileges of the customer's segment (``profiles/offers.yml``), e.g. priority human access."""
+    return privileges(tracker.get_slot(names.SEGMENT), providers.offer_rules(),
+                      is_guest=bool(tracker.get_slot(names.IS_GUEST)) or not tracker.get_slot(names.CUSTOMER_ID))
 
 
 def offer_human(dispatcher: CollectingDispatcher, reason: HandoffReason) -> list[EventType]:

@@ -235,6 +235,29 @@ UTTER_MY_DATA_LAST_ORDER = "utter_my_data_last_order"
 UTTER_MY_DATA_HISTORY = "utter_my_data_history"
 UTTER_MY_DATA_PRIORITY = "utter_my_data_priority"
 UTTER_MY_DATA_CONTROLS = "utter_my_data_controls"
+UTTER_MY_DATA_OFFER_PREFIX = "utter_my_data_offer_"  # + offer kind (bot/domain/offers.yml)
 UTTER_INTENSITY_PREFIX = "utter_intensity_"  # + low | medium | high
 # proactive care (desk/care.py renders these from the domain; no story utters them)
 UTTER_CARE_PREFIX = "utter_care_"  # + order_delay | followup | birthday
+
+# --- offers, privileges and accessibility (actions/offers.py, bot/domain/offers.yml) ---
+WANT_TO_LEAVE = "want_to_leave"
+DECLARE_ACCESSIBILITY = "declare_accessibility"
+ENTITY_ACCESSIBILITY_NEED = "accessibility_need"
+ACCESSIBILITY = "accessibility"
+ACCESSIBILITY_PENDING = "accessibility_pending"
+ACCESSIBILITY_ASKED = "accessibility_asked"
+ACTION_RETENTION = "action_retention"
+ACTION_ASK_ACCESSIBILITY = "action_ask_accessibility"
+ACTION_RECORD_ACCESSIBILITY = "action_record_accessibility"
+UTTER_OFFER_PREFIX = "utter_offer_"  # + welcome_back | points_boost
+UTTER_ONBOARDING_HINT = "utter_onboarding_hint"
+UTTER_RETENTION_OFFER = "utter_retention_offer"
+UTTER_RETENTION_HUMAN = "utter_retention_human"
+UTTER_PRIVILEGE_PRIORITY = "utter_privilege_priority"
+UTTER_PRIVILEGE_FREE_RETURNS = "utter_privilege_free_returns"
+UTTER_ASK_ACCESSIBILITY_PREFIX = "utter_ask_accessibility_"  # + visual | hearing | motor | cognitive
+UTTER_ASK_ACCESSIBILITY_KIND = "utter_ask_accessibility_kind"
+UTTER_ACCESSIBILITY_SAVED = "utter_accessibility_saved"
+UTTER_ACCESSIBILITY_NOT_SAVED = "utter_accessibility_not_saved"
+UTTER_ACCESSIBILITY_GUEST = "utter_accessibility_guest"

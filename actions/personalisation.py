@@ -17,6 +17,7 @@ from actions.context import channel_of, latest_intent
 from common.db import StoreUnavailable
 from desk.conversations import ConversationLog
 from desk.my_data import report_responses  # the same lines as the widget's data panel
+from profiles.offers import OfferStore
 from profiles.schemas import CustomerProfile
 from profiles.segmentation import Thresholds
 from profiles.store import ProfileStore
@@ -52,9 +53,11 @@ def _profile_from_slots(tracker: Tracker) -> CustomerProfile:
 class ActionMyDataReport(Action):
     """Tell the customer what data personalisation uses for them, what it changes and how to lower it."""
 
-    def __init__(self, store: ProfileStore | None = None, conversations: ConversationLog | None = None) -> None:
+    def __init__(self, store: ProfileStore | None = None, conversations: ConversationLog | None = None,
+                 offers: OfferStore | None = None) -> None:
         self._store = store
         self._conversations = conversations
+        self._offers = offers
 
     def name(self) -> str:
         return names.ACTION_MY_DATA_REPORT
@@ -72,13 +75,16 @@ class ActionMyDataReport(Action):
                 profile = await asyncio.to_thread(store.get_profile, customer_id)
                 facts = await asyncio.to_thread(store.get_facts, customer_id)
                 contacts = await asyncio.to_thread(conversations.session_count, customer_id)
+                offers = await asyncio.to_thread((self._offers or providers.offer_store()).made_this_month,
+                                                 customer_id)
             except StoreUnavailable:
                 logger.exception("profile store unavailable (conversation=%s)", tracker.sender_id)
                 dispatcher.utter_message(response=names.UTTER_SERVICE_UNAVAILABLE)
                 return []
             if profile is None:
                 profile = _profile_from_slots(tracker)
-            report = build_report(profile, facts, store.thresholds, contact_count=contacts)
+            report = build_report(profile, facts, store.thresholds, contact_count=contacts,
+                                  offers=tuple((o.kind, o.issued_at.strftime("%Y-%m-%d")) for o in offers))
         for response, variables in report_responses(report):
             dispatcher.utter_message(response=response, **variables)
         return []

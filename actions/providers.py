@@ -19,6 +19,7 @@ from desk.handoffs import HandoffQueue
 from desk.outbox import CallbackOutbox
 from desk.teams import TeamDesk
 from desk.tickets import TicketStore
+from profiles.offers import OfferRules, OfferStore, load_offer_rules
 from profiles.segmentation import load_thresholds
 from profiles.store import ProfileStore
 from sentiment import SentimentAnalyzer
@@ -37,6 +38,17 @@ def session_factory() -> sessionmaker:
 @lru_cache(maxsize=1)
 def profile_store() -> ProfileStore:
     return ProfileStore(session_factory(), thresholds=load_thresholds(settings().segments_file))
+
+
+@lru_cache(maxsize=1)
+def offer_rules() -> OfferRules:
+    """The offer rules and privileges (``profiles/offers.yml``): a file read, no database."""
+    return load_offer_rules(settings().offers_file)
+
+
+@lru_cache(maxsize=1)
+def offer_store() -> OfferStore:
+    return OfferStore(session_factory(), rules=offer_rules())
 
 
 @lru_cache(maxsize=1)

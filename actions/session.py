@@ -13,9 +13,11 @@ from rasa_sdk.types import DomainDict
 
 from actions import names, providers
 from actions.context import identity_of
+from actions.offers import contact_offers
 from common.db import StoreUnavailable
 from desk.conversations import ConversationLog
 from desk.experiment import assign_arm, experiment_from
+from profiles.offers import OfferStore
 from profiles.schemas import CustomerProfile
 from profiles.store import ProfileStore
 
@@ -35,6 +37,7 @@ def profile_slots(profile: CustomerProfile) -> list[EventType]:
         SlotSet(names.PERSONALIZED, profile.personalization),
         SlotSet(names.PERSONALIZATION_INTENSITY, profile.intensity),
         SlotSet("recent_order_ids", list(profile.recent_order_ids)),
+        SlotSet(names.ACCESSIBILITY, profile.accessibility),
     ]
 
 
@@ -81,7 +84,12 @@ class ActionSessionStart(Action):
 
 
 class ActionGreet(Action):
-    """Greet the customer, by name when they allow personalised service (at medium or high intensity)."""
+    """Greet the customer, by name when they allow personalised service (at medium or high intensity), then
+    say what their stage allows (``actions.offers.contact_offers``)."""
+
+    def __init__(self, offers: OfferStore | None = None, conversations: ConversationLog | None = None) -> None:
+        self._offers = offers
+        self._conversations = conversations
 
     def name(self) -> str:
         return names.ACTION_GREET
@@ -95,4 +103,6 @@ class ActionGreet(Action):
             dispatcher.utter_message(response=names.UTTER_GREET_NAMED, name=name)
         else:
             dispatcher.utter_message(response=names.UTTER_GREET)
+        # then what the customer's stage allows: a welcome-back coupon, a points boost or the onboarding hint
+        await contact_offers(dispatcher, tracker, store=self._offers, conversations=self._conversations)
         return []

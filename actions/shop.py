@@ -24,13 +24,14 @@ from rasa_sdk.types import DomainDict
 
 from actions import names, order_access, providers
 from actions.context import channel_of, escalation_of, language_of, latest_text
-from actions.handoff import offer_human
+from actions.handoff import offer_human, segment_privileges
 from actions.orders import ask_for_order_id
 from sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from common.masking import fold, mask_text
 from desk.models import HandoffReason, Priority, TicketTopic
 from desk.tickets import TicketStore
+from profiles.offers import FREE_RETURNS
 from profiles.schemas import OrderSnapshot
 from profiles.shop import CANCELLABLE_STATUSES, NotCancellable, ShopStore, refund_timing
 from profiles.store import NotOrderOwner, OrderNotFound, ProfileStore, normalize_order_id
@@ -390,6 +391,8 @@ class ActionWrongItemTicket(Action):
             return reset
         dispatcher.utter_message(response=f"{UTTER_AFTER_SALES_TICKET}_{resolution}", order_id=order_id,
                                  ticket_id=str(record.ticket.id))
+        if resolution in ("return", "exchange") and FREE_RETURNS in segment_privileges(tracker):
+            dispatcher.utter_message(response=names.UTTER_PRIVILEGE_FREE_RETURNS)
         events = reset + [SlotSet(names.TICKET_ID, float(record.ticket.id))]
         if level is not Escalation.NONE:
             events += offer_human(dispatcher, HandoffReason.NEGATIVE_SENTIMENT)

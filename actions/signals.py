@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names, providers
-from actions.context import latest_intent, latest_text
+from actions.context import latest_intent, latest_text, priority_care
 from desk.conversations import ConversationLog
 from desk.experiment import assign_arm, experiment_from
 from desk.feedback import parse_rating
@@ -68,7 +68,7 @@ class ActionValidateSlotMappings(Action):
             emotion=result.emotion,
             trend=current_trend,
             segment=tracker.get_slot(names.SEGMENT),
-            elderly=bool(tracker.get_slot(names.ELDERLY)),
+            elderly=priority_care(tracker),  # a declared accessibility need also gets the plain, short tone
             personalized=tracker.get_slot(names.PERSONALIZED) is not False,
             intensity=tracker.get_slot(names.PERSONALIZATION_INTENSITY) or "medium",
             strategy=arm,
@@ -137,4 +137,7 @@ class ActionValidateSlotMappings(Action):
             events.append(SlotSet(names.FALLBACK_COUNT, 0.0))
         if intent not in _OFFER_ANSWERS and tracker.get_slot(names.HUMAN_OFFERED):
             events.append(SlotSet(names.HUMAN_OFFERED, False))
+        # "save your accessibility need?" is answered by the next yes or no only
+        if intent not in (names.AFFIRM, names.DENY) and tracker.get_slot(names.ACCESSIBILITY_ASKED):
+            events += [SlotSet(names.ACCESSIBILITY_ASKED, False), SlotSet(names.ACCESSIBILITY_PENDING, None)]
         return events

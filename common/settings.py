@@ -114,6 +114,7 @@ class Settings:
     low_csat_threshold: int = setting("LOW_CSAT_THRESHOLD", 2, "a score ≤ this opens a follow-up")
     followup_due_hours: int = setting("FOLLOWUP_DUE_HOURS", 24, "the follow-up of a low score is due in this many hours")
     segments_file: Path = setting("SEGMENTS_FILE", ROOT / "profiles" / "segments.yml", "RFM / lifecycle thresholds")
+    offers_file: Path = setting("OFFERS_FILE", ROOT / "profiles" / "offers.yml", "offer rules, amounts and their A/B arms")
     forbidden_words_file: Path = setting("FORBIDDEN_WORDS_FILE", ROOT / "bot" / "forbidden_words.yml",
                                          "words no response may use (relative paths from the repository root)")
     log_level: str = setting("LOG_LEVEL", "INFO", "log level of our processes")

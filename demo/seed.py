@@ -17,6 +17,15 @@ Demo cast (``DEMO_CAST``: external id -> customer id; each external id is regist
 - ``demo-regular-zh``  C000005 张伟, zh, regular tier; orders paid, shipped, delivered, cancelled
                        (segment ``potential``: recent but not frequent).
 - ``demo-optout-zh``   C000006 李建国, zh, silver; personalisation switched off.
+- ``demo-access-zh``   C000901 林晓梅, zh, regular; declared a visual need (screen reader): priority human
+                       access, plain short replies, larger text in the widget; orders delivered, shipped.
+- ``demo-dormant-en``  C000902 Sarah Mitchell, en, silver, intensity ``high``; last order 150 days ago
+                       (``at_risk`` / ``dormant``: the welcome-back coupon on her first greeting) and her
+                       birthday (``customers.birthday``) falls three days from ``today``.
+
+Offers (``offers``): about one in six crowd customers who bought in the last 90 days got a welcome-back coupon
+(arm of the amount experiment in profiles/offers.yml) before that purchase; half of them used it on the
+order (``redeemed_order_id``), so the dashboard's redemption rate is a real one.
 
 Order numbers are ``E`` + YYYYMMDD (creation date) + a 3-digit sequence per day, so they depend on
 ``today``; look them up through the store (``recent_orders``) rather than hard-coding them.
@@ -38,7 +47,7 @@ from sqlalchemy.orm import sessionmaker
 from common.ids import ConversationId
 from common.masking import hash_contact, mask_email, mask_id_number, mask_phone
 from desk.models import Ticket, TicketContact
-from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, CustomerVault, Order
+from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, CustomerVault, Offer, Order
 from profiles.vault import DEV_VAULT_KEY, seal
 
 __all__ = ["DEMO_CAST", "DEMO_CHANNELS", "SEED", "SeedSummary", "seed_demo"]
@@ -55,7 +64,11 @@ DEMO_CAST: dict[str, str] = {
     "demo-new-en": "C000004",
     "demo-regular-zh": "C000005",
     "demo-optout-zh": "C000006",
+    # added after the crowd (C000007 onwards), so every earlier seeded value stays as it was
+    "demo-access-zh": "C000901",
+    "demo-dormant-en": "C000902",
 }
+CROWD_FIRST = 7  # the crowd's first customer number
 
 
 @dataclass(frozen=True)
@@ -181,6 +194,7 @@ class _Generator:
         self.identities: list[ChannelIdentity] = []
         self.consents: list[Consent] = []
         self.consent_changes: list[ConsentChange] = []
+        self.offers: list[Offer] = []
         # (Ticket, [contact datetimes])
         self.tickets: list[tuple[Ticket, list[datetime]]] = []
 
@@ -451,13 +465,71 @@ class _Generator:
                        carrier="jd")
         self.add_order(optout, created=ago(1, 11), status="processing", address=addr, skus=[("SKU-1020", 1)])
 
+    def later_cast(self) -> None:
+        """The cast members added after the crowd: an accessibility customer, a dormant one with a birthday."""
+        t = self.today
+        ago = lambda days, hour=10: _at(t - timedelta(days=days), hour)  # noqa: E731
+        access = self.add_customer(customer_id="C000901", name="林晓梅", language="zh", tier="regular",
+                                   birth_year=1983, registered_at=t - timedelta(days=800), personalization=True,
+                                   external_ids=("demo-access-zh",))
+        access.accessibility = "visual"
+        self.consent_changes.append(ConsentChange(customer_id="C000901", personalization=True, accessibility="visual",
+                                                  source="seed", conversation_id=None, created_at=ago(60)))
+        addr = self.address("zh")
+        self.add_order(access, created=ago(50), status="delivered", address=addr, skus=[("SKU-1006", 1)],
+                       carrier="sf")
+        self.add_order(access, created=ago(2), status="shipped", address=addr, skus=[("SKU-1013", 1)],
+                       ship_hours=20, transit_days=3, carrier="sf")
+
+        dormant = self.add_customer(customer_id="C000902", name="Sarah Mitchell", language="en", tier="silver",
+                                    birth_year=1990, registered_at=t - timedelta(days=900), personalization=True,
+                                    intensity="high", external_ids=("demo-dormant-en",))
+        soon = t + timedelta(days=3)
+        dormant.birthday = date(1990, soon.month, 28 if (soon.month, soon.day) == (2, 29) else soon.day)
+        addr = self.address("en")
+        for days, sku in [(400, "SKU-1011"), (260, "SKU-1007"), (150, "SKU-1005")]:
+            self.add_order(dormant, created=ago(days), status="delivered", address=addr, skus=[(sku, 1)],
+                           carrier="jd")
+
+    def crowd_offers(self) -> None:
+        """Welcome-back coupons made to crowd customers before their latest purchase, half of them redeemed by
+        it. Drawn from a Random of their own, so the rest of the seed is unchanged."""
+        from desk.experiment import Experiment, assign_arm
+        from profiles.offers import CODE_PREFIX, load_offer_rules, terms_for
+
+        rules = load_offer_rules()
+        experiment = Experiment(rules.experiment, tuple(rules.arms)) if rules.experiment else None
+        rng = random.Random(SEED + 8)
+        latest: dict[str, Order] = {}
+        for order in self.orders:
+            if order.status in ("paid", "processing", "shipped", "delivered") and order.customer_id not in ("C000901",
+                                                                                                          "C000902"):
+                if order.customer_id not in latest or order.created_at > latest[order.customer_id].created_at:
+                    latest[order.customer_id] = order
+        for customer_id, order in sorted(latest.items()):
+            if int(customer_id[1:]) < CROWD_FIRST or (self.today - order.created_at.date()).days >= 90:
+                continue
+            if rng.random() >= 1 / 6:
+                continue
+            arm = assign_arm(customer_id, experiment) if experiment else None
+            terms = terms_for("welcome_back", rules, arm)
+            issued = order.created_at - timedelta(days=rng.randint(1, 20), hours=rng.randint(1, 8))
+            redeemed = rng.random() < 0.5
+            self.offers.append(Offer(
+                customer_id=customer_id, kind="welcome_back",
+                code=f"{CODE_PREFIX['welcome_back']}{''.join(rng.choice('0123456789ABCDEF') for _ in range(8))}",
+                amount=terms.amount, issued_at=issued, expires_at=issued + timedelta(days=terms.valid_days),
+                redeemed_at=order.created_at if redeemed else None, redeemed_order_id=order.id if redeemed else None,
+                channel=rng.choice(["web", "wechat"]), reason="at_risk",
+                experiment=rules.experiment if arm else None, arm=arm, conversation_id=None))
+
     # the synthetic crowd
 
     def crowd(self, count: int) -> None:
         rng, t = self.rng, self.today
         elderly_max_year = t.year - 65
         for n in range(count):
-            customer_id = f"C{len(DEMO_CAST) + n + 1:06d}"
+            customer_id = f"C{CROWD_FIRST + n:06d}"
             language = "zh" if rng.random() < 0.7 else "en"
             if language == "zh":
                 name = rng.choice(ZH_SURNAMES) + rng.choice(ZH_GIVEN)
@@ -560,6 +632,8 @@ def seed_demo(
     gen = _Generator(today, salt, vault_key)
     gen.demo_cast()
     gen.crowd(RANDOM_CUSTOMERS)
+    gen.later_cast()
+    gen.crowd_offers()
     contacts_total = 0
     try:
         with session_factory.begin() as s:
@@ -571,6 +645,7 @@ def seed_demo(
             s.add_all(gen.consent_changes)
             s.add_all(gen.orders)
             s.flush()
+            s.add_all(gen.offers)
             for ticket, contacts in gen.tickets:
                 s.add(ticket)
                 s.flush()

@@ -32,6 +32,7 @@ LAST_ORDER = "utter_my_data_last_order"
 HISTORY = "utter_my_data_history"
 PRIORITY = "utter_my_data_priority"
 CONTROLS = "utter_my_data_controls"
+OFFER_PREFIX = "utter_my_data_offer_"
 
 
 def report_responses(report: TransparencyReport) -> list[tuple[str, dict[str, object]]]:
@@ -51,6 +52,8 @@ def report_responses(report: TransparencyReport) -> list[tuple[str, dict[str, ob
     out.append((f"{LIFECYCLE_PREFIX}{report.lifecycle}", {}))
     out.append((HISTORY, {"contacts": report.contact_count}))
     out.append((f"{EFFECTS_PREFIX}{report.level}", {}))
+    for kind, day in report.offers:  # the offers made this month, and why (bot/domain/offers.yml)
+        out.append((f"{OFFER_PREFIX}{kind}", {"date": day}))
     if report.effects.priority_human:
         out.append((PRIORITY, {}))
     out.append((CONTROLS, {}))

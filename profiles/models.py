@@ -80,6 +80,9 @@ class Customer(Base):
     email_hash = Column(String(64), nullable=True, index=True)
     email_masked = Column(String(80), nullable=True)
     created_at = Column(DateTime, nullable=False, default=_now)
+    # a declared accessibility need (``Accessibility`` value), recorded with the customer's consent
+    accessibility = Column(String(16), nullable=True)
+    birthday = Column(Date, nullable=True)  # month and day drive birthday care; shown masked
 
     identities = relationship("ChannelIdentity", back_populates="customer", cascade="all, delete-orphan")
     orders = relationship("Order", back_populates="customer", cascade="all, delete-orphan")
@@ -166,9 +169,44 @@ class ConsentChange(Base):
     personalization = Column(Boolean, nullable=False)
     marketing = Column(Boolean, nullable=True)  # set when the change is about promotional messages
     intensity = Column(String(8), nullable=True)  # set when the change is about personalisation intensity
+    # set when the customer agreed to keep a declared accessibility need ("none" when they removed it)
+    accessibility = Column(String(16), nullable=True)
     source = Column(String(32), nullable=False)
     conversation_id = Column(String(128), nullable=True)
     created_at = Column(DateTime, nullable=False, default=_now)
+
+
+class Accessibility(str, enum.Enum):
+    VISUAL = "visual"
+    HEARING = "hearing"
+    MOTOR = "motor"
+    COGNITIVE = "cognitive"
+
+
+class Offer(Base):
+    """An offer made to a customer (a coupon, a privilege, a hint): a record, never free text.
+
+    ``kind`` names the rule in ``profiles/offers.yml`` (``welcome_back``, ``retention``, ``points_boost``,
+    ``referral``); ``code`` is the coupon code the customer quotes; ``arm`` is the experiment arm
+    the amount came from. Redemption is recorded with the order that used the code.
+    """
+
+    __tablename__ = "offers"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    customer_id = Column(String(16), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(24), nullable=False)
+    code = Column(String(24), nullable=False, unique=True)
+    amount = Column(Numeric(10, 2, asdecimal=False), nullable=True)  # CNY off, or a points multiplier
+    issued_at = Column(DateTime, nullable=False, default=_now)
+    expires_at = Column(DateTime, nullable=False)
+    redeemed_at = Column(DateTime, nullable=True)
+    redeemed_order_id = Column(String(16), nullable=True)
+    channel = Column(String(16), nullable=False)
+    reason = Column(String(32), nullable=False)  # segment / lifecycle / intent that triggered it
+    experiment = Column(String(48), nullable=True)
+    arm = Column(String(24), nullable=True)
+    conversation_id = Column(String(128), nullable=True)
 
 
 class CustomerVault(Base):
@@ -187,7 +225,9 @@ class CustomerVault(Base):
 
 
 __all__ = [
+    "Accessibility",
     "Channel",
+    "Offer",
     "CustomerVault",
     "ChannelIdentity",
     "Consent",

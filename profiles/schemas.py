@@ -27,6 +27,12 @@ class CustomerProfile:
     is_guest: bool
     phone_masked: str | None
     recent_order_ids: tuple[str, ...] = field(default_factory=tuple)
+    accessibility: str | None = None  # a declared need: visual | hearing | motor | cognitive
+
+    @property
+    def priority_access(self) -> bool:
+        """Priority human access, a service rule: VIP tier, elderly, or a declared accessibility need."""
+        return not self.is_guest and (self.tier == "vip" or self.elderly or bool(self.accessibility))
 
     @classmethod
     def guest(cls, language: str = "zh") -> "CustomerProfile":
@@ -57,6 +63,7 @@ class CustomerProfile:
             "language": self.language,
             "phone_masked": self.phone_masked,
             "personalization": self.personalization,
+            "accessibility": self.accessibility,
         }
 
 

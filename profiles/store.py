@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.db import StoreUnavailable
 from common.masking import mask_text
-from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, Intensity, Order
+from profiles.models import Accessibility, ChannelIdentity, Consent, ConsentChange, Customer, Intensity, Order
 from profiles.schemas import ADDRESS_CHANGEABLE_STATUSES, CustomerProfile, OrderSnapshot
 from profiles.segmentation import (
     CustomerFacts,
@@ -278,6 +278,31 @@ class ProfileStore:
                 )
             )
 
+    def set_accessibility(
+        self, *, customer_id: str, need: str | None, source: str, conversation_id: str | None
+    ) -> None:
+        """Record (or, with ``None``, remove) the accessibility need the customer declared and agreed to
+        keep; the agreement is appended as a ``ConsentChange`` (health-related data needs consent)."""
+        if need is not None and need not in {a.value for a in Accessibility}:
+            raise ValueError(f"unknown accessibility need {need!r}")
+        now = self._clock()
+        with _db_errors(), self._session_factory.begin() as s:
+            customer = s.get(Customer, customer_id, with_for_update=True)
+            if customer is None:
+                raise CustomerNotFound(customer_id)
+            customer.accessibility = need
+            consent = s.get(Consent, customer_id)
+            s.add(
+                ConsentChange(
+                    customer_id=customer_id,
+                    personalization=True if consent is None else bool(consent.personalization),
+                    accessibility=need or "none",
+                    source=source[:32],
+                    conversation_id=conversation_id,
+                    created_at=now,
+                )
+            )
+
     def link_identity(self, *, channel: str, external_id: str, customer_id: str) -> None:
         """Point ``(channel, external_id)`` at ``customer_id``; an existing link is moved (last sign-in wins)."""
         for attempt in range(2):
@@ -328,6 +353,7 @@ class ProfileStore:
             is_guest=False,
             phone_masked=customer.phone_masked,
             recent_order_ids=tuple(o.id for o in orders[:3]),
+            accessibility=customer.accessibility,
         )
 
     def _facts(self, s: Session, customer: Customer) -> tuple[CustomerFacts, list[Any]]:

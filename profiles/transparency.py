@@ -9,12 +9,13 @@
 * ``medium`` (the default): greeting by name and the profile-based tone; no offers.
 * ``high``: as medium, and offers are allowed (still within the offer limits).
 
-Priority access to a person (VIP tier or elderly) is a service rule, not personalisation: it stays
+Priority access to a person (VIP tier, elderly, or a declared accessibility need) is a service rule, not personalisation: it stays
 whatever the intensity.
 
 ``build_report`` assembles, for a signed-in customer, the data used (tier, segment and the RFM numbers
 behind it, lifecycle stage, orders counted, contact history count, that message sentiment is read), what
-it changes (``effects``) and the current choice. It carries counts and labels only: never a name, phone,
+it changes (``effects``), the offers made this month (kind and day; the wording gives each kind's basis)
+and the current choice. It carries counts and labels only: never a name, phone,
 address or order id.
 """
 
@@ -61,6 +62,8 @@ class TransparencyReport:
     window_days: int = 365
     contact_count: int = 0
     reads_sentiment: bool = True
+    # offers made this month: (kind, day issued), newest first; their basis is said per kind
+    offers: tuple[tuple[str, str], ...] = ()
 
 
 def level_of(personalization: bool, intensity: str | None) -> str:
@@ -84,7 +87,7 @@ def effects(profile: CustomerProfile) -> Effects:
         greet_by_name=personal and bool(profile.name),
         profile_tone=personal,
         offers=offers_allowed(profile.personalization, profile.intensity, is_guest=profile.is_guest),
-        priority_human=not profile.is_guest and (profile.tier == "vip" or profile.elderly),
+        priority_human=profile.priority_access,
     )
 
 
@@ -94,6 +97,7 @@ def build_report(
     thresholds: Thresholds,
     *,
     contact_count: int = 0,
+    offers: tuple[tuple[str, str], ...] = (),
 ) -> TransparencyReport:
     """The transparency report for ``profile``; a guest's report says only that nothing personal is used."""
     level = level_of(profile.personalization, profile.intensity)
@@ -114,4 +118,5 @@ def build_report(
         window_days=thresholds.rfm_window_days,
         contact_count=max(0, int(contact_count)),
         reads_sentiment=True,
+        offers=tuple(offers),
     )

@@ -23,6 +23,7 @@ from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
 from desk.schema import create_all
 from desk.tickets import TicketStore
+from profiles.offers import OfferStore, load_offer_rules
 from profiles.segmentation import Thresholds, load_thresholds
 from profiles.store import ProfileStore
 from tests.utils.builders import load_domain, make_tracker
@@ -122,6 +123,11 @@ def seeded(seeded_template: Engine) -> Iterator[sessionmaker]:
 @pytest.fixture
 def store(seeded: sessionmaker, thresholds: Thresholds, clock: Callable[[], datetime]) -> ProfileStore:
     return ProfileStore(seeded, thresholds=thresholds, clock=clock)
+
+
+@pytest.fixture
+def offer_store(seeded: sessionmaker, clock: Callable[[], datetime]) -> OfferStore:
+    return OfferStore(seeded, rules=load_offer_rules(), clock=clock)
 
 
 @pytest.fixture

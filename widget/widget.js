@@ -214,12 +214,15 @@
     try { outbox = JSON.parse(store.get("outbox") || "[]").filter((m) => m && m.id && m.text); } catch (e) { outbox = []; }
     const saveOutbox = () => store.set("outbox", JSON.stringify(outbox));
 
-    function setLarge(on) {
+    function showLarge(on) {
       widget.classList.toggle("large", on);
       largeButton.setAttribute("aria-pressed", on ? "true" : "false");
+    }
+    function setLarge(on) { // the customer's own choice: kept, and it wins over the profile's default
+      showLarge(on);
       store.set("large", on ? "1" : "0");
     }
-    setLarge(store.get("large") === "1");
+    showLarge(store.get("large") === "1");
     largeButton.addEventListener("click", () => setLarge(!widget.classList.contains("large")));
 
     function toggleMenu(on) {
@@ -360,6 +363,8 @@
           ready = true;
           attempt = 0;
           if (frame.guest) store.set("guest", frame.guest);
+          // a declared accessibility need: larger text by default, unless the customer chose a size here
+          if (frame.large_text && store.get("large") === null) showLarge(true);
           host.dataset.identity = frame.identity;
           status.textContent = "";
           host.dataset.state = "open";

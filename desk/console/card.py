@@ -56,6 +56,7 @@ def build_card(handoff: HandoffView, *, now: datetime) -> Card:
             "segment": profile.get("segment"),
             "lifecycle": profile.get("lifecycle"),
             "elderly": bool(profile.get("elderly")),
+            "accessibility": profile.get("accessibility"),
             "phone_masked": profile.get("phone_masked"),
         },
         sentiment_history=_floats(sentiment.get("history")),

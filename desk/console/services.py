@@ -34,7 +34,9 @@ from desk.ticket_inbox import TicketInbox
 from desk.tickets import TicketStore
 from desk.wechat_held import HeldMessages
 from desk.weekly_report import WeeklyReports
+from profiles.offers import OfferStore, load_offer_rules
 from profiles.segmentation import load_thresholds
+from profiles.store import ProfileStore
 from profiles.vault import PiiVault
 
 
@@ -65,6 +67,8 @@ class Services:
     reports: Reports
     search: TranscriptSearch
     care: CareStore  # proactive messages: the widget's waiting ones, the review's list
+    offers: OfferStore  # offers issued and redeemed, by experiment arm (the dashboard's card)
+    profiles: ProfileStore  # the widget reads a declared accessibility need (larger text)
 
     @classmethod
     def build(
@@ -120,4 +124,6 @@ class Services:
             assigner=AutoAssigner(desk, agents, queue, broker, timeouts,
                                   interval_s=settings.console_queue_poll_ms / 1000),
             care=CareStore(session_factory),
+            offers=OfferStore(session_factory, rules=load_offer_rules(settings.offers_file), clock=clock),
+            profiles=ProfileStore(session_factory, thresholds=load_thresholds(settings.segments_file), clock=clock),
         )

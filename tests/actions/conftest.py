@@ -14,6 +14,7 @@ _FORBIDDEN = (
     "handoff_queue",
     "feedback_log",
     "conversation_log",
+    "offer_store",
 )
 
 

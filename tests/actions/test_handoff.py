@@ -14,6 +14,8 @@ REGULAR = {names.CUSTOMER_ID: "C000005", names.TIER: "regular", names.SEGMENT: "
            names.LANGUAGE: "zh", names.ELDERLY: False}  # fmt: skip
 VIP = {**REGULAR, names.CUSTOMER_ID: "C000001", names.TIER: "vip", names.SEGMENT: "important_value"}
 ELDERLY = {**REGULAR, names.CUSTOMER_ID: "C000002", names.ELDERLY: True}
+ACCESSIBLE = {**REGULAR, names.ACCESSIBILITY: "visual"}
+VALUED = {**REGULAR, names.SEGMENT: "important_value", names.TIER: "gold"}
 
 
 async def _request(tracker, dispatcher, domain, queue, store, tickets):
@@ -56,13 +58,15 @@ async def test_queue_positions(tracker_factory, domain, queue, store, tickets):
 
 @pytest.mark.parametrize(
     "slots, priority, wording",
-    [(VIP, 1, names.UTTER_HANDOFF_PRIORITY), (ELDERLY, 2, names.UTTER_HANDOFF_PRIORITY_CARE)],
-    ids=["vip", "elderly"],
+    [(VIP, 1, names.UTTER_HANDOFF_PRIORITY), (ELDERLY, 2, names.UTTER_HANDOFF_PRIORITY_CARE),
+     (ACCESSIBLE, 2, names.UTTER_HANDOFF_PRIORITY_CARE), (VALUED, 2, names.UTTER_PRIVILEGE_PRIORITY)],
+    ids=["vip", "elderly", "accessibility", "important-value-privilege"],
 )
 async def test_priority_customers_are_told_in_words_that_match_who_they_are(
     tracker_factory, dispatcher, domain, queue, store, tickets, seeded, slots, priority, wording
 ):
-    """VIP wording ("尊享客户") for VIP customers only; an elderly customer hears the care wording."""
+    """VIP wording ("尊享客户") for VIP customers only; an elderly customer, or one with a declared
+    accessibility need, hears the care wording; an important-value customer hears their privilege."""
     tracker = tracker_factory(text="人工", intent="request_human", slots=slots, sender_id="prio")
     events = await _request(tracker, dispatcher, domain, queue, store, tickets)
     assert responses(dispatcher) == [wording, names.UTTER_HANDOFF_QUEUED]
@@ -168,3 +172,25 @@ async def test_decline_human(tracker_factory, dispatcher, domain):
     events = await ActionDeclineHuman().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == [names.UTTER_HUMAN_DECLINED]
     assert events == [SlotSet(names.HUMAN_OFFERED, False), SlotSet(names.FALLBACK_COUNT, 0.0)]
+
+
+async def test_a_regular_customer_hears_no_priority_line(tracker_factory, dispatcher, domain, queue, store, tickets,
+                                                         seeded):
+    tracker = tracker_factory(text="人工", intent="request_human", slots=REGULAR, sender_id="plain")
+    events = await _request(tracker, dispatcher, domain, queue, store, tickets)
+    assert responses(dispatcher) == [names.UTTER_HANDOFF_QUEUED]
+    with seeded.begin() as s:
+        assert s.get(Handoff, int(slot_events(events)[names.HANDOFF_ID])).priority > 2
+
+
+async def test_the_agent_sees_the_accessibility_need_on_the_card(tracker_factory, dispatcher, domain, queue, store,
+                                                                 tickets, seeded):
+    from datetime import datetime
+
+    from desk.console.card import build_card
+
+    store.set_accessibility(customer_id="C000005", need="hearing", source="test", conversation_id=None)
+    tracker = tracker_factory(text="人工", intent="request_human", slots=REGULAR, sender_id="card")
+    events = await _request(tracker, dispatcher, domain, queue, store, tickets)
+    handoff = queue.get(int(slot_events(events)[names.HANDOFF_ID]))
+    assert build_card(handoff, now=datetime(2026, 11, 20, 12)).profile["accessibility"] == "hearing"

@@ -38,6 +38,7 @@ INTENT_KEYS = [
     "PERSONALIZATION_OFF", "PERSONALIZATION_ON", "FAQ", "OUT_OF_SCOPE", "NLU_FALLBACK", "CONVERSATION_RESOLVED",
     "TICKET_STATUS", "SWITCH_LANGUAGE", "QUEUE_WAIT", "CANCEL_HANDOFF", "CANCEL",
     "ASK_MY_DATA", "PERSONALIZATION_LESS", "PERSONALIZATION_STANDARD", "PERSONALIZATION_MORE",
+    "WANT_TO_LEAVE", "DECLARE_ACCESSIBILITY",
 ]  # fmt: skip
 SLOT_KEYS = [
     "CUSTOMER_ID", "CUSTOMER_NAME", "IS_GUEST", "TIER", "SEGMENT", "LIFECYCLE", "ELDERLY", "LANGUAGE",
@@ -45,13 +46,15 @@ SLOT_KEYS = [
     "HUMAN_OFFERED", "FALLBACK_COUNT", "OFFER_REASON", "RECENT_ORDER_IDS", "ORDER_ID", "NEW_ADDRESS",
     "ADDRESS_CONFIRMED", "ADDRESS_BLOCKED", "HANDOFF_ID", "TICKET_ID", "FEEDBACK_RATING", "FEEDBACK_COMMENT",
     "FEEDBACK_GIVEN", "LANGUAGE_CHOICE", "FEEDBACK_ASKED",
+    "ACCESSIBILITY", "ACCESSIBILITY_PENDING", "ACCESSIBILITY_ASKED",
 ]  # fmt: skip
 
 
 def test_every_module_constant_is_classified() -> None:
     """A new constant in names.py must be added to one of the checks below."""
     known = (
-        set(INTENT_KEYS) | set(SLOT_KEYS) | {"REQUESTED_SLOT", "ENTITY_ORDER_ID", "ENTITY_RATING"}
+        set(INTENT_KEYS) | set(SLOT_KEYS) | {"REQUESTED_SLOT", "ENTITY_ORDER_ID", "ENTITY_RATING",
+                                                        "ENTITY_ACCESSIBILITY_NEED"}
         | set(_constants("UTTER_")) | set(_constants("ACTION_")) | set(_constants("VALIDATE_"))
         | {k for k in vars(names) if k.endswith("_FORM")}
     )
@@ -69,7 +72,7 @@ def test_slot_in_domain(key: str) -> None:
     assert getattr(names, key) in DOMAIN["slots"]
 
 
-@pytest.mark.parametrize("key", ["ENTITY_ORDER_ID", "ENTITY_RATING"])
+@pytest.mark.parametrize("key", ["ENTITY_ORDER_ID", "ENTITY_RATING", "ENTITY_ACCESSIBILITY_NEED"])
 def test_entity_in_domain(key: str) -> None:
     assert getattr(names, key) in DOMAIN["entities"]
 
@@ -162,3 +165,14 @@ def test_transparency_response_per_lifecycle(lifecycle: str) -> None:
 def test_transparency_response_per_level(level: str) -> None:
     assert names.UTTER_MY_DATA_EFFECTS_PREFIX + level in RESPONSES
     assert level == "off" or names.UTTER_INTENSITY_PREFIX + level in RESPONSES
+
+
+@pytest.mark.parametrize("need", ["visual", "hearing", "motor", "cognitive"])
+def test_accessibility_question_per_need(need: str) -> None:
+    assert names.UTTER_ASK_ACCESSIBILITY_PREFIX + need in RESPONSES
+    assert need in DOMAIN["slots"][names.ACCESSIBILITY]["values"]
+
+
+@pytest.mark.parametrize("kind", ["welcome_back", "points_boost"])
+def test_offer_response_per_contact_offer(kind: str) -> None:
+    assert names.UTTER_OFFER_PREFIX + kind in RESPONSES

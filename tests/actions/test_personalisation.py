@@ -25,13 +25,14 @@ async def test_guest_gets_the_short_explanation(tracker_factory, dispatcher, dom
 
 
 async def test_vip_report_names_the_data_its_effects_and_the_controls(
-    tracker_factory, dispatcher, domain, store, conversations
+    tracker_factory, dispatcher, domain, store, conversations, offer_store
 ):
     for n in range(3):
         conversations.touch(conversation_id=f"web:vip-{n}", channel="web", customer_id="C000001", language="zh")
     tracker = tracker_factory(text="你们用了我哪些信息？", intent="ask_my_data",
                               slots={names.CUSTOMER_ID: "C000001", names.IS_GUEST: False})
-    assert await ActionMyDataReport(store=store, conversations=conversations).run(dispatcher, tracker, domain) == []
+    assert await ActionMyDataReport(store=store, conversations=conversations, offers=offer_store).run(
+        dispatcher, tracker, domain) == []
     said = responses(dispatcher)
     assert said == ["utter_my_data_tier_vip", "utter_my_data_segment_important_value", "utter_my_data_last_order",
                     f"utter_my_data_lifecycle_{store.get_profile('C000001').lifecycle}", "utter_my_data_history",
@@ -50,9 +51,9 @@ async def test_vip_report_names_the_data_its_effects_and_the_controls(
 
 
 async def test_opted_out_customer_is_told_personalisation_is_off(tracker_factory, dispatcher, domain, store,
-                                                                 conversations):
+                                                                 conversations, offer_store):
     tracker = tracker_factory(intent="ask_my_data", slots={names.CUSTOMER_ID: "C000006", names.IS_GUEST: False})
-    await ActionMyDataReport(store=store, conversations=conversations).run(dispatcher, tracker, domain)
+    await ActionMyDataReport(store=store, conversations=conversations, offers=offer_store).run(dispatcher, tracker, domain)
     assert "utter_my_data_effects_off" in responses(dispatcher)
     assert "utter_my_data_priority" not in responses(dispatcher)
 
@@ -62,6 +63,27 @@ async def test_report_store_unavailable(tracker_factory, dispatcher, domain):
     assert await ActionMyDataReport(store=Unavailable(), conversations=Unavailable()).run(
         dispatcher, tracker, domain) == []
     assert responses(dispatcher) == [names.UTTER_SERVICE_UNAVAILABLE]
+
+
+async def test_report_lists_the_offers_made_this_month_with_their_basis(tracker_factory, dispatcher, domain, store,
+                                                                       conversations, seeded, movable_clock):
+    from profiles.offers import OfferStore, load_offer_rules
+
+    store.set_intensity(customer_id="C000005", intensity="high", source="test", conversation_id=None)
+    offers = OfferStore(seeded, rules=load_offer_rules(), clock=movable_clock)
+    movable_clock.advance(days=-30)  # last month: not listed
+    offers.offer(customer_id="C000005", segment="potential", lifecycle="growing", trigger="contact", channel="web",
+                 conversation_id=None)
+    movable_clock.advance(days=30)
+    _, issued = offers.offer(customer_id="C000005", segment="regular", lifecycle="growing", trigger="leaving",
+                             channel="web", conversation_id=None)
+    tracker = tracker_factory(intent="ask_my_data", slots={names.CUSTOMER_ID: "C000005", names.IS_GUEST: False})
+    await ActionMyDataReport(store=store, conversations=conversations, offers=offers).run(dispatcher, tracker, domain)
+    said = responses(dispatcher)
+    assert said.count("utter_my_data_offer_retention") == 1 and "utter_my_data_offer_points_boost" not in said
+    assert said.index("utter_my_data_effects_high") < said.index("utter_my_data_offer_retention")
+    assert message(dispatcher, "utter_my_data_offer_retention")["date"] == issued.issued_at.strftime("%Y-%m-%d")
+    assert issued.code not in str(dispatcher.messages)  # the report names the offer, not its code
 
 
 def _changes(seeded, customer_id):
@@ -125,14 +147,15 @@ async def test_intensity_store_unavailable(tracker_factory, dispatcher, domain):
     assert responses(dispatcher) == [names.UTTER_SERVICE_UNAVAILABLE]
 
 
-async def test_greeting_and_tone_follow_the_new_intensity(tracker_factory, dispatcher, domain, store):
+async def test_greeting_and_tone_follow_the_new_intensity(tracker_factory, dispatcher, domain, store, offer_store,
+                                                          conversations):
     """After "only the essentials" the greeting drops the name and the tone drops the profile."""
     tracker = tracker_factory(intent="personalization_less", slots={names.CUSTOMER_ID: "C000001"})
     events = await ActionSetIntensity(store=store).run(dispatcher, tracker, domain)
     slots = {names.CUSTOMER_ID: "C000001", names.CUSTOMER_NAME: "陈静", names.IS_GUEST: False,
              **{e["name"]: e["value"] for e in events}}
     dispatcher.messages.clear()
-    await ActionGreet().run(dispatcher, tracker_factory(intent="greet", slots=slots), domain)
+    await ActionGreet(offer_store, conversations).run(dispatcher, tracker_factory(intent="greet", slots=slots), domain)
     assert responses(dispatcher) == [names.UTTER_GREET]
     assert choose_tone(sentiment="neutral", emotion="none", trend="steady", segment="important_value",
                        elderly=False, personalized=True, intensity=slots[names.PERSONALIZATION_INTENSITY]).value \

@@ -110,7 +110,8 @@ async def test_greet(tracker_factory, dispatcher, domain, slots, expected):
         assert "name" not in dispatcher.messages[0]
 
 
-async def test_greet_after_session_start_uses_resolved_slots(tracker_factory, dispatcher, domain, store, conversations):
+async def test_greet_after_session_start_uses_resolved_slots(tracker_factory, dispatcher, domain, store, conversations,
+                                                            offer_store):
     slots = slot_events(await _start(tracker_factory(sender_id="demo-optout-zh"), dispatcher, domain, store, conversations))
-    await ActionGreet().run(dispatcher, tracker_factory(text="你好", intent="greet", slots=slots), domain)
+    await ActionGreet(offer_store, conversations).run(dispatcher, tracker_factory(text="你好", intent="greet", slots=slots), domain)
     assert responses(dispatcher) == [names.UTTER_GREET]

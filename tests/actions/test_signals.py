@@ -78,8 +78,9 @@ async def test_anxiety(tracker_factory, dispatcher, domain, text):
         (VIP, "concise"),
         ({names.SEGMENT: "guest", names.IS_GUEST: True}, "neutral"),
         ({names.SEGMENT: "new", names.PERSONALIZED: True}, "warm"),
+        ({**VIP, names.ACCESSIBILITY: "cognitive"}, "elder_friendly"),
     ],
-    ids=["elderly", "elderly-opted-out", "important-value", "guest", "new"],
+    ids=["elderly", "elderly-opted-out", "important-value", "guest", "new", "accessibility-need"],
 )
 async def test_calm_text_tone_by_profile(tracker_factory, dispatcher, domain, slots, tone):
     events = await _run(tracker_factory, dispatcher, domain, text="你好，我想查一下订单", intent="order_status", slots=slots)

@@ -28,6 +28,7 @@ from typing import Any, Iterable
 PATTERNS = (
     "leave_form", "switch_request", "faq_in_form", "correct_value", "invalid_value", "survey",
     "queue", "serve_then_route", "ticket_status", "language_switch", "noise", "two_part", "shop",
+    "lifecycle",  # service by segment and stage: offers, the retention path, accessibility (set_lifecycle.yml)
 )
 LANGUAGES = ("zh", "en", "mixed")
 

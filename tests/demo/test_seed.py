@@ -131,6 +131,8 @@ def test_demo_cast_as_promised(seeded: sessionmaker, thresholds: Thresholds, tod
         "demo-new-en": ("regular", "en", "new", False, True),
         "demo-regular-zh": ("regular", "zh", "potential", False, True),
         "demo-optout-zh": ("silver", "zh", "potential", False, False),
+        "demo-access-zh": ("regular", "zh", "potential", False, True),
+        "demo-dormant-en": ("silver", "en", "at_risk", False, True),
     }
     assert set(DEMO_CAST) == set(expected)
     for external_id, (tier, language, segment, elderly, personalization) in expected.items():
@@ -180,3 +182,27 @@ def test_summary_of_a_fresh_seed() -> None:
     assert summary.tickets == count(factory, Ticket)
     assert summary.ticket_contacts == count(factory, TicketContact)
     assert summary.demo_cast == DEMO_CAST
+
+
+def test_the_later_cast_accessibility_dormant_birthday_and_offers(seeded: sessionmaker, thresholds: Thresholds,
+                                                                   today: date) -> None:
+    from profiles.models import Offer
+
+    store = ProfileStore(seeded, thresholds=thresholds, clock=lambda: datetime.combine(today, time(12)))
+    access = store.resolve("web", "demo-access-zh")
+    assert access.accessibility == "visual" and access.priority_access
+    dormant = store.resolve("rest", "demo-dormant-en")
+    assert (dormant.segment, dormant.lifecycle, dormant.intensity) == ("at_risk", "dormant", "high")
+    with seeded.begin() as s:
+        birthday = s.get(Customer, "C000902").birthday
+        assert 0 <= (date(today.year, birthday.month, birthday.day) - today).days < 7  # this week
+        assert s.get(Customer, "C000007") is not None  # the crowd starts where it did
+        offers = s.execute(select(Offer)).scalars().all()
+        orders = {o.id: o for o in s.execute(select(Order)).scalars()}
+    assert offers and all(o.customer_id not in ("C000901", "C000902") for o in offers)
+    redeemed = [o for o in offers if o.redeemed_at is not None]
+    assert 0 < len(redeemed) < len(offers)
+    for o in redeemed:  # a real redemption: the customer's own order, placed while the coupon was valid
+        order = orders[o.redeemed_order_id]
+        assert order.customer_id == o.customer_id and o.issued_at < order.created_at <= o.expires_at
+    assert {o.arm for o in offers} <= {"standard", "generous"} and len({o.code for o in offers}) == len(offers)

@@ -227,3 +227,27 @@ def test_export_and_erasure_cover_the_customers_proactive_messages(seeded: sessi
     office.erase("C000001", actor="boss", reason="customer asked")
     with seeded.begin() as session:
         assert [m.customer_id for m in session.scalars(sa.select(ProactiveMessage))] == ["C000002"]
+
+
+def test_export_and_erasure_cover_offers_birthday_and_accessibility(seeded: sessionmaker, tmp_path: Path) -> None:
+    from datetime import date, datetime, timedelta
+
+    from profiles.models import Offer
+
+    customer_id = "C000001"
+    with seeded.begin() as session:
+        customer = session.get(Customer, customer_id)
+        customer.birthday, customer.accessibility = date(1985, 3, 14), "visual"
+        session.add(Offer(customer_id=customer_id, kind="retention", code="RTTEST01", amount=30,
+                          issued_at=datetime(2026, 11, 1), expires_at=datetime(2026, 11, 1) + timedelta(days=14),
+                          channel="web", reason="leaving", arm="standard", conversation_id=f"web-{customer_id}"))
+    office = PrivacyOffice(seeded, tracker_db(tmp_path / "t.db", []))
+    document = office.export(customer_id, actor="boss")
+    assert [o["code"] for o in document["offers"]] == ["RTTEST01"]
+    assert document["profile"]["birthday"] == "1985-03-14" and document["profile"]["accessibility"] == "visual"
+    office.erase(customer_id, actor="boss", reason="customer asked")
+    with seeded.begin() as session:
+        customer = session.get(Customer, customer_id)
+        assert customer.birthday is None and customer.accessibility is None
+        offer = session.scalars(sa.select(Offer).where(Offer.customer_id == customer_id)).one()
+        assert offer.conversation_id is None and (offer.kind, offer.arm) == ("retention", "standard")

@@ -124,7 +124,7 @@ def test_masked_profile(store: ProfileStore) -> None:
     masked = store.get_profile(DEMO_CAST["demo-atrisk-en"]).masked()
     assert masked["name"] == "E. C***"
     assert set(masked) == {"name", "tier", "segment", "lifecycle", "elderly", "language", "phone_masked",
-                           "personalization"}
+                           "personalization", "accessibility"}
     assert CustomerProfile.guest("en").masked()["name"] is None
 
 
@@ -274,3 +274,25 @@ def test_order_rows_untouched_by_reads(store: ProfileStore, seeded: sessionmaker
     o = order_in_status(store, VIP, "shipped")
     with seeded.begin() as s:
         assert s.get(Order, o.order_id).status == "shipped"
+
+
+def test_set_accessibility_records_the_need_with_a_consent_row(store: ProfileStore, seeded) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from profiles.models import ConsentChange
+
+    customer = DEMO_CAST["demo-regular-zh"]
+    assert store.get_profile(customer).accessibility is None
+    assert not store.get_profile(customer).priority_access
+    store.set_accessibility(customer_id=customer, need="visual", source="chat:web", conversation_id="c1")
+    profile = store.get_profile(customer)
+    assert profile.accessibility == "visual" and profile.priority_access
+    assert profile.masked()["accessibility"] == "visual"
+    store.set_accessibility(customer_id=customer, need=None, source="chat:web", conversation_id="c1")
+    assert store.get_profile(customer).accessibility is None
+    with seeded.begin() as s:
+        rows = s.execute(select(ConsentChange.accessibility).where(ConsentChange.customer_id == customer)
+                         .order_by(ConsentChange.id)).scalars().all()
+    assert rows[-2:] == ["visual", "none"]
+    with pytest.raises(ValueError):
+        store.set_accessibility(customer_id=customer, need="other", source="chat:web", conversation_id=None)

@@ -101,3 +101,17 @@ def test_report_reveals_no_personal_data():
     values = [str(v) for v in vars(report).values()]
     for secret in (profile.name, profile.phone_masked, profile.customer_id, *profile.recent_order_ids):
         assert all(secret not in v for v in values)
+
+
+@pytest.mark.parametrize("intensity", ["low", "medium", "high"])
+def test_a_declared_accessibility_need_gives_priority_whatever_the_intensity(intensity):
+    assert effects(_profile(accessibility="visual", intensity=intensity)).priority_human
+    assert not effects(_profile(intensity=intensity)).priority_human
+    assert not effects(replace(CustomerProfile.guest(), accessibility="visual")).priority_human
+
+
+def test_report_carries_the_offers_made_this_month():
+    report = build_report(_profile(intensity="high"), _facts(), Thresholds(),
+                          offers=(("retention", "2026-11-18"),))
+    assert report.offers == (("retention", "2026-11-18"),)
+    assert build_report(CustomerProfile.guest(), None, Thresholds(), offers=(("retention", "x"),)).offers == ()

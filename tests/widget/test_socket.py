@@ -242,3 +242,17 @@ def test_the_interface_wording_is_bilingual_and_kind() -> None:
         assert not CJK.search(catalogue["en"][key]), key
         for language in ("zh", "en"):
             assert find_forbidden(catalogue[language][key], words) == [], (language, key)
+
+
+def test_a_customer_with_an_accessibility_need_gets_larger_text_by_default(widget_console: Console) -> None:
+    from profiles.segmentation import Thresholds
+    from profiles.store import ProfileStore
+
+    ProfileStore(widget_console.session_factory, thresholds=Thresholds()).set_accessibility(
+        customer_id="C000005", need="visual", source="test", conversation_id=None)
+    with widget_console.client().websocket_connect("/widget/ws") as socket:
+        welcome, _ = hello(socket, token=token("C000005"), guest=None)
+    assert welcome == {"type": "welcome", "identity": "customer", "guest": None, "large_text": True}
+    with widget_console.client().websocket_connect("/widget/ws") as socket:
+        welcome, _ = hello(socket, token=token("C000001"), guest=None)
+    assert "large_text" not in welcome

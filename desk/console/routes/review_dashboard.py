@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -89,10 +90,26 @@ def _group_label(t: Any, by: str, value: str | None) -> str:
     return value if text == key else text
 
 
+async def _offers(request: Request, services: Services) -> list[dict[str, Any]]:
+    """The offers card: issued and redeemed by kind and experiment arm, from ``date_from`` on (all time
+    without it). Redemption is the offer experiment's outcome."""
+    if services.offers is None:
+        return []
+    since = shared.filters(request).date_from
+    try:
+        rows = await asyncio.to_thread(
+            services.offers.summary, datetime.combine(since, time.min) if since else None)
+    except StoreUnavailable as exc:
+        raise HTTPException(status_code=503, detail="database unavailable") from exc
+    return [{"kind": r.kind, "experiment": r.experiment, "arm": r.arm, "issued": r.issued, "redeemed": r.redeemed,
+             "rate": r.rate} for r in rows]
+
+
 @router.get("/api/dashboard")
 async def dashboard_json(request: Request, services: ServicesDep) -> dict[str, Any]:
     d, b, _ = await _dashboard(request, services)
     return {
+        "offers": await _offers(request, services),
         **_figures(d),
         "handoff_rate_by_reason": d.handoff_rate_by_reason,
         "csat_by_day": [{"day": x.day.isoformat(), "ratings": x.ratings, "average": x.average,
@@ -146,7 +163,8 @@ async def dashboard_page(request: Request, services: ServicesDep, t: T) -> HTMLR
            "resolution": TARGETS.met("resolution_rate", d.resolution_rate)}
     overdue_tickets = await asyncio.to_thread(services.inbox.overdue_count, Viewer("", supervisor=True)) \
         if services.inbox else None
-    return render(request, "review_dashboard.html", d=d, charts=charts, q=request.query_params,
+    offers = await _offers(request, services)
+    return render(request, "review_dashboard.html", d=d, charts=charts, q=request.query_params, offers=offers,
                   targets=TARGETS, met=met, overdue_tickets=overdue_tickets,
                   options=shared.options(records), b=b, breakdowns=metrics.BREAKDOWNS, kept=kept,
                   group_label=lambda value: _group_label(t, b.by, value),

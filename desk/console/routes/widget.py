@@ -198,6 +198,20 @@ async def _hello(websocket: WebSocket, secret: str) -> tuple[str, bool, str | No
     return guest, False, guest, bool(token)
 
 
+async def _needs_large_text(services: Any, conversation_id: str) -> bool:
+    """A signed-in customer who declared an accessibility need gets the larger-text mode by default."""
+    profiles = getattr(services, "profiles", None)
+    customer_id = ConversationId.parse(conversation_id).customer_id
+    if profiles is None or not customer_id:
+        return False
+    try:
+        profile = await asyncio.to_thread(profiles.get_profile, customer_id)
+    except StoreUnavailable:
+        logger.warning("no profile for the widget's text size (conversation=%s)", conversation_id)
+        return False
+    return profile is not None and bool(profile.accessibility)
+
+
 @router.websocket("/widget/ws")
 async def widget_socket(websocket: WebSocket) -> None:
     services = websocket.app.state.services
@@ -210,7 +224,11 @@ async def widget_socket(websocket: WebSocket) -> None:
     seen = _seen(websocket.app)
     topic = customer_topic(conversation_id)
     async with services.broker.subscribe(topic) as subscription:
-        await websocket.send_json({"type": "welcome", "identity": "customer" if signed_in else "guest", "guest": guest})
+        welcome: dict[str, Any] = {"type": "welcome", "identity": "customer" if signed_in else "guest",
+                                   "guest": guest}
+        if signed_in and await _needs_large_text(services, conversation_id):
+            welcome["large_text"] = True  # the widget turns larger text on unless the customer chose otherwise
+        await websocket.send_json(welcome)
         if refused:
             await websocket.send_json({"type": "notice", "code": "token_invalid"})
         await websocket.send_json(await _history(services, conversation_id))
