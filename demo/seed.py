@@ -502,10 +502,10 @@ class _Generator:
         rng = random.Random(SEED + 8)
         latest: dict[str, Order] = {}
         for order in self.orders:
-            if order.status in ("paid", "processing", "shipped", "delivered") and order.customer_id not in ("C000901",
-                                                                                                          "C000902"):
-                if order.customer_id not in latest or order.created_at > latest[order.customer_id].created_at:
-                    latest[order.customer_id] = order
+            counted = order.status in ("paid", "processing", "shipped", "delivered") and order.customer_id not in (
+                "C000901", "C000902")
+            if counted and (order.customer_id not in latest or order.created_at > latest[order.customer_id].created_at):
+                latest[order.customer_id] = order
         for customer_id, order in sorted(latest.items()):
             if int(customer_id[1:]) < CROWD_FIRST or (self.today - order.created_at.date()).days >= 90:
                 continue

@@ -415,11 +415,8 @@ def main(argv: list[str] | None = None, store: OfferStore | None = None) -> int:
     if store is None:
         from common.db import make_engine, make_session_factory
         from common.settings import get_settings
-        from desk.schema import create_all
-
         settings = get_settings()
-        engine = make_engine(settings.database_url)
-        create_all(engine)
+        engine = make_engine(settings.database_url)  # the schema exists (make run / make migrate)
         store = OfferStore(make_session_factory(engine), rules=load_offer_rules(settings.offers_file))
     try:
         done = store.redeem(args.code, order_id=args.order_id)
