@@ -7,7 +7,7 @@ whether it is waiting for the customer, sent or held, and why it was sent. Text 
 Existing data: none (a new table).
 
 Revision ID: 0009_proactive_messages
-Revises: 0007_consent_intensity
+Revises: 0008_offers_accessibility
 Create Date: 2026-12-06
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_proactive_messages"
-down_revision = "0007_consent_intensity"
+down_revision = "0008_offers_accessibility"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ Existing data: no agent has used the switch (no rows: the desk queues as before 
 four teams without members, no team on existing handoffs, no transfers.
 
 Revision ID: 0010_desk_teams
-Revises: 0007_consent_intensity
+Revises: 0009_proactive_messages
 Create Date: 2026-12-06
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_desk_teams"
-down_revision = "0007_consent_intensity"
+down_revision = "0009_proactive_messages"
 branch_labels = None
 depends_on = None
 

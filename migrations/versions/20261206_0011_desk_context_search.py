@@ -9,7 +9,7 @@ the masked transcript lines with their jieba tokens, searched on PostgreSQL thro
 Existing data: no rows; the search index fills itself as transcripts are read.
 
 Revision ID: 0011_desk_context_search
-Revises: 0007_consent_intensity
+Revises: 0010_desk_teams
 Create Date: 2026-12-06
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_desk_context_search"
-down_revision = "0007_consent_intensity"
+down_revision = "0010_desk_teams"
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ the masked customer lines the bot did not understand that week, per conversation
 Existing data: none (the first scheduled run after the upgrade writes the last complete week).
 
 Revision ID: 0012_sla_weekly_reports
-Revises: 0007_consent_intensity
+Revises: 0011_desk_context_search
 Create Date: 2026-12-06
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_sla_weekly_reports"
-down_revision = "0007_consent_intensity"
+down_revision = "0011_desk_context_search"
 branch_labels = None
 depends_on = None
 
