@@ -406,7 +406,7 @@ def main(argv: list[str] | None = None, store: OfferStore | None = None) -> int:
     import argparse
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m profiles.offers", description=main.__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m profiles.offers", description="Mark an offer redeemed by an order.")
     commands = parser.add_subparsers(dest="command", required=True)
     redeem = commands.add_parser("redeem", help="mark an offer redeemed by an order")
     redeem.add_argument("code")

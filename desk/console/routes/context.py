@@ -31,13 +31,10 @@ def routers() -> list[APIRouter]:
 
 
 def _labels(services: Services) -> LabelStore:
-    if services.labels is None or services.reports is None:
-        raise HTTPException(status_code=503, detail="labels unavailable")
     return services.labels
 
 
 def _earlier(services: Services, customer_id: str | None, conversation_id: str) -> list[ConversationRecord]:
-    assert services.reports is not None and services.review is not None
     ids = services.reports.customer_conversations(customer_id) if customer_id else [conversation_id]
     records = [r for cid in ids for r in services.review.sessions_of(cid)]
     records.sort(key=lambda r: r.started_at, reverse=True)
@@ -76,7 +73,6 @@ async def handoff_context(handoff_id: int, services: ServicesDep, who: CurrentAg
 async def _may_label(services: Services, who: Any, conversation_id: str, t: Any) -> None:
     if who.agent.is_supervisor:
         return
-    assert services.reports is not None
     if not await asyncio.to_thread(services.reports.holds_conversation, conversation_id, who.agent.username):
         raise HTTPException(status_code=403, detail=t("label_not_yours"))
 

@@ -412,7 +412,6 @@ async def open_ticket(
 
 async def _canned(services: Services, language: str) -> list[Any]:
     """The canned replies supervisors keep in the console (desk.canned), in the agent's language."""
-    assert services.canned is not None
     return await asyncio.to_thread(services.canned.replies, language)
 
 

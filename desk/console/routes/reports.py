@@ -26,8 +26,6 @@ def routers() -> list[APIRouter]:
 
 
 def _reports(services: Services) -> Reports:
-    if services.reports is None:
-        raise HTTPException(status_code=503, detail="reports unavailable")
     return services.reports
 
 

@@ -24,8 +24,6 @@ def routers() -> list[APIRouter]:
 
 
 def _reports(services: Services) -> WeeklyReports:
-    if services.weekly is None:
-        raise HTTPException(status_code=503, detail="weekly reports unavailable")
     return services.weekly
 
 

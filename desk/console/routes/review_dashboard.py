@@ -93,8 +93,6 @@ def _group_label(t: Any, by: str, value: str | None) -> str:
 async def _offers(request: Request, services: Services) -> list[dict[str, Any]]:
     """The offers card: issued and redeemed by kind and experiment arm, from ``date_from`` on (all time
     without it). Redemption is the offer experiment's outcome."""
-    if services.offers is None:
-        return []
     since = shared.filters(request).date_from
     try:
         rows = await asyncio.to_thread(
@@ -161,8 +159,7 @@ async def dashboard_page(request: Request, services: ServicesDep, t: T) -> HTMLR
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "breakdown"]  # the other filters
     met = {"csat": TARGETS.met("csat_average", d.csat_average),
            "resolution": TARGETS.met("resolution_rate", d.resolution_rate)}
-    overdue_tickets = await asyncio.to_thread(services.inbox.overdue_count, Viewer("", supervisor=True)) \
-        if services.inbox else None
+    overdue_tickets = await asyncio.to_thread(services.inbox.overdue_count, Viewer("", supervisor=True))
     offers = await _offers(request, services)
     return render(request, "review_dashboard.html", d=d, charts=charts, q=request.query_params, offers=offers,
                   targets=TARGETS, met=met, overdue_tickets=overdue_tickets,

@@ -105,22 +105,20 @@ async def narrow(request: Request, services: Services, base: TranscriptQuery) ->
     ids: set[str] | None = None
     hits: dict[str, Any] = {}
     text = (q.get("q") or "").strip()
-    if text and services.search is not None:
+    if text:
         await services.search.refresh(services.rasa.tracker)  # the index follows the trackers on read
         hits = await asyncio.to_thread(services.search.conversation_ids, text)
         ids = set(hits)
     label = (q.get("label") or "").strip()
-    if label and services.labels is not None:
+    if label:
         labelled = await asyncio.to_thread(services.labels.conversations_with, label)
         ids = labelled if ids is None else ids & labelled
     criterion = choice(q.get("qa_criterion"), CRITERIA)
     low, high = score(q.get("qa_min"), "qa_min"), score(q.get("qa_max"), "qa_max")
-    if (criterion or low is not None or high is not None) and services.reports is not None:
-        scored = await asyncio.to_thread(lambda: services.reports.qa_matching(  # type: ignore[union-attr]
+    if criterion or low is not None or high is not None:
+        scored = await asyncio.to_thread(lambda: services.reports.qa_matching(
             criterion=criterion, minimum=low, maximum=high))
         ids = scored if ids is None else ids & scored
-    if text and services.search is None:
-        ids = set()
     return (replace(base, conversation_ids=frozenset(ids)) if ids is not None else base), hits
 
 

@@ -35,7 +35,7 @@ async def transcripts_page(request: Request, services: ServicesDep, t: T) -> HTM
     records = await asyncio.to_thread(
         lambda: shared.store(services).records(date_from=query.date_from, date_to=query.date_to))
     rows = [r for r in records if query.matches(r)]
-    labels = await asyncio.to_thread(services.labels.labels_by_conversation) if services.labels else {}
+    labels = await asyncio.to_thread(services.labels.labels_by_conversation)
     pages = max(1, -(-len(rows) // shared.PAGE_SIZE))
     csv_query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])  # all pages
     shown = rows[(page - 1) * shared.PAGE_SIZE: page * shared.PAGE_SIZE]
@@ -94,8 +94,8 @@ async def _transcript_detail(services: Services, conversation_id: str, session_i
     try:
         tracker = await services.rasa.tracker(conversation_id)
         lines = _session_lines(tracker.get("events") or [], record, oldest=record is sessions[-1])
-        if services.search is not None:  # the search index follows what was read
-            await asyncio.to_thread(services.search.index_events, conversation_id, tracker.get("events") or [])
+        # the search index follows what was read
+        await asyncio.to_thread(services.search.index_events, conversation_id, tracker.get("events") or [])
     except RasaUnavailable:
         lines = None
     reviews = await asyncio.to_thread(store.reviews_for, conversation_id)
