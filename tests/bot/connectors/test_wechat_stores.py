@@ -56,7 +56,10 @@ async def test_without_the_fallback_an_outage_is_store_unavailable(redis_server:
     with pytest.raises(StoreUnavailable):
         await bare.get("k")
     await bare.close()
+    from desk.schema import create_all
+
     engine = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    create_all(engine)
     sql = SQLStore(engine)
     (tmp_path / "app.db").unlink()  # the database is gone (a new empty file has no wechat_kv table)
     with pytest.raises(StoreUnavailable):
