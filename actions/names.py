@@ -83,6 +83,10 @@ ACTION_DECLINE_HUMAN = "action_decline_human"
 ACTION_SET_PERSONALIZATION = "action_set_personalization"
 ACTION_LOG_FEEDBACK = "action_log_feedback"
 ACTION_CANCEL_TASK = "action_cancel_task"
+# the second request of a two-part message (bot/components/two_part.py), served after the first
+ACTION_SECOND_REQUEST = "action_second_request"
+SECOND_REQUEST = "second_request"
+UTTER_SECOND_REQUEST_NEXT = "utter_second_request_next"
 VALIDATE_ADDRESS_FORM = "validate_address_form"
 VALIDATE_FEEDBACK_FORM = "validate_feedback_form"
 

@@ -24,6 +24,11 @@ intent of the latest line first, for whatever form is active (forms added later 
   intent ("order five" is not a rating, "E123" not a new request), unless it leaves, switches, asks a
   question or says goodbye; the action counts the answers it could not use and offers a human.
 
+* ``second_request``: ``{slot, action}``. A message with two requests ("查一下订单然后转人工",
+  bot/components/two_part.py) keeps its second request in ``slot``; when the first one is served (the
+  policy would wait for the customer, no form runs and the bot's last line is not a question of
+  ``asked_by``) ``action`` runs and serves the second request as if the customer had just written it.
+
 Below ``repair_min_confidence`` nothing changes (the form decides, as before), except for optional loops.
 """
 
@@ -122,6 +127,22 @@ def asked_action(
     return asked_by.get(last_question(tracker) or "")
 
 
+def second_request_due(
+    tracker: DialogueStateTracker, *, slot: Optional[Text], action: Optional[Text], asked_by: Dict[Text, Text]
+) -> bool:
+    """A second request waits (``slot``) and the first one is served: no form, no open question of the bot."""
+    if not slot or not action or not tracker.get_slot(slot) or tracker.active_loop_name or tracker.is_paused():
+        return False
+    if tracker.latest_action_name == action:
+        return False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return True
+        if isinstance(event, BotUttered) and (event.metadata or {}).get("utter_action") in asked_by:
+            return False  # "which order?" is open: the answer comes first
+    return True
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class RepairRulePolicy(RulePolicy):
     """RulePolicy whose forms can be left, switched away from or interrupted by a question."""
@@ -136,6 +157,7 @@ class RepairRulePolicy(RulePolicy):
             "optional_loops": {},
             "keep_loop_slots": [],
             "asked_by": {},
+            "second_request": {},
             "repair_min_confidence": 0.5,
         }
 
@@ -174,6 +196,22 @@ class RepairRulePolicy(RulePolicy):
         )
 
     def _predict(self, tracker: DialogueStateTracker, domain: Domain) -> Tuple[PolicyPrediction, Optional[Text]]:
+        prediction, source = self._predict_turn(tracker, domain)
+        if max(prediction.probabilities, default=0.0) < 1.0:
+            return prediction, source
+        if domain.action_names_or_texts[prediction.max_confidence_index] != ACTION_LISTEN_NAME:
+            return prediction, source
+        second = dict(self.config.get("second_request") or {})
+        action = second.get("action")
+        due = second_request_due(tracker, slot=second.get("slot"), action=action,
+                                 asked_by=dict(self.config.get("asked_by") or {}))
+        if not due or action not in domain.action_names_or_texts:
+            return prediction, source
+        probabilities = self._default_predictions(domain)
+        probabilities[domain.index_for_action(action)] = 1.0
+        return self._rule_prediction(probabilities, f"second_request {action}"), None
+
+    def _predict_turn(self, tracker: DialogueStateTracker, domain: Domain) -> Tuple[PolicyPrediction, Optional[Text]]:
         asked = self._asked_action(tracker)
         if asked is not None and asked in domain.action_names_or_texts:
             probabilities = self._default_predictions(domain)
