@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -19,7 +19,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names, providers
-from actions.context import channel_of, language_of, latest_text
+from actions.context import channel_of, language_of, latest_intent, latest_text
+from actions.orders import ask_for_order_id
 from actions.shop import (
     SLOT_BLOCKED,
     SLOT_LAST4,
@@ -64,6 +65,78 @@ INVOICE_NUMBERS = {"1": "personal", "2": "company"}
 INVOICE_WORDS = {"company": ("公司", "专票", "专用", "企业", "单位", "company", "business", "vat special", "tax id"),
                  "personal": ("个人", "普票", "电子", "personal", "e-invoice", "myself")}
 _TAX_ID = re.compile(r"^[0-9A-Z]{15,20}$")
+# "which order is the payment question about?": the customer's orders of this window are offered first
+PAYMENT_WINDOW = timedelta(days=30)
+SLOT_PAYMENT_CANDIDATE = "payment_candidate"  # the one order proposed ("is it E… paid on …?"), or DECLINED
+DECLINED = "declined"
+PAID_STATUSES = frozenset({"paid", "processing", "shipped", "delivered", "cancelled", "refunded"})
+UTTER_PAYMENT_ORDER_CONFIRM = "utter_ask_payment_order_confirm"
+UTTER_PAYMENT_ORDER_CHOICES = "utter_ask_payment_order_choices"
+
+
+def payment_candidates(orders: list[OrderSnapshot], kind: str | None, now: datetime,
+                       window: timedelta = PAYMENT_WINDOW) -> list[OrderSnapshot]:
+    """The orders a payment question is likely about: placed in the window, paid (a failed payment: unpaid
+    ones first). Newest first, as ``orders`` comes."""
+    recent = [o for o in orders if o.created_at >= now - window]
+    if kind == "not_through":
+        unpaid = [o for o in recent if o.status == "pending_payment"]
+        if unpaid:
+            return unpaid
+    return [o for o in recent if o.status in PAID_STATUSES]
+
+
+def _order_button(order: OrderSnapshot, language: str) -> dict[str, str]:
+    day = order.created_at.strftime("%m-%d")
+    title = f"{order.order_id} · {day} · ¥{order.amount:.2f}" if language == "zh" else \
+        f"{order.order_id} · {day} · CNY {order.amount:.2f}"
+    return {"title": title, "payload": f'/inform{{"order_id":"{order.order_id}"}}'}
+
+
+class ActionAskPaymentOrder(Action):
+    """Which order a payment question is about: one obvious paid order of the window is proposed
+    ("is it order E… paid on …?", yes / no), several are listed as buttons, else the plain question."""
+
+    def __init__(self, store: ProfileStore | None = None, clock: Any = datetime.utcnow) -> None:
+        self._store, self._clock = store, clock
+
+    def name(self) -> str:
+        return "action_ask_payment_form_order_id"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        customer_id = tracker.get_slot(names.CUSTOMER_ID)
+        if not customer_id:
+            ask_for_order_id(dispatcher, tracker, domain)
+            return []
+        try:
+            orders = await asyncio.to_thread((self._store or providers.profile_store()).recent_orders, customer_id, 10)
+        except StoreUnavailable:
+            logger.exception("order lookup unavailable (conversation=%s)", tracker.sender_id)
+            ask_for_order_id(dispatcher, tracker, domain)
+            return []
+        kind = match_choice(_first_words(tracker, PAYMENT_ISSUE), PAYMENT_WORDS)
+        candidates = payment_candidates(orders, kind, self._clock())
+        declined = tracker.get_slot(SLOT_PAYMENT_CANDIDATE) == DECLINED
+        language = language_of(tracker)
+        if len(candidates) == 1 and not declined:
+            order = candidates[0]
+            dispatcher.utter_message(
+                response=UTTER_PAYMENT_ORDER_CONFIRM, order_id=order.order_id,
+                paid_on=order.created_at.strftime("%Y-%m-%d"), amount=f"{order.amount:.2f}",
+                buttons=[_order_button(order, language) | {"title": "是的" if language == "zh" else "Yes"},
+                         {"title": "不是这笔" if language == "zh" else "No, another one", "payload": "/deny"}])
+            return [SlotSet(SLOT_PAYMENT_CANDIDATE, order.order_id)]
+        if declined:  # not the proposed one: the customer's other orders, else the plain question
+            proposed = candidates[0].order_id if len(candidates) == 1 else None
+            others = [o for o in orders if o.order_id != proposed]
+        else:
+            others = candidates if len(candidates) > 1 else []
+        if others:
+            dispatcher.utter_message(response=UTTER_PAYMENT_ORDER_CHOICES,
+                                     buttons=[_order_button(o, language) for o in others[:5]])
+            return []
+        ask_for_order_id(dispatcher, tracker, domain)
+        return []
 
 
 def _tickets(own: TicketStore | None) -> TicketStore:
@@ -79,6 +152,20 @@ class ValidatePaymentForm(_OrderFormValidation):
     async def required_slots(self, domain_slots, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
         slots = self.order_slots(tracker)
         return slots + [SLOT_PAYMENT_KIND] if slots else []
+
+    async def extract_order_id(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        """A yes / no to the proposed order ("is it order E… paid on …?")."""
+        candidate = tracker.get_slot(SLOT_PAYMENT_CANDIDATE)
+        if tracker.get_slot(names.REQUESTED_SLOT) != names.ORDER_ID or not candidate or candidate == DECLINED:
+            return {}
+        if tracker.get_slot(names.ORDER_ID):
+            return {}
+        intent = latest_intent(tracker)
+        if intent == names.AFFIRM:
+            return {names.ORDER_ID: candidate}
+        if intent == names.DENY:
+            return {SLOT_PAYMENT_CANDIDATE: DECLINED}
+        return {}
 
     async def extract_payment_kind(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if tracker.get_slot(SLOT_PAYMENT_KIND):
@@ -104,7 +191,7 @@ class ActionPaymentIssue(Action):
         return "action_payment_issue"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        reset = _reset(SLOT_PAYMENT_KIND)
+        reset = _reset(SLOT_PAYMENT_KIND, SLOT_PAYMENT_CANDIDATE)
         order_id, kind = tracker.get_slot(names.ORDER_ID), tracker.get_slot(SLOT_PAYMENT_KIND)
         if tracker.get_slot(SLOT_BLOCKED) or not (order_id and kind):
             return reset

@@ -452,3 +452,56 @@ def test_the_opt_out_confirmation_names_the_unsubscribe_in_both_languages(domain
     texts = {v["condition"][0]["value"]: v["text"] for v in domain["responses"]["utter_stop_messages_done"] if v.get("condition")}
     assert "退订" in texts["zh"] and "不再" in texts["zh"]
     assert "unsubscribed" in texts["en"]
+
+
+# -- which order a payment question is about -------------------------------------------------------
+
+
+def _orders_of(store, customer_id):
+    return store.recent_orders(customer_id, 10)
+
+
+async def test_one_paid_order_in_the_window_is_proposed_and_a_yes_takes_it(seeded, store, clock, tracker_factory, dispatcher, domain):
+    from actions.shop_requests import ActionAskPaymentOrder, payment_candidates
+    orders = _orders_of(store, "C000005")
+    keep = next(o for o in orders if o.status in ("paid", "processing", "shipped", "delivered"))
+    for other in orders:  # the customer's other orders are older than the window
+        if other.order_id != keep.order_id:
+            _set(seeded, other.order_id, created_at=clock() - timedelta(days=90))
+    _set(seeded, keep.order_id, created_at=clock() - timedelta(days=3))
+    assert [o.order_id for o in payment_candidates(_orders_of(store, "C000005"), "charged_twice", clock())] == [keep.order_id]
+    tracker = tracker_factory(text="I was charged twice", intent="payment_issue",
+                              slots={**REGULAR, names.REQUESTED_SLOT: names.ORDER_ID}, active_loop={"name": "payment_form"})
+    events = await ActionAskPaymentOrder(store=store, clock=clock).run(dispatcher, tracker, domain)
+    sent = message(dispatcher, "utter_ask_payment_order_confirm")
+    assert sent["order_id"] == keep.order_id and sent["paid_on"] == (clock() - timedelta(days=3)).strftime("%Y-%m-%d")
+    assert [b["payload"] for b in sent["buttons"]] == [f'/inform{{"order_id":"{keep.order_id}"}}', "/deny"]
+    assert slot_events(events) == {"payment_candidate": keep.order_id}
+    # a typed "yes" answers the question with that order
+    yes = tracker_factory(text="yes", intent="affirm", active_loop={"name": "payment_form"},
+                          slots={**REGULAR, names.REQUESTED_SLOT: names.ORDER_ID, "payment_candidate": keep.order_id})
+    assert await ValidatePaymentForm(store=store).extract_order_id(dispatcher, yes, domain) == {names.ORDER_ID: keep.order_id}
+    no = tracker_factory(text="no", intent="deny", active_loop={"name": "payment_form"},
+                         slots={**REGULAR, names.REQUESTED_SLOT: names.ORDER_ID, "payment_candidate": keep.order_id})
+    assert await ValidatePaymentForm(store=store).extract_order_id(dispatcher, no, domain) == {"payment_candidate": "declined"}
+
+
+async def test_several_paid_orders_are_listed_as_buttons(seeded, store, clock, tracker_factory, dispatcher, domain):
+    from actions.shop_requests import ActionAskPaymentOrder
+    orders = [o for o in _orders_of(store, "C000001") if o.status != "pending_payment"][:3]
+    for n, order in enumerate(orders):
+        _set(seeded, order.order_id, created_at=clock() - timedelta(days=2 + n))
+    tracker = tracker_factory(text="我被扣了两次钱", intent="payment_issue",
+                              slots={**VIP, names.REQUESTED_SLOT: names.ORDER_ID}, active_loop={"name": "payment_form"})
+    events = await ActionAskPaymentOrder(store=store, clock=clock).run(dispatcher, tracker, domain)
+    sent = message(dispatcher, "utter_ask_payment_order_choices")
+    payloads = [b["payload"] for b in sent["buttons"]]
+    assert all(f'"{o.order_id}"' in " ".join(payloads) for o in orders) and events == []
+
+
+async def test_a_guest_is_asked_for_the_order_number(store, clock, tracker_factory, dispatcher, domain):
+    from actions.shop_requests import ActionAskPaymentOrder
+    tracker = tracker_factory(text="payment failed", intent="payment_issue",
+                              slots={**GUEST, names.REQUESTED_SLOT: names.ORDER_ID}, active_loop={"name": "payment_form"})
+    await ActionAskPaymentOrder(store=store, clock=clock).run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_ask_payment_form_order_id"]
