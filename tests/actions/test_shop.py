@@ -505,3 +505,119 @@ async def test_a_guest_is_asked_for_the_order_number(store, clock, tracker_facto
                               slots={**GUEST, names.REQUESTED_SLOT: names.ORDER_ID}, active_loop={"name": "payment_form"})
     await ActionAskPaymentOrder(store=store, clock=clock).run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_ask_payment_form_order_id"]
+
+
+# -- change an order: the variant catalogue ---------------------------------------------------------
+
+
+def _with_items(seeded, customer_id, status, items, amount, payment_method="alipay"):
+    order = _order(seeded, customer_id, status)
+    _set(seeded, order.id, items=items, amount=amount, payment_method=payment_method)
+    return order.id
+
+
+TEE = {"sku": "SKU-1003", "name_zh": "纯棉T恤", "name_en": "Cotton T-shirt", "qty": 2, "price": 79.0}
+BANK = {"sku": "SKU-1019", "name_zh": "20000毫安充电宝", "name_en": "20000mAh Power Bank", "qty": 1, "price": 149.0}
+
+
+@pytest.mark.parametrize(("text", "sku", "variant", "qty"), [
+    ("M 码换成 L 码", "SKU-1003", {"size": "L"}, None),
+    ("T恤改成黑色 XL 码", "SKU-1003", {"size": "XL", "colour": "black"}, None),
+    ("I'd like the shirt in navy instead of white", "SKU-1003", {"colour": "navy"}, None),
+    ("充电宝换成黑色", "SKU-1019", {"colour": "black"}, None),
+    ("the power bank in black please", "SKU-1019", {"colour": "black"}, None),
+    ("T恤只要一件", "SKU-1003", {}, 1),
+])
+def test_plan_change_reads_the_item_and_the_option(text, sku, variant, qty):
+    from actions.shop_requests import plan_change
+    from profiles.shop import Catalogue
+    plan = plan_change(text, (TEE, BANK), Catalogue.load())
+    assert (plan["sku"], plan["variant"], plan["qty"]) == (sku, variant, qty)
+
+
+@pytest.mark.parametrize("text", ["换个款式", "I'm not sure", "换成黑色"])  # nothing the data knows, or which item
+def test_plan_change_leaves_the_rest_to_a_person(text):
+    from actions.shop_requests import plan_change
+    from profiles.shop import Catalogue
+    assert plan_change(text, (TEE, BANK), Catalogue.load()) is None
+
+
+def test_change_item_applies_and_audits(seeded, shop):
+    from profiles.shop import Catalogue, NotChangeable, OutOfStock
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    done = shop.change_item(order_id=order_id, customer_id="C000005", sku="SKU-1003", variant={"size": "L", "colour": "black"},
+                            qty=1, source="chat:rest", conversation_id="c1", catalogue=Catalogue.load())
+    assert done.before == {"size": "M", "colour": "white", "qty": 2} and done.after == {"size": "L", "colour": "black", "qty": 1}
+    assert (done.amount_before, done.amount_after, done.paid) == (158.0, 79.0, True)
+    with seeded() as s:
+        order = s.get(Order, order_id)
+        change = s.scalars(select(OrderChange).where(OrderChange.order_id == order_id)).one()
+    assert order.items[0]["variant"] == {"size": "L", "colour": "black"} and order.items[0]["qty"] == 1
+    assert float(order.amount) == 79.0
+    assert change.kind == "item_change" and change.detail["after"] == done.after and change.conversation_id == "c1"
+    with pytest.raises(OutOfStock) as out:  # L / white has no stock
+        shop.change_item(order_id=order_id, customer_id="C000005", sku="SKU-1003", variant={"colour": "white"},
+                         source="chat:rest", conversation_id="c1")
+    assert {"size": "M", "colour": "white"} in out.value.available
+    with pytest.raises(NotChangeable):  # more of a paid order needs a payment
+        shop.change_item(order_id=order_id, customer_id="C000005", sku="SKU-1003", qty=3, source="chat:rest",
+                         conversation_id="c1")
+    with pytest.raises(NotOrderOwner):
+        shop.change_item(order_id=order_id, customer_id="C000001", sku="SKU-1003", qty=1, source="chat:rest",
+                         conversation_id="c1")
+
+
+def test_a_shipped_order_item_cannot_change(seeded, shop):
+    order_id = _with_items(seeded, "C000005", "shipped", [dict(TEE)], 158.0)
+    with pytest.raises(NotCancellable):
+        shop.change_item(order_id=order_id, customer_id="C000005", sku="SKU-1003", variant={"size": "L"},
+                         source="chat:rest", conversation_id="c1")
+
+
+async def test_a_change_the_data_allows_is_confirmed_then_made(seeded, store, shop, tickets, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    form = ValidateChangeOrderForm(store=store)
+    slots = {**REGULAR, names.ORDER_ID: order_id, names.REQUESTED_SLOT: "change_detail"}
+    result = await form.validate_change_detail("M码换成L码，要黑色", dispatcher,
+                                               tracker_factory(text="M码换成L码，要黑色", slots=slots), domain)
+    plan = result["change_plan"]
+    assert plan["variant"] == {"size": "L", "colour": "black"}
+    from actions.shop_requests import ActionAskChangeConfirmed
+    await ActionAskChangeConfirmed().run(dispatcher, tracker_factory(text="", slots={**slots, "change_plan": plan}), domain)
+    asked = message(dispatcher, "utter_ask_change_confirmed")
+    assert (asked["before"], asked["after"]) == ("M码 / 白色 × 2件", "L码 / 黑色 × 2件")
+    done_slots = {**slots, "change_detail": result["change_detail"], "change_plan": plan, "change_confirmed": True}
+    await ActionChangeOrder(tickets=tickets, shop=shop).run(dispatcher, tracker_factory(text="是的", slots=done_slots), domain)
+    assert message(dispatcher, "utter_change_order_done")["after"] == "L码 / 黑色 × 2件"
+    with seeded() as s:
+        assert s.get(Order, order_id).items[0]["variant"] == {"size": "L", "colour": "black"}
+        assert s.scalars(select(Ticket).where(Ticket.order_id == order_id, Ticket.topic == "order_change")).first() is None
+
+
+async def test_out_of_stock_is_refused_with_what_is_in_stock(seeded, store, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    slots = {**REGULAR, names.ORDER_ID: order_id, names.REQUESTED_SLOT: "change_detail"}
+    result = await ValidateChangeOrderForm(store=store).validate_change_detail(
+        "换成L码", dispatcher, tracker_factory(text="换成L码", slots=slots), domain)
+    assert result == {"change_detail": None, "change_plan": None}
+    sent = message(dispatcher, "utter_change_order_out_of_stock")
+    assert "L码" in sent["wanted"] and "M码 / 白色" in sent["available"]
+
+
+async def test_a_correction_at_the_confirmation_replaces_the_change(seeded, store, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    old = {"sku": "SKU-1003", "variant": {"size": "S"}, "qty": None, "before": {"size": "M", "colour": "white", "qty": 2}}
+    slots = {**REGULAR, names.ORDER_ID: order_id, names.REQUESTED_SLOT: "change_confirmed", "change_plan": old}
+    result = await ValidateChangeOrderForm(store=store).extract_change_confirmed(
+        dispatcher, tracker_factory(text="不对，要XL码", intent="deny", slots=slots), domain)
+    assert result["change_plan"]["variant"] == {"size": "XL"} and result["change_confirmed"] is None
+
+
+async def test_a_no_keeps_the_order_as_it_was(seeded, shop, tickets, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    plan = {"sku": "SKU-1003", "variant": {"size": "S"}, "qty": None, "before": {"size": "M", "colour": "white", "qty": 2}}
+    slots = {**REGULAR, names.ORDER_ID: order_id, "change_detail": "S码", "change_plan": plan, "change_confirmed": False}
+    await ActionChangeOrder(tickets=tickets, shop=shop).run(dispatcher, tracker_factory(text="不用了", slots=slots), domain)
+    assert responses(dispatcher) == ["utter_change_order_kept"]
+    with seeded() as s:
+        assert "variant" not in s.get(Order, order_id).items[0]
