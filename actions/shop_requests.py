@@ -80,8 +80,8 @@ PAYMENT_WINDOW = timedelta(days=30)
 SLOT_PAYMENT_CANDIDATE = "payment_candidate"  # the one order proposed ("is it E… paid on …?"), or DECLINED
 DECLINED = "declined"
 PAID_STATUSES = frozenset({"paid", "processing", "shipped", "delivered", "cancelled", "refunded"})
-UTTER_PAYMENT_ORDER_CONFIRM = "utter_ask_payment_order_confirm"
-UTTER_PAYMENT_ORDER_CHOICES = "utter_ask_payment_order_choices"
+UTTER_PAYMENT_ORDER_CONFIRM = names.UTTER_ASK_PAYMENT_ORDER_CONFIRM
+UTTER_PAYMENT_ORDER_CHOICES = names.UTTER_ASK_PAYMENT_ORDER_CHOICES
 
 
 def payment_candidates(orders: list[OrderSnapshot], kind: str | None, now: datetime,
@@ -522,7 +522,7 @@ class ValidateChangeOrderForm(_OrderFormValidation):
             language = language_of(tracker)
             available = [describe(v, language, catalogue) for v in catalogue.available(plan["sku"], int(after["qty"]))]
             dispatcher.utter_message(
-                response="utter_change_order_out_of_stock", item=plan["name_zh" if language == "zh" else "name_en"],
+                response=names.UTTER_CHANGE_ORDER_OUT_OF_STOCK, item=plan["name_zh" if language == "zh" else "name_en"],
                 wanted=describe({**variant}, language, catalogue),
                 available=("、" if language == "zh" else ", ").join(available[:6]) or "-")
             return REFUSED
@@ -570,7 +570,7 @@ class ActionAskChangeConfirmed(Action):
         language = language_of(tracker)
         catalogue = self._catalogue or Catalogue.load()
         dispatcher.utter_message(
-            response="utter_ask_change_confirmed", order_id=tracker.get_slot(names.ORDER_ID),
+            response=names.UTTER_ASK_CHANGE_CONFIRMED, order_id=tracker.get_slot(names.ORDER_ID),
             item=plan.get("name_zh" if language == "zh" else "name_en") or "-",
             before=describe(plan.get("before") or {}, language, catalogue),
             after=describe(plan_after(plan), language, catalogue))
@@ -596,7 +596,7 @@ class ActionChangeOrder(Action):
         try:
             if plan:
                 if not tracker.get_slot(SLOT_CHANGE_CONFIRMED):
-                    dispatcher.utter_message(response="utter_change_order_kept", order_id=order_id)
+                    dispatcher.utter_message(response=names.UTTER_CHANGE_ORDER_KEPT, order_id=order_id)
                     return reset
                 applied = await self._apply(dispatcher, tracker, order_id, plan)
                 if applied is not None:
@@ -627,17 +627,17 @@ class ActionChangeOrder(Action):
             return None
         language = language_of(tracker)
         item = plan.get("name_zh" if language == "zh" else "name_en") or "-"
-        dispatcher.utter_message(response="utter_change_order_done", order_id=done.order_id, item=item,
+        dispatcher.utter_message(response=names.UTTER_CHANGE_ORDER_DONE, order_id=done.order_id, item=item,
                                  after=describe(done.after, language, catalogue))
         difference = round(done.amount_before - done.amount_after, 2)
         if done.paid and difference > 0:
             timing = refund_timing(done.payment_method, language)
             dispatcher.utter_message(
-                response="utter_change_order_difference_back", amount=f"{difference:.2f}",
+                response=names.UTTER_CHANGE_ORDER_DIFFERENCE_BACK, amount=f"{difference:.2f}",
                 refund_method=timing.method if timing else ("原支付方式" if language == "zh" else "your original payment method"),
                 refund_days=timing.days if timing else "3–7")
         elif not done.paid and difference != 0:
-            dispatcher.utter_message(response="utter_change_order_new_total", amount=f"{done.amount_after:.2f}")
+            dispatcher.utter_message(response=names.UTTER_CHANGE_ORDER_NEW_TOTAL, amount=f"{done.amount_after:.2f}")
         return []
 
     async def _ticket(self, dispatcher: CollectingDispatcher, tracker: Tracker, order_id: str, detail: str) -> list[EventType]:
