@@ -87,6 +87,7 @@ ACTION_CANCEL_TASK = "action_cancel_task"
 ACTION_SECOND_REQUEST = "action_second_request"
 SECOND_REQUEST = "second_request"
 UTTER_SECOND_REQUEST_NEXT = "utter_second_request_next"
+UTTER_SECOND_REQUEST_NOTED = "utter_second_request_noted"
 VALIDATE_ADDRESS_FORM = "validate_address_form"
 VALIDATE_FEEDBACK_FORM = "validate_feedback_form"
 

@@ -24,9 +24,12 @@ from rasa_sdk.types import DomainDict
 from actions import names
 from actions.feedback import ActionLogFeedback
 from actions.handoff import offer_human
+from common.masking import mask_text
 from desk.feedback import FeedbackLog, parse_rating
 from desk.models import HandoffReason
 
+# the questions asked outside a form (config.yml asked_by): a second request waits for their answer
+ASKING_RESPONSES = frozenset({names.UTTER_ASK_ORDER_ID, names.UTTER_ASK_ORDER_ID_WITH_RECENT})
 MAX_FAILED_TRIES = 3
 SLOT_FAILED_TRIES = "form_failed_tries"
 
@@ -125,6 +128,21 @@ class ActionSecondRequest(Action):
     def name(self) -> str:
         return names.ACTION_SECOND_REQUEST
 
+    @staticmethod
+    def _question_open(tracker: Tracker) -> bool:
+        """The bot's last line of this turn asks the customer something (the policy only sends the action
+        here to note the request then; to serve it, the bot's turn has no open question)."""
+        return bool(tracker.get_slot(names.REQUESTED_SLOT)) or ActionSecondRequest._asked_order(tracker)
+
+    @staticmethod
+    def _asked_order(tracker: Tracker) -> bool:
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                return False
+            if event.get("event") == "bot":
+                return (event.get("metadata") or {}).get("utter_action") in ASKING_RESPONSES
+        return False
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -132,6 +150,10 @@ class ActionSecondRequest(Action):
         events: list[EventType] = [SlotSet(names.SECOND_REQUEST, None)]
         if not isinstance(second, dict) or not second.get("text") or not (second.get("intent") or {}).get("name"):
             return events
+        if tracker.active_loop_name or not second.get("noted") and self._question_open(tracker):
+            # the first request asks something first: say the second is not forgotten, serve it later
+            dispatcher.utter_message(response=names.UTTER_SECOND_REQUEST_NOTED, request=mask_text(second["text"])[:80])
+            return [SlotSet(names.SECOND_REQUEST, {**second, "noted": True})]
         dispatcher.utter_message(response=names.UTTER_SECOND_REQUEST_NEXT)
         parse_data = {
             "intent": second["intent"],

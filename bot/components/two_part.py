@@ -100,6 +100,8 @@ def combine(
         return whole
     combined = dict(whole)
     combined["intent"] = dict(first["intent"])
+    if first.get("intent_ranking"):
+        combined["intent_ranking"] = list(first["intent_ranking"])
     if "response_selector" in first:
         combined["response_selector"] = first["response_selector"]
     combined[SECOND_REQUEST] = {

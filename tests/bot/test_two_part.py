@@ -10,7 +10,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.components.repair_policy import second_request_due
+from bot.components.repair_policy import NOTE, SERVE, asked_action, second_request_due
 from bot.components.two_part import DEFAULT_IGNORE, SECOND_REQUEST, combine, split_request
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,11 +84,11 @@ def domain() -> Domain:
     return Domain.load(str(ROOT / "bot" / "domain"))
 
 
-def _tracker(domain, *tail, second=True):
+def _tracker(domain, *tail, second=True, noted=False):
     events = [ActionExecuted("action_listen"),
               UserUttered("check my order and then a human", intent={"name": "order_status", "confidence": 0.9})]
     if second:
-        events.append(SlotSet(SECOND["slot"], {"text": "a human", "intent": {"name": "request_human"}}))
+        events.append(SlotSet(SECOND["slot"], {"text": "a human", "intent": {"name": "request_human"}, "noted": noted}))
     return DialogueStateTracker.from_events("t", [*events, *tail], slots=domain.slots)
 
 
@@ -99,18 +99,29 @@ def _due(tracker):
 def test_due_once_the_first_request_is_served(domain):
     tracker = _tracker(domain, ActionExecuted("action_check_order"),
                        BotUttered("Shipped.", metadata={"utter_action": "utter_order_status_shipped"}))
-    assert _due(tracker)
+    assert _due(tracker) == SERVE
 
 
-def test_not_while_the_bot_asks_which_order(domain):
-    tracker = _tracker(domain, ActionExecuted("action_check_order"),
-                       BotUttered("Which order?", metadata={"utter_action": "utter_ask_order_id"}))
-    assert not _due(tracker)
+def test_noted_once_while_the_bot_asks_which_order(domain):
+    asked = (ActionExecuted("action_check_order"),
+             BotUttered("Which order?", metadata={"utter_action": "utter_ask_order_id"}))
+    assert _due(_tracker(domain, *asked)) == NOTE
+    assert _due(_tracker(domain, *asked, noted=True)) is None
 
 
-def test_not_while_a_form_runs(domain):
-    tracker = _tracker(domain, ActionExecuted("address_form"), ActiveLoop("address_form"))
-    assert not _due(tracker)
+def test_noted_once_while_a_form_runs(domain):
+    assert _due(_tracker(domain, ActionExecuted("address_form"), ActiveLoop("address_form"))) == NOTE
+    assert _due(_tracker(domain, ActionExecuted("address_form"), ActiveLoop("address_form"), noted=True)) is None
+
+
+def test_the_note_does_not_hide_the_question_it_sits_beside(domain):
+    events = [ActionExecuted("action_listen"), UserUttered("where is my order and then a human", intent={"name": "order_status"}),
+              ActionExecuted("action_check_order"), BotUttered("Which order?", metadata={"utter_action": "utter_ask_order_id"}),
+              ActionExecuted(SECOND["action"]),
+              BotUttered("I'll do that after this.", metadata={"utter_action": "utter_second_request_noted"}),
+              ActionExecuted("action_listen"), UserUttered("E20261120001", intent={"name": "inform", "confidence": 0.9})]
+    tracker = DialogueStateTracker.from_events("t", events, slots=domain.slots)
+    assert asked_action(tracker, asked_by=POLICY["asked_by"], keep_intents=[], min_confidence=0.5) == "action_check_order"
 
 
 def test_not_without_a_second_request_nor_right_after_serving_it(domain):

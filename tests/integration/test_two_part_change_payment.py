@@ -104,7 +104,7 @@ def test_a_payment_question_proposes_the_one_paid_order(assistant: Assistant) ->
         s.get(Order, order.id).created_at = now - timedelta(days=2)
     sender = _signed_in(assistant, order.customer_id)
     ask = " ".join(assistant.texts(sender, "I was charged twice"))
-    assert f"Is it order {order.id}" in ask
+    assert f"payment question about order {order.id}" in ask
     answer = " ".join(assistant.texts(sender, "yes"))
     assert order.id in answer
     with assistant.session_factory() as s:
