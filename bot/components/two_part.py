@@ -37,8 +37,11 @@ DEFAULT_CONNECTORS = [
     "然后", "之后再", "另外", "还有", "顺便", "同时", "再帮我", "再给我", "并且",
     "and then", "and also", "after that", "as well as", "also", "then", "plus", ", and", "and",
 ]
+# answers, small talk and feelings are no second task ("the item came broken and I'm livid" is one
+# complaint about one item; "算了，然后转人工" is the request)
 DEFAULT_IGNORE = [
     "inform", "affirm", "deny", "greet", "goodbye", "thank", "rate_service", "out_of_scope", "nlu_fallback",
+    "complain", "cancel",
 ]
 _SETTINGS: Dict[Text, Any] = {}
 _INSTALLED = False

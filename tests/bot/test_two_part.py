@@ -71,6 +71,7 @@ def test_two_faq_answers_keep_their_own_answer():
     (_parse("order_status"), _parse("order_status")),  # one request said twice
     (_parse("order_status"), _parse("inform")),  # "... and it's E2026…": an answer, not a request
     (_parse("greet"), _parse("order_status")),
+    (_parse("wrong_item"), _parse("complain")),  # "the item came broken and I'm livid": one complaint
     (_parse("order_status"), _parse("request_human", 0.3)),  # unsure
     (_parse("faq", full_retrieval_intent_name="faq/returns"), _parse("faq", full_retrieval_intent_name="faq/returns")),
 ])
