@@ -15,7 +15,28 @@ from desk.models import Ticket
 from profiles.models import Order
 from tests.integration.conftest import Assistant
 from tests.integration.test_conversations import handoffs_of
-from tests.integration.test_shop import _changes, _crowd_order, _signed_in
+from tests.integration.test_shop import _changes, _signed_in
+from demo.seed import DEMO_CAST
+from profiles.models import Customer
+
+_used: set[str] = set()
+
+
+def _crowd_order(bot: Assistant, status: str, *, language: str, paid_with: bool = True) -> Order:
+    """An order of the synthetic crowd with this status, taken from the other end of the crowd than
+    tests/integration/test_shop.py takes its orders (the two files share one seeded database)."""
+    with bot.session_factory() as s:
+        rows = s.execute(
+            select(Order, Customer.preferred_language).join(Customer, Customer.id == Order.customer_id)
+            .where(Order.status == status, Order.customer_id.not_in(list(DEMO_CAST.values())))
+            .order_by(Order.id.desc())
+        ).all()
+    for order, customer_language in rows:
+        if order.customer_id in _used or customer_language != language or (paid_with and not order.payment_method):
+            continue
+        _used.add(order.customer_id)
+        return order
+    raise AssertionError(f"no crowd order with status {status} ({language})")
 
 TEE = {"sku": "SKU-1003", "name_zh": "纯棉T恤", "name_en": "Cotton T-shirt", "qty": 2, "price": 79.0}
 
