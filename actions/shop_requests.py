@@ -490,7 +490,10 @@ class ValidateChangeOrderForm(_OrderFormValidation):
         if not slots:
             return []
         slots.append(SLOT_CHANGE_DETAIL)
-        if tracker.get_slot(SLOT_CHANGE_PLAN):
+        plan = tracker.get_slot(SLOT_CHANGE_PLAN)
+        # a plan left from a task that was cancelled or switched away from is not this order's
+        if tracker.get_slot(SLOT_CHANGE_DETAIL) and isinstance(plan, dict) \
+                and plan.get("order_id") == tracker.get_slot(names.ORDER_ID):
             slots.append(SLOT_CHANGE_CONFIRMED)
         return slots
 
@@ -513,6 +516,7 @@ class ValidateChangeOrderForm(_OrderFormValidation):
         plan = plan_change(text, order.items, catalogue)
         if plan is None:
             return None
+        plan["order_id"] = order.order_id
         after, before = plan_after(plan), plan["before"]
         variant = {k: after[k] for k in ("size", "colour") if k in after}
         if int(after["qty"]) > int(before["qty"]) and order.status != "pending_payment":

@@ -621,3 +621,15 @@ async def test_a_no_keeps_the_order_as_it_was(seeded, shop, tickets, tracker_fac
     assert responses(dispatcher) == ["utter_change_order_kept"]
     with seeded() as s:
         assert "variant" not in s.get(Order, order_id).items[0]
+
+
+async def test_a_plan_left_from_another_order_is_not_confirmed(seeded, store, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    form = ValidateChangeOrderForm(store=store)
+    stale = {"order_id": "E20200101001", "sku": "SKU-1003", "variant": {"size": "S"}, "qty": None,
+             "before": {"size": "M", "colour": "white", "qty": 2}}
+    slots = {**REGULAR, names.ORDER_ID: order_id, "change_detail": "S码", "change_plan": stale}
+    assert "change_confirmed" not in await form.required_slots([], dispatcher, tracker_factory(text="", slots=slots), domain)
+    current = {**stale, "order_id": order_id}
+    slots["change_plan"] = current
+    assert "change_confirmed" in await form.required_slots([], dispatcher, tracker_factory(text="", slots=slots), domain)
