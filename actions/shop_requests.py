@@ -532,9 +532,27 @@ class ValidateChangeOrderForm(_OrderFormValidation):
             return REFUSED
         return plan
 
+    async def extract_change_detail(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        """The change said with the request ("把订单里的台灯换成黑色"): once the order is known, it is the
+        answer, when the shop's data can read it (otherwise the form asks for it)."""
+        if tracker.get_slot(SLOT_CHANGE_DETAIL) or tracker.get_slot(names.REQUESTED_SLOT) == SLOT_CHANGE_DETAIL:
+            return {}
+        order_id = tracker.get_slot(names.ORDER_ID)
+        first = _first_words(tracker, CHANGE_ORDER)
+        if not order_id or not first or first == mask_text(latest_text(tracker))[:200] and latest_intent(tracker) != CHANGE_ORDER:
+            return {}
+        try:
+            order = await asyncio.to_thread(self._profiles().get_order, order_id)
+        except StoreUnavailable:
+            return {}
+        if order is None or plan_change(first, order.items, self.catalogue()) is None:
+            return {}
+        return {SLOT_CHANGE_DETAIL: first}
+
     async def validate_change_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         text = " ".join(str(value or "").split())
-        if len(text) < 2 or text.startswith("/"):
+        asked = tracker.get_slot(names.REQUESTED_SLOT) == SLOT_CHANGE_DETAIL
+        if len(text) < 2 or text.startswith("/") or asked and latest_intent(tracker) in (names.AFFIRM, names.DENY):
             dispatcher.utter_message(response="utter_ask_change_detail")
             return {SLOT_CHANGE_DETAIL: None}
         plan = await self._plan(dispatcher, tracker, text)

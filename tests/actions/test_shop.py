@@ -633,3 +633,25 @@ async def test_a_plan_left_from_another_order_is_not_confirmed(seeded, store, tr
     current = {**stale, "order_id": order_id}
     slots["change_plan"] = current
     assert "change_confirmed" in await form.required_slots([], dispatcher, tracker_factory(text="", slots=slots), domain)
+
+
+async def test_the_change_said_with_the_request_is_the_answer_once_the_order_is_known(seeded, store, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(BANK)], 149.0)
+    first = {"event": "user", "text": "我想把订单里的充电宝换成黑色",
+             "parse_data": {"intent": {"name": "change_order", "confidence": 0.9}, "entities": []}}
+    slots = {**REGULAR, names.ORDER_ID: order_id, names.REQUESTED_SLOT: names.ORDER_ID}
+    tracker = tracker_factory(text=order_id, intent="inform", slots=slots, events=[first])
+    form = ValidateChangeOrderForm(store=store)
+    assert await form.extract_change_detail(dispatcher, tracker, domain) == {"change_detail": "我想把订单里的充电宝换成黑色"}
+    # a request without a change the data can read: the form asks for it
+    vague = {**first, "text": "我想改一下订单"}
+    tracker = tracker_factory(text=order_id, intent="inform", slots=slots, events=[vague])
+    assert await form.extract_change_detail(dispatcher, tracker, domain) == {}
+
+
+async def test_a_yes_is_no_change_detail(seeded, store, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(BANK)], 149.0)
+    slots = {**REGULAR, names.ORDER_ID: order_id, names.REQUESTED_SLOT: "change_detail"}
+    result = await ValidateChangeOrderForm(store=store).validate_change_detail(
+        "确认", dispatcher, tracker_factory(text="确认", intent="affirm", slots=slots), domain)
+    assert result == {"change_detail": None} and responses(dispatcher) == ["utter_ask_change_detail"]
