@@ -83,6 +83,11 @@ ACTION_DECLINE_HUMAN = "action_decline_human"
 ACTION_SET_PERSONALIZATION = "action_set_personalization"
 ACTION_LOG_FEEDBACK = "action_log_feedback"
 ACTION_CANCEL_TASK = "action_cancel_task"
+# the second request of a two-part message (bot/components/two_part.py), served after the first
+ACTION_SECOND_REQUEST = "action_second_request"
+SECOND_REQUEST = "second_request"
+UTTER_SECOND_REQUEST_NEXT = "utter_second_request_next"
+UTTER_SECOND_REQUEST_NOTED = "utter_second_request_noted"
 VALIDATE_ADDRESS_FORM = "validate_address_form"
 VALIDATE_FEEDBACK_FORM = "validate_feedback_form"
 
@@ -217,6 +222,15 @@ UTTER_INVOICE_REQUESTED = "utter_invoice_requested"
 UTTER_INVOICE_NOT_DELIVERED = "utter_invoice_not_delivered"
 UTTER_ASK_CHANGE_DETAIL = "utter_ask_change_detail"
 UTTER_CHANGE_ORDER_TICKET = "utter_change_order_ticket"
+# change an order from the variant catalogue; which order a payment question is about
+UTTER_ASK_CHANGE_CONFIRMED = "utter_ask_change_confirmed"
+UTTER_CHANGE_ORDER_DONE = "utter_change_order_done"
+UTTER_CHANGE_ORDER_KEPT = "utter_change_order_kept"
+UTTER_CHANGE_ORDER_NEW_TOTAL = "utter_change_order_new_total"
+UTTER_CHANGE_ORDER_DIFFERENCE_BACK = "utter_change_order_difference_back"
+UTTER_CHANGE_ORDER_OUT_OF_STOCK = "utter_change_order_out_of_stock"
+UTTER_ASK_PAYMENT_ORDER_CONFIRM = "utter_ask_payment_order_confirm"
+UTTER_ASK_PAYMENT_ORDER_CHOICES = "utter_ask_payment_order_choices"
 UTTER_CHANGE_ORDER_SHIPPED = "utter_change_order_shipped"
 
 # --- transparency report and personalisation intensity (actions/personalisation.py) ---

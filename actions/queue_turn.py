@@ -73,11 +73,25 @@ _NEGATED_REQUEST = re.compile(
     re.IGNORECASE,
 )
 REQUEST_INTENTS = frozenset({"request_refund", "request_human"})
+FALLBACK_INTENT = "nlu_fallback"
 
 
-def leaves_queue(intent: str | None, text: str) -> bool:
+def reading_of(intent: str | None, ranking: list[dict[str, Any]] | None) -> str | None:
+    """The intent to act on: an unsure line (``nlu_fallback``, e.g. "I changed my mind, no refund please"
+    torn between the refund and the cancel) is read as the intent the model ranked first."""
+    if intent != FALLBACK_INTENT:
+        return intent
+    for entry in ranking or []:
+        name = (entry or {}).get("name")
+        if name and name != FALLBACK_INTENT:
+            return str(name)
+    return intent
+
+
+def leaves_queue(intent: str | None, text: str, ranking: list[dict[str, Any]] | None = None) -> bool:
     """A cancel while queued: the cancel intents, a plain "no / never mind" (``deny``), or a refund or
-    human request that says the opposite."""
+    human request that says the opposite. An unsure line counts by the intent ranked first."""
+    intent = reading_of(intent, ranking)
     if intent in CANCEL_INTENTS:
         return True
     if intent == "deny":
@@ -111,7 +125,7 @@ class ActionQueueTurn(Action):
         try:
             if intent == QUEUE_WAIT:
                 return await self._wait(dispatcher, queue, handoff.id)
-            if leaves_queue(intent, text):
+            if leaves_queue(intent, text, (tracker.latest_message or {}).get("intent_ranking")):
                 return await self._cancel(dispatcher, tracker, queue, handoff, text)
             note = await asyncio.to_thread(queue.add_customer_note, handoff.id, text)
         except InvalidTransition:

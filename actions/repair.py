@@ -17,16 +17,19 @@ from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SlotSet, UserUttered
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names
 from actions.feedback import ActionLogFeedback
 from actions.handoff import offer_human
+from common.masking import mask_text
 from desk.feedback import FeedbackLog, parse_rating
 from desk.models import HandoffReason
 
+# the questions asked outside a form (config.yml asked_by): a second request waits for their answer
+ASKING_RESPONSES = frozenset({names.UTTER_ASK_ORDER_ID, names.UTTER_ASK_ORDER_ID_WITH_RECENT})
 MAX_FAILED_TRIES = 3
 SLOT_FAILED_TRIES = "form_failed_tries"
 
@@ -53,7 +56,12 @@ class ActionCancelTask(Action):
         loop = (tracker.active_loop or {}).get("name")
         if not loop:
             dispatcher.utter_message(response=names.UTTER_CANCEL_NOTED)
-            return [SlotSet(names.HUMAN_OFFERED, False)] if tracker.get_slot(names.HUMAN_OFFERED) else []
+            events: list[EventType] = []
+            if tracker.get_slot(names.HUMAN_OFFERED):
+                events.append(SlotSet(names.HUMAN_OFFERED, False))
+            if tracker.get_slot(names.SECOND_REQUEST):
+                events.append(SlotSet(names.SECOND_REQUEST, None))
+            return events
         ended: list[EventType] = [ActiveLoop(None), SlotSet(names.REQUESTED_SLOT, None)]
         if loop == names.FEEDBACK_FORM:
             if parse_rating(tracker.get_slot(names.FEEDBACK_RATING)) is not None:
@@ -64,7 +72,8 @@ class ActionCancelTask(Action):
             return [*ended, SlotSet(names.FEEDBACK_RATING, None), SlotSet(names.FEEDBACK_COMMENT, None)]
         dispatcher.utter_message(response=names.UTTER_TASK_CANCELLED)
         tries = [SlotSet(SLOT_FAILED_TRIES, 0.0)] if tracker.get_slot(SLOT_FAILED_TRIES) else []
-        return [*ended, *(SlotSet(slot, None) for slot in form_slots(domain, loop)), *tries]
+        second = [SlotSet(names.SECOND_REQUEST, None)] if tracker.get_slot(names.SECOND_REQUEST) else []
+        return [*ended, *(SlotSet(slot, None) for slot in form_slots(domain, loop)), *tries, *second]
 
 
 class RetryLimitedFormValidation(FormValidationAction):
@@ -96,3 +105,63 @@ class RetryLimitedFormValidation(FormValidationAction):
         events += offer_human(dispatcher, HandoffReason.BOT_FAILURE)
         events += [SlotSet(slot, value) for slot, value in self.give_up_slots().items()]
         return events + [SlotSet(SLOT_FAILED_TRIES, 0.0), SlotSet(names.REQUESTED_SLOT, None)]
+
+
+def second_request_of(parse_data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The second request a two-part message carries (bot/components/two_part.py), as the slot keeps it."""
+    second = (parse_data or {}).get(names.SECOND_REQUEST)
+    if not isinstance(second, dict) or not second.get("text") or not (second.get("intent") or {}).get("name"):
+        return None
+    return {key: second.get(key) for key in ("text", "intent", "entities", "response_selector", "intent_ranking")}
+
+
+class ActionSecondRequest(Action):
+    """The first request of a two-part message is served: serve the second, as if the customer wrote it now.
+
+    The repair policy runs this action when the bot would wait for the customer (no form, no open
+    question). It says that it goes on with the other request and hands the second half back to the
+    conversation as the customer's turn (``ActionExecuted(action_listen)`` + ``UserUttered`` with the
+    half's own reading), so the rules of that request serve it (a person, the order lookup, a FAQ answer,
+    a form that asks its first question), and the repair mechanism applies to it as to any request.
+    """
+
+    def name(self) -> str:
+        return names.ACTION_SECOND_REQUEST
+
+    @staticmethod
+    def _question_open(tracker: Tracker) -> bool:
+        """The bot's last line of this turn asks the customer something (the policy only sends the action
+        here to note the request then; to serve it, the bot's turn has no open question)."""
+        return bool(tracker.get_slot(names.REQUESTED_SLOT)) or ActionSecondRequest._asked_order(tracker)
+
+    @staticmethod
+    def _asked_order(tracker: Tracker) -> bool:
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                return False
+            if event.get("event") == "bot":
+                return (event.get("metadata") or {}).get("utter_action") in ASKING_RESPONSES
+        return False
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        second = tracker.get_slot(names.SECOND_REQUEST)
+        events: list[EventType] = [SlotSet(names.SECOND_REQUEST, None)]
+        if not isinstance(second, dict) or not second.get("text") or not (second.get("intent") or {}).get("name"):
+            return events
+        if tracker.active_loop_name or (not second.get("noted") and self._question_open(tracker)):
+            # the first request asks something first: say the second is not forgotten, serve it later
+            dispatcher.utter_message(response=names.UTTER_SECOND_REQUEST_NOTED, request=mask_text(second["text"])[:80])
+            return [SlotSet(names.SECOND_REQUEST, {**second, "noted": True})]
+        dispatcher.utter_message(response=names.UTTER_SECOND_REQUEST_NEXT)
+        parse_data = {
+            "intent": second["intent"],
+            "entities": list(second.get("entities") or []),
+            "intent_ranking": list(second.get("intent_ranking") or []),
+            "text": second["text"],
+        }
+        if second.get("response_selector"):
+            parse_data["response_selector"] = second["response_selector"]
+        return [*events, ActionExecuted("action_listen"),
+                UserUttered(second["text"], parse_data=parse_data, input_channel=tracker.get_latest_input_channel())]

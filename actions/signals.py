@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import names, providers
 from actions.context import latest_intent, latest_text, priority_care
+from actions.repair import second_request_of
 from desk.conversations import ConversationLog
 from desk.experiment import assign_arm, experiment_from
 from desk.feedback import parse_rating
@@ -85,7 +86,10 @@ class ActionValidateSlotMappings(Action):
         }
         # only what changed: every event is stored and replayed, so unchanged slots cost every turn
         changed = [SlotSet(k, v) for k, v in values.items() if tracker.get_slot(k) != v]
-        return [*changed, *self._unprompted_rating(tracker, intent, text), *self._bookkeeping(tracker, intent)]
+        # a two-part message: the second request waits until the first is served (actions/repair.py)
+        second = second_request_of(tracker.latest_message)
+        later = [SlotSet(names.SECOND_REQUEST, second)] if second else []
+        return [*changed, *later, *self._unprompted_rating(tracker, intent, text), *self._bookkeeping(tracker, intent)]
 
     def _note_later(self, conversation_id: str, score: float, tone: str, arm: str, language: str) -> None:
         """Written after the reply, off the turn's critical path (the dashboards can wait a moment;

@@ -24,6 +24,11 @@ intent of the latest line first, for whatever form is active (forms added later 
   intent ("order five" is not a rating, "E123" not a new request), unless it leaves, switches, asks a
   question or says goodbye; the action counts the answers it could not use and offers a human.
 
+* ``second_request``: ``{slot, action}``. A message with two requests ("查一下订单然后转人工",
+  bot/components/two_part.py) keeps its second request in ``slot``; when the first one is served (the
+  policy would wait for the customer, no form runs and the bot's last line is not a question of
+  ``asked_by``) ``action`` runs and serves the second request as if the customer had just written it.
+
 Below ``repair_min_confidence`` nothing changes (the form decides, as before), except for optional loops.
 """
 
@@ -39,6 +44,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActiveLoop, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+# said beside a question, never a question themselves (the second request of a two-part message)
+ASIDE_RESPONSES = frozenset({"utter_second_request_noted"})
 LEAVE = "leave"
 SWITCH = "switch"
 QUESTION = "question"
@@ -96,7 +103,10 @@ def last_question(tracker: DialogueStateTracker) -> Optional[Text]:
                 return None
             seen_user = True
         elif isinstance(event, BotUttered) and seen_user:
-            return (event.metadata or {}).get("utter_action")
+            response = (event.metadata or {}).get("utter_action")
+            if response in ASIDE_RESPONSES:
+                continue  # "I'll do your other request after this" asks nothing
+            return response
     return None
 
 
@@ -122,6 +132,30 @@ def asked_action(
     return asked_by.get(last_question(tracker) or "")
 
 
+SERVE = "serve"
+NOTE = "note"
+
+
+def second_request_due(
+    tracker: DialogueStateTracker, *, slot: Optional[Text], action: Optional[Text], asked_by: Dict[Text, Text]
+) -> Optional[Text]:
+    """What to do about a waiting second request (``slot``) when the bot would wait for the customer:
+    SERVE it (the first request is served: no form, no open question of the bot), NOTE it once (the first
+    request asks a question first: the customer hears the second is not forgotten) or nothing (None)."""
+    second = tracker.get_slot(slot) if slot else None
+    if not action or not second or tracker.is_paused() or tracker.latest_action_name == action:
+        return None
+    noted = isinstance(second, dict) and bool(second.get("noted"))
+    if tracker.active_loop_name:
+        return None if noted else NOTE
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return SERVE
+        if isinstance(event, BotUttered) and (event.metadata or {}).get("utter_action") in asked_by:
+            return None if noted else NOTE  # "which order?" is open: the answer comes first
+    return SERVE
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class RepairRulePolicy(RulePolicy):
     """RulePolicy whose forms can be left, switched away from or interrupted by a question."""
@@ -136,6 +170,7 @@ class RepairRulePolicy(RulePolicy):
             "optional_loops": {},
             "keep_loop_slots": [],
             "asked_by": {},
+            "second_request": {},
             "repair_min_confidence": 0.5,
         }
 
@@ -174,6 +209,27 @@ class RepairRulePolicy(RulePolicy):
         )
 
     def _predict(self, tracker: DialogueStateTracker, domain: Domain) -> Tuple[PolicyPrediction, Optional[Text]]:
+        second = dict(self.config.get("second_request") or {})
+        if second.get("action") and tracker.latest_action_name == second["action"]:
+            # the second request was noted beside the bot's question: wait for the answer
+            probabilities = self._default_predictions(domain)
+            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+            return self._rule_prediction(probabilities, "second_request listen"), None
+        prediction, source = self._predict_turn(tracker, domain)
+        if max(prediction.probabilities, default=0.0) < 1.0:
+            return prediction, source
+        if domain.action_names_or_texts[prediction.max_confidence_index] != ACTION_LISTEN_NAME:
+            return prediction, source
+        action = second.get("action")
+        due = second_request_due(tracker, slot=second.get("slot"), action=action,
+                                 asked_by=dict(self.config.get("asked_by") or {}))
+        if due is None or action not in domain.action_names_or_texts:
+            return prediction, source
+        probabilities = self._default_predictions(domain)
+        probabilities[domain.index_for_action(action)] = 1.0
+        return self._rule_prediction(probabilities, f"second_request {action}"), None
+
+    def _predict_turn(self, tracker: DialogueStateTracker, domain: Domain) -> Tuple[PolicyPrediction, Optional[Text]]:
         asked = self._asked_action(tracker)
         if asked is not None and asked in domain.action_names_or_texts:
             probabilities = self._default_predictions(domain)

@@ -133,3 +133,36 @@ def test_withdraws_refund(text, expected):
 ])
 def test_leaves_queue(intent, text, expected):
     assert leaves_queue(intent, text) is expected
+
+
+@pytest.mark.parametrize("ranking, text, expected", [
+    # unsure between the refund and the cancel: the ranking decides, the words say "no refund"
+    ([{"name": "nlu_fallback", "confidence": 0.3}, {"name": "request_refund", "confidence": 0.42},
+      {"name": "cancel_handoff", "confidence": 0.4}], "I changed my mind, no refund please", True),
+    ([{"name": "nlu_fallback", "confidence": 0.3}, {"name": "cancel_handoff", "confidence": 0.41}],
+     "hmm forget it all", True),
+    # unsure and not a cancel: kept for the agent
+    ([{"name": "nlu_fallback", "confidence": 0.3}, {"name": "request_refund", "confidence": 0.42}],
+     "the refund is for the blue one", False),
+    ([], "??", False),
+])
+def test_an_unsure_line_counts_by_its_first_ranked_intent(ranking, text, expected):
+    assert leaves_queue("nlu_fallback", text, ranking) is expected
+
+
+async def test_an_unsure_english_change_of_mind_leaves_and_is_not_kept_as_a_note(
+        tracker_factory, dispatcher, domain, queue, tickets, seeded):
+    ticket = tickets.record_contact(customer_id="C000005", conversation_id="r2", channel="rest",
+                                    topic=TicketTopic.REFUND, order_id="E20261120001", subject="refund")
+    handoff = _queued(queue, "r2", reason="refund", order_id="E20261120001", priority=4)
+    tracker = _turn(tracker_factory, "I changed my mind, no refund please", "nlu_fallback", "r2")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.3}, {"name": "request_refund", "confidence": 0.42},
+        {"name": "cancel_handoff", "confidence": 0.4}]
+    events = await _run(ActionQueueTurn(queue, tickets), tracker, dispatcher, domain)
+    assert responses(dispatcher) == [UTTER_QUEUE_CANCELLED, UTTER_QUEUE_REFUND_KEPT]
+    assert ConversationResumed() in events
+    assert queue.get(handoff.id).status == HandoffStatus.CANCELLED.value
+    assert not queue.get(handoff.id).package.get("customer_notes")
+    with seeded.begin() as s:
+        assert s.get(Ticket, ticket.ticket.id).status == "closed"

@@ -134,3 +134,53 @@ def test_the_action_server_registers_every_action_of_the_package():
     executor = ActionExecutor()
     executor.register_package("actions")  # an abstract base such as RetryLimitedFormValidation is skipped
     assert {names.ACTION_CANCEL_TASK, names.VALIDATE_ADDRESS_FORM, names.VALIDATE_FEEDBACK_FORM} <= set(executor.actions)
+
+
+# -- the second request of a two-part message ---------------------------------------------------------
+
+SECOND = {"text": "let me talk to a human", "intent": {"name": "request_human", "confidence": 0.97},
+          "entities": [], "response_selector": {}, "intent_ranking": [{"name": "request_human", "confidence": 0.97}]}
+
+
+def test_the_second_request_is_read_from_the_parse_data():
+    from actions.repair import second_request_of
+    assert second_request_of({"second_request": SECOND}) == SECOND
+    assert second_request_of({"second_request": {"text": "", "intent": {"name": "faq"}}}) is None
+    assert second_request_of({"intent": {"name": "order_status"}}) is None
+
+
+async def test_the_second_request_is_handed_back_as_the_customers_turn(tracker_factory, dispatcher, domain):
+    from actions.repair import ActionSecondRequest
+    tracker = tracker_factory(text="check my order and then let me talk to a human", intent="order_status",
+                              slots={**ZH, names.SECOND_REQUEST: SECOND})
+    events = await ActionSecondRequest().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [names.UTTER_SECOND_REQUEST_NEXT]
+    assert events[0] == SlotSet(names.SECOND_REQUEST, None)
+    assert events[1]["event"] == "action" and events[1]["name"] == "action_listen"
+    assert events[2]["event"] == "user" and events[2]["text"] == SECOND["text"]
+    assert events[2]["parse_data"]["intent"]["name"] == "request_human"
+
+
+async def test_nothing_waits_nothing_is_said(tracker_factory, dispatcher, domain):
+    from actions.repair import ActionSecondRequest
+    events = await ActionSecondRequest().run(dispatcher, tracker_factory(text="hi", slots=ZH), domain)
+    assert events == [SlotSet(names.SECOND_REQUEST, None)] and responses(dispatcher) == []
+
+
+async def test_a_cancel_drops_a_waiting_second_request(tracker_factory, dispatcher, domain):
+    tracker = tracker_factory(text="算了", intent="cancel", active_loop={"name": "address_form"},
+                              slots={**ZH, names.REQUESTED_SLOT: "order_id", names.SECOND_REQUEST: SECOND})
+    events = await ActionCancelTask().run(dispatcher, tracker, domain)
+    assert SlotSet(names.SECOND_REQUEST, None) in events
+
+
+async def test_beside_an_open_question_the_second_request_is_only_noted(tracker_factory, dispatcher, domain):
+    from actions.repair import ActionSecondRequest
+    tracker = tracker_factory(text="where is my order and then let me talk to a human", intent="order_status",
+                              slots={**ZH, names.SECOND_REQUEST: SECOND},
+                              events=[{"event": "bot", "text": "Which order?", "metadata": {"utter_action": names.UTTER_ASK_ORDER_ID}}])
+    # the question comes after the customer's line in a real turn: put it there
+    tracker.events.append(tracker.events.pop(-2))
+    events = await ActionSecondRequest().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == [names.UTTER_SECOND_REQUEST_NOTED]
+    assert events == [SlotSet(names.SECOND_REQUEST, {**SECOND, "noted": True})]

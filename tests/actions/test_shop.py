@@ -452,3 +452,206 @@ def test_the_opt_out_confirmation_names_the_unsubscribe_in_both_languages(domain
     texts = {v["condition"][0]["value"]: v["text"] for v in domain["responses"]["utter_stop_messages_done"] if v.get("condition")}
     assert "退订" in texts["zh"] and "不再" in texts["zh"]
     assert "unsubscribed" in texts["en"]
+
+
+# -- which order a payment question is about -------------------------------------------------------
+
+
+def _orders_of(store, customer_id):
+    return store.recent_orders(customer_id, 10)
+
+
+async def test_one_paid_order_in_the_window_is_proposed_and_a_yes_takes_it(seeded, store, clock, tracker_factory, dispatcher, domain):
+    from actions.shop_requests import ActionAskPaymentOrder, payment_candidates
+    orders = _orders_of(store, "C000005")
+    keep = next(o for o in orders if o.status in ("paid", "processing", "shipped", "delivered"))
+    for other in orders:  # the customer's other orders are older than the window
+        if other.order_id != keep.order_id:
+            _set(seeded, other.order_id, created_at=clock() - timedelta(days=90))
+    _set(seeded, keep.order_id, created_at=clock() - timedelta(days=3))
+    assert [o.order_id for o in payment_candidates(_orders_of(store, "C000005"), "charged_twice", clock())] == [keep.order_id]
+    tracker = tracker_factory(text="I was charged twice", intent="payment_issue",
+                              slots={**REGULAR, names.REQUESTED_SLOT: names.ORDER_ID}, active_loop={"name": "payment_form"})
+    events = await ActionAskPaymentOrder(store=store, clock=clock).run(dispatcher, tracker, domain)
+    sent = message(dispatcher, "utter_ask_payment_order_confirm")
+    assert sent["order_id"] == keep.order_id and sent["paid_on"] == (clock() - timedelta(days=3)).strftime("%Y-%m-%d")
+    assert [b["payload"] for b in sent["buttons"]] == [f'/inform{{"order_id":"{keep.order_id}"}}', "/deny"]
+    assert slot_events(events) == {"payment_candidate": keep.order_id}
+    # a typed "yes" answers the question with that order
+    yes = tracker_factory(text="yes", intent="affirm", active_loop={"name": "payment_form"},
+                          slots={**REGULAR, names.REQUESTED_SLOT: names.ORDER_ID, "payment_candidate": keep.order_id})
+    assert await ValidatePaymentForm(store=store).extract_order_id(dispatcher, yes, domain) == {names.ORDER_ID: keep.order_id}
+    no = tracker_factory(text="no", intent="deny", active_loop={"name": "payment_form"},
+                         slots={**REGULAR, names.REQUESTED_SLOT: names.ORDER_ID, "payment_candidate": keep.order_id})
+    assert await ValidatePaymentForm(store=store).extract_order_id(dispatcher, no, domain) == {"payment_candidate": "declined"}
+
+
+async def test_several_paid_orders_are_listed_as_buttons(seeded, store, clock, tracker_factory, dispatcher, domain):
+    from actions.shop_requests import ActionAskPaymentOrder
+    orders = [o for o in _orders_of(store, "C000001") if o.status != "pending_payment"][:3]
+    for n, order in enumerate(orders):
+        _set(seeded, order.order_id, created_at=clock() - timedelta(days=2 + n))
+    tracker = tracker_factory(text="我被扣了两次钱", intent="payment_issue",
+                              slots={**VIP, names.REQUESTED_SLOT: names.ORDER_ID}, active_loop={"name": "payment_form"})
+    events = await ActionAskPaymentOrder(store=store, clock=clock).run(dispatcher, tracker, domain)
+    sent = message(dispatcher, "utter_ask_payment_order_choices")
+    payloads = [b["payload"] for b in sent["buttons"]]
+    assert all(f'"{o.order_id}"' in " ".join(payloads) for o in orders) and events == []
+
+
+async def test_a_guest_is_asked_for_the_order_number(store, clock, tracker_factory, dispatcher, domain):
+    from actions.shop_requests import ActionAskPaymentOrder
+    tracker = tracker_factory(text="payment failed", intent="payment_issue",
+                              slots={**GUEST, names.REQUESTED_SLOT: names.ORDER_ID}, active_loop={"name": "payment_form"})
+    await ActionAskPaymentOrder(store=store, clock=clock).run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_ask_payment_form_order_id"]
+
+
+# -- change an order: the variant catalogue ---------------------------------------------------------
+
+
+def _with_items(seeded, customer_id, status, items, amount, payment_method="alipay"):
+    order = _order(seeded, customer_id, status)
+    _set(seeded, order.id, items=items, amount=amount, payment_method=payment_method)
+    return order.id
+
+
+TEE = {"sku": "SKU-1003", "name_zh": "纯棉T恤", "name_en": "Cotton T-shirt", "qty": 2, "price": 79.0}
+BANK = {"sku": "SKU-1019", "name_zh": "20000毫安充电宝", "name_en": "20000mAh Power Bank", "qty": 1, "price": 149.0}
+
+
+@pytest.mark.parametrize(("text", "sku", "variant", "qty"), [
+    ("M 码换成 L 码", "SKU-1003", {"size": "L"}, None),
+    ("T恤改成黑色 XL 码", "SKU-1003", {"size": "XL", "colour": "black"}, None),
+    ("I'd like the shirt in navy instead of white", "SKU-1003", {"colour": "navy"}, None),
+    ("充电宝换成黑色", "SKU-1019", {"colour": "black"}, None),
+    ("the power bank in black please", "SKU-1019", {"colour": "black"}, None),
+    ("T恤只要一件", "SKU-1003", {}, 1),
+])
+def test_plan_change_reads_the_item_and_the_option(text, sku, variant, qty):
+    from actions.shop_requests import plan_change
+    from profiles.shop import Catalogue
+    plan = plan_change(text, (TEE, BANK), Catalogue.load())
+    assert (plan["sku"], plan["variant"], plan["qty"]) == (sku, variant, qty)
+
+
+@pytest.mark.parametrize("text", ["换个款式", "I'm not sure", "换成黑色"])  # nothing the data knows, or which item
+def test_plan_change_leaves_the_rest_to_a_person(text):
+    from actions.shop_requests import plan_change
+    from profiles.shop import Catalogue
+    assert plan_change(text, (TEE, BANK), Catalogue.load()) is None
+
+
+def test_change_item_applies_and_audits(seeded, shop):
+    from profiles.shop import Catalogue, NotChangeable, OutOfStock
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    done = shop.change_item(order_id=order_id, customer_id="C000005", sku="SKU-1003", variant={"size": "L", "colour": "black"},
+                            qty=1, source="chat:rest", conversation_id="c1", catalogue=Catalogue.load())
+    assert done.before == {"size": "M", "colour": "white", "qty": 2} and done.after == {"size": "L", "colour": "black", "qty": 1}
+    assert (done.amount_before, done.amount_after, done.paid) == (158.0, 79.0, True)
+    with seeded() as s:
+        order = s.get(Order, order_id)
+        change = s.scalars(select(OrderChange).where(OrderChange.order_id == order_id)).one()
+    assert order.items[0]["variant"] == {"size": "L", "colour": "black"} and order.items[0]["qty"] == 1
+    assert float(order.amount) == 79.0
+    assert change.kind == "item_change" and change.detail["after"] == done.after and change.conversation_id == "c1"
+    with pytest.raises(OutOfStock) as out:  # L / white has no stock
+        shop.change_item(order_id=order_id, customer_id="C000005", sku="SKU-1003", variant={"colour": "white"},
+                         source="chat:rest", conversation_id="c1")
+    assert {"size": "M", "colour": "white"} in out.value.available
+    with pytest.raises(NotChangeable):  # more of a paid order needs a payment
+        shop.change_item(order_id=order_id, customer_id="C000005", sku="SKU-1003", qty=3, source="chat:rest",
+                         conversation_id="c1")
+    with pytest.raises(NotOrderOwner):
+        shop.change_item(order_id=order_id, customer_id="C000001", sku="SKU-1003", qty=1, source="chat:rest",
+                         conversation_id="c1")
+
+
+def test_a_shipped_order_item_cannot_change(seeded, shop):
+    order_id = _with_items(seeded, "C000005", "shipped", [dict(TEE)], 158.0)
+    with pytest.raises(NotCancellable):
+        shop.change_item(order_id=order_id, customer_id="C000005", sku="SKU-1003", variant={"size": "L"},
+                         source="chat:rest", conversation_id="c1")
+
+
+async def test_a_change_the_data_allows_is_confirmed_then_made(seeded, store, shop, tickets, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    form = ValidateChangeOrderForm(store=store)
+    slots = {**REGULAR, names.ORDER_ID: order_id, names.REQUESTED_SLOT: "change_detail"}
+    result = await form.validate_change_detail("M码换成L码，要黑色", dispatcher,
+                                               tracker_factory(text="M码换成L码，要黑色", slots=slots), domain)
+    plan = result["change_plan"]
+    assert plan["variant"] == {"size": "L", "colour": "black"}
+    from actions.shop_requests import ActionAskChangeConfirmed
+    await ActionAskChangeConfirmed().run(dispatcher, tracker_factory(text="", slots={**slots, "change_plan": plan}), domain)
+    asked = message(dispatcher, "utter_ask_change_confirmed")
+    assert (asked["before"], asked["after"]) == ("M码 / 白色 × 2件", "L码 / 黑色 × 2件")
+    done_slots = {**slots, "change_detail": result["change_detail"], "change_plan": plan, "change_confirmed": True}
+    await ActionChangeOrder(tickets=tickets, shop=shop).run(dispatcher, tracker_factory(text="是的", slots=done_slots), domain)
+    assert message(dispatcher, "utter_change_order_done")["after"] == "L码 / 黑色 × 2件"
+    with seeded() as s:
+        assert s.get(Order, order_id).items[0]["variant"] == {"size": "L", "colour": "black"}
+        assert s.scalars(select(Ticket).where(Ticket.order_id == order_id, Ticket.topic == "order_change")).first() is None
+
+
+async def test_out_of_stock_is_refused_with_what_is_in_stock(seeded, store, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    slots = {**REGULAR, names.ORDER_ID: order_id, names.REQUESTED_SLOT: "change_detail"}
+    result = await ValidateChangeOrderForm(store=store).validate_change_detail(
+        "换成L码", dispatcher, tracker_factory(text="换成L码", slots=slots), domain)
+    assert result == {"change_detail": None, "change_plan": None}
+    sent = message(dispatcher, "utter_change_order_out_of_stock")
+    assert "L码" in sent["wanted"] and "M码 / 白色" in sent["available"]
+
+
+async def test_a_correction_at_the_confirmation_replaces_the_change(seeded, store, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    old = {"sku": "SKU-1003", "variant": {"size": "S"}, "qty": None, "before": {"size": "M", "colour": "white", "qty": 2}}
+    slots = {**REGULAR, names.ORDER_ID: order_id, names.REQUESTED_SLOT: "change_confirmed", "change_plan": old}
+    result = await ValidateChangeOrderForm(store=store).extract_change_confirmed(
+        dispatcher, tracker_factory(text="不对，要XL码", intent="deny", slots=slots), domain)
+    assert result["change_plan"]["variant"] == {"size": "XL"} and result["change_confirmed"] is None
+
+
+async def test_a_no_keeps_the_order_as_it_was(seeded, shop, tickets, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    plan = {"sku": "SKU-1003", "variant": {"size": "S"}, "qty": None, "before": {"size": "M", "colour": "white", "qty": 2}}
+    slots = {**REGULAR, names.ORDER_ID: order_id, "change_detail": "S码", "change_plan": plan, "change_confirmed": False}
+    await ActionChangeOrder(tickets=tickets, shop=shop).run(dispatcher, tracker_factory(text="不用了", slots=slots), domain)
+    assert responses(dispatcher) == ["utter_change_order_kept"]
+    with seeded() as s:
+        assert "variant" not in s.get(Order, order_id).items[0]
+
+
+async def test_a_plan_left_from_another_order_is_not_confirmed(seeded, store, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    form = ValidateChangeOrderForm(store=store)
+    stale = {"order_id": "E20200101001", "sku": "SKU-1003", "variant": {"size": "S"}, "qty": None,
+             "before": {"size": "M", "colour": "white", "qty": 2}}
+    slots = {**REGULAR, names.ORDER_ID: order_id, "change_detail": "S码", "change_plan": stale}
+    assert "change_confirmed" not in await form.required_slots([], dispatcher, tracker_factory(text="", slots=slots), domain)
+    current = {**stale, "order_id": order_id}
+    slots["change_plan"] = current
+    assert "change_confirmed" in await form.required_slots([], dispatcher, tracker_factory(text="", slots=slots), domain)
+
+
+async def test_the_change_said_with_the_request_is_the_answer_once_the_order_is_known(seeded, store, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(BANK)], 149.0)
+    first = {"event": "user", "text": "我想把订单里的充电宝换成黑色",
+             "parse_data": {"intent": {"name": "change_order", "confidence": 0.9}, "entities": []}}
+    slots = {**REGULAR, names.ORDER_ID: order_id, names.REQUESTED_SLOT: names.ORDER_ID}
+    tracker = tracker_factory(text=order_id, intent="inform", slots=slots, events=[first])
+    form = ValidateChangeOrderForm(store=store)
+    assert await form.extract_change_detail(dispatcher, tracker, domain) == {"change_detail": "我想把订单里的充电宝换成黑色"}
+    # a request without a change the data can read: the form asks for it
+    vague = {**first, "text": "我想改一下订单"}
+    tracker = tracker_factory(text=order_id, intent="inform", slots=slots, events=[vague])
+    assert await form.extract_change_detail(dispatcher, tracker, domain) == {}
+
+
+async def test_a_yes_is_no_change_detail(seeded, store, tracker_factory, dispatcher, domain):
+    order_id = _with_items(seeded, "C000005", "paid", [dict(BANK)], 149.0)
+    slots = {**REGULAR, names.ORDER_ID: order_id, names.REQUESTED_SLOT: "change_detail"}
+    result = await ValidateChangeOrderForm(store=store).validate_change_detail(
+        "确认", dispatcher, tracker_factory(text="确认", intent="affirm", slots=slots), domain)
+    assert result == {"change_detail": None} and responses(dispatcher) == ["utter_ask_change_detail"]
