@@ -9,7 +9,11 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
@@ -74,3 +78,36 @@ def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
             return value
         time.sleep(0.2)
     return None
+
+
+@contextmanager
+def seeded_console(directory: Path, users: Sequence[tuple[str, str, str, str]]) -> Iterator[SimpleNamespace]:
+    """A console on its own demo-seeded SQLite database in ``directory``, for pages that need no Rasa server
+    (the URL it is given answers nothing), with ``users`` as ``(username, password, role, display name)``.
+    Yields ``url`` and ``factory`` (the database's session factory)."""
+    from common.db import make_engine, make_session_factory
+    from demo.seed import seed_demo
+    from desk.schema import create_all
+
+    engine = make_engine(f"sqlite:///{directory / 'desk.db'}")
+    create_all(engine)
+    factory = make_session_factory(engine)
+    seed_demo(factory, today=datetime.utcnow().date(), salt="browser-salt")
+    agents = AgentStore(factory)
+    for username, password, role, display_name in users:
+        agents.add(username=username, password=password, role=role, display_name=display_name)
+    assistant = SimpleNamespace(session_factory=factory, rasa_url=f"http://127.0.0.1:{free_port()}", token="")
+    try:
+        with running_console(assistant) as url:  # type: ignore[arg-type]
+            yield SimpleNamespace(url=url, factory=factory)
+    finally:
+        engine.dispose()
+
+
+def sign_in(page: Any, url: str, username: str, password: str) -> None:
+    """Sign in on the console's form and wait until it leaves the sign-in page."""
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(lambda u: "/login" not in u)

@@ -7,20 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
 
-from common.db import make_engine, make_session_factory
-from demo.seed import seed_demo
-from desk.agents import AgentStore
 from desk.handoffs import HandoffQueue
-from desk.schema import create_all
 from desk.tickets import TicketStore
 from desk.weekly_report import WeeklyReports, last_complete_week
-from tests.integration.conftest import free_port
-from tests.utils.browser import debian_chromium, running_console
+from tests.utils.browser import seeded_console, sign_in
 
 pytestmark = [pytest.mark.browser]
 AGENT, BOSS, PASSWORD = "sla-agent", "sla-boss", "sla-agent-pass"
@@ -29,31 +23,12 @@ SHOTS = Path(__file__).resolve().parents[3] / "results" / "screenshots"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('sla') / 'desk.db'}")
-    create_all(engine)
-    factory = make_session_factory(engine)
-    seed_demo(factory, today=datetime.utcnow().date(), salt="browser-salt")
-    agents = AgentStore(factory)
-    agents.add(username=AGENT, password=PASSWORD, role="agent", display_name="小李")
-    agents.add(username=BOSS, password=PASSWORD, role="supervisor", display_name="主管")
-    assistant = SimpleNamespace(session_factory=factory, rasa_url=f"http://127.0.0.1:{free_port()}", token="")
-    with running_console(assistant) as url:  # type: ignore[arg-type]
-        yield SimpleNamespace(url=url, factory=factory)
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with debian_chromium() as chromium:
-        yield chromium
+    with seeded_console(tmp_path_factory.mktemp("sla"), [(AGENT, PASSWORD, "agent", "小李"), (BOSS, PASSWORD, "supervisor", "主管")]) as world:
+        yield world
 
 
 def _sign_in(page: Any, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(lambda u: "/login" not in u)
+    sign_in(page, url, username, PASSWORD)
 
 
 def _queued(factory: Any, conversation: str, *, ago: timedelta, priority: int) -> int:

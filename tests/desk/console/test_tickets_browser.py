@@ -7,18 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
 
-from common.db import make_engine, make_session_factory
-from demo.seed import seed_demo
-from desk.agents import AgentStore
-from desk.schema import create_all
 from desk.tickets import TicketStore
-from tests.integration.conftest import free_port
-from tests.utils.browser import running_console
+from tests.utils.browser import seeded_console, sign_in
 
 pytestmark = [pytest.mark.browser]
 AGENT, BOSS, PASSWORD = "inbox-agent", "inbox-boss", "inbox-agent-pass"
@@ -26,26 +20,13 @@ AGENT, BOSS, PASSWORD = "inbox-agent", "inbox-boss", "inbox-agent-pass"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('inbox') / 'desk.db'}")
-    create_all(engine)
-    factory = make_session_factory(engine)
-    seed_demo(factory, today=datetime.utcnow().date(), salt="browser-salt")
-    agents = AgentStore(factory)
-    agents.add(username=AGENT, password=PASSWORD, role="agent", display_name="小王")
-    agents.add(username=BOSS, password=PASSWORD, role="supervisor", display_name="主管")
-    assistant = SimpleNamespace(session_factory=factory, rasa_url=f"http://127.0.0.1:{free_port()}", token="")
-    with running_console(assistant) as url:  # type: ignore[arg-type]
-        yield SimpleNamespace(url=url, factory=factory)
-    engine.dispose()
+    with seeded_console(tmp_path_factory.mktemp("inbox"), [(AGENT, PASSWORD, "agent", "小王"), (BOSS, PASSWORD, "supervisor", "主管")]) as world:
+        yield world
 
 
 
 def _sign_in(page: Any, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(lambda u: "/login" not in u)
+    sign_in(page, url, username, PASSWORD)
 
 
 def test_an_agent_filters_claims_notes_and_resolves_a_complaint(world: Any, browser: Any) -> None:
