@@ -44,14 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from devtools.services import free_port  # noqa: E402
 from devtools.stack import (  # noqa: E402  the one launcher of our servers (also the tests')
-    HOST,
-    ServerProcess,
     StartFailed,
-    action_server,
-    console_server,
-    rasa_server,
+    embedded_trio,
     wait_all_ready,
 )
 
@@ -250,27 +245,17 @@ def main(argv: list[str] | None = None) -> int:
     senders = {path: [f"bench-{key}-{run}-{n:03d}" for n in range(count)]
                for path, key in (("web chat", "chat"), ("REST webhook", "rest"))}
     database_url = prepare_database(work, [s for group in senders.values() for s in group])
-    rasa_port, action_port, console_port = free_port(), free_port(), free_port()
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "CONSOLE_QUEUE_POLL_MS")}
-    env.update({
-        "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
-        "DATABASE_URL": database_url, "PII_HASH_SALT": SALT, "TRACKER_DB": str(work / "tracker.db"),
-        "ACTION_ENDPOINT_URL": f"http://{HOST}:{action_port}/webhook", "RASA_AUTH_TOKEN": RASA_AUTH_TOKEN,
-        "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN, "RASA_URL": f"http://{HOST}:{rasa_port}",
-        "RATE_LIMIT_PER_MINUTE": "0", "QUEUE_SWEEP_S": "3600",
-    })
-    servers: list[ServerProcess] = [
-        action_server("action server", action_port, env, RESULTS / "agent_screen_actions.log"),
-        rasa_server("Rasa server", rasa_port, env, RESULTS / "agent_screen_rasa.log", token=RASA_AUTH_TOKEN),
-        console_server("console", console_port, env, RESULTS / "agent_screen_console.log"),
-    ]
+    trio = embedded_trio(work, database_url, RESULTS, salt=SALT, rasa_token=RASA_AUTH_TOKEN,
+                         action_token=ACTION_SERVER_TOKEN, log_prefix="agent_screen_",
+                         drop=("REDIS_URL", "CONSOLE_QUEUE_POLL_MS"))
+    servers = trio.servers
     try:
         print("==> starting the action server, the Rasa server and the console", flush=True)
         for server in servers:
             server.start()
         wait_all_ready(servers, START_TIMEOUT)
         print(f"==> ready; {args.samples} timed refunds per path (+{WARMUP} warm-up)", flush=True)
-        results = asyncio.run(measure(f"http://{HOST}:{console_port}", f"http://{HOST}:{rasa_port}", senders))
+        results = asyncio.run(measure(trio.console_url, trio.rasa_url, senders))
     except (StartFailed, TimeoutError, RuntimeError) as exc:
         print(f"failed: {exc}", file=sys.stderr)
         return 1

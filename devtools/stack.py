@@ -189,6 +189,37 @@ def console_server(name: str, port: int, env: dict[str, str], log_path: Path) ->
     )
 
 
+@dataclass(frozen=True)
+class EmbeddedTrio:
+    """The action server, the Rasa server and the console on free ports over one embedded database."""
+
+    servers: list[ServerProcess]
+    rasa_url: str
+    console_url: str
+
+
+def embedded_trio(work: Path, database_url: str, log_dir: Path, *, salt: str, rasa_token: str, action_token: str,
+                  log_prefix: str = "", drop: Iterable[str] = ()) -> EmbeddedTrio:
+    """The three servers of ``make run`` (not started) with the environment the benches and the screenshot
+    script share: this checkout's code, ``database_url``, a tracker store in ``work``, no rate limits, no
+    queue sweeping; ``drop`` names variables of this process's environment not to pass on."""
+    rasa_port, action_port, console_port = free_port(), free_port(), free_port()
+    env = {key: value for key, value in os.environ.items() if key not in set(drop)}
+    env.update({
+        "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
+        "DATABASE_URL": database_url, "PII_HASH_SALT": salt, "TRACKER_DB": str(work / "tracker.db"),
+        "ACTION_ENDPOINT_URL": f"http://{HOST}:{action_port}/webhook", "RASA_AUTH_TOKEN": rasa_token,
+        "ACTION_SERVER_TOKEN": action_token, "RASA_URL": f"http://{HOST}:{rasa_port}",
+        "RATE_LIMIT_PER_MINUTE": "0", "QUEUE_SWEEP_S": "3600",
+    })
+    servers = [
+        action_server("action server", action_port, env, log_dir / f"{log_prefix}actions.log"),
+        rasa_server("Rasa server", rasa_port, env, log_dir / f"{log_prefix}rasa.log", token=rasa_token),
+        console_server("console", console_port, env, log_dir / f"{log_prefix}console.log"),
+    ]
+    return EmbeddedTrio(servers, f"http://{HOST}:{rasa_port}", f"http://{HOST}:{console_port}")
+
+
 # -- nginx -----------------------------------------------------------------------------------------------
 
 NGINX_CONF = """\

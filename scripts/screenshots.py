@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import sys
@@ -32,14 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from devtools.services import free_port  # noqa: E402
 from devtools.stack import (  # noqa: E402  the one launcher of our servers
-    HOST,
-    ServerProcess,
     StartFailed,
-    action_server,
-    console_server,
-    rasa_server,
+    embedded_trio,
     wait_all_ready,
 )
 
@@ -209,28 +203,17 @@ def main(argv: list[str] | None = None) -> int:
     stamp = int(time.time())
     senders = [(f"shot-{demo}-{stamp}-{n}", demo) for n, (demo, _) in enumerate(CONVERSATIONS)]
     database_url = prepare_database(work, senders)
-    rasa_port, action_port, console_port = free_port(), free_port(), free_port()
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "ENVIRONMENT")}
-    env.update({
-        "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
-        "DATABASE_URL": database_url, "PII_HASH_SALT": SALT, "TRACKER_DB": str(work / "tracker.db"),
-        "ACTION_ENDPOINT_URL": f"http://{HOST}:{action_port}/webhook", "RASA_AUTH_TOKEN": RASA_TOKEN,
-        "ACTION_SERVER_TOKEN": ACTION_TOKEN, "RASA_URL": f"http://{HOST}:{rasa_port}",
-        "RATE_LIMIT_PER_MINUTE": "0", "QUEUE_SWEEP_S": "3600",
-    })
-    servers: list[ServerProcess] = [
-        action_server("action server", action_port, env, LOGS / "actions.log"),
-        rasa_server("Rasa server", rasa_port, env, LOGS / "rasa.log", token=RASA_TOKEN),
-        console_server("console", console_port, env, LOGS / "console.log"),
-    ]
+    trio = embedded_trio(work, database_url, LOGS, salt=SALT, rasa_token=RASA_TOKEN, action_token=ACTION_TOKEN,
+                         drop=("REDIS_URL", "ENVIRONMENT"))
+    servers = trio.servers
     try:
         print("==> starting the action server, the Rasa server and the console (about a minute)", flush=True)
         for server in servers:
             server.start()
         wait_all_ready(servers, 600)
-        console_url = f"http://{HOST}:{console_port}"
+        console_url = trio.console_url
         print("==> demo conversations", flush=True)
-        card_id = play(Rasa(f"http://{HOST}:{rasa_port}"), Agent(console_url, "agent1", "agent1-demo-pass"), senders)
+        card_id = play(Rasa(trio.rasa_url), Agent(console_url, "agent1", "agent1-demo-pass"), senders)
         print(f"==> screenshots into {args.out}", flush=True)
         shoot(console_url, card_id, args.out)
     except (StartFailed, RuntimeError, KeyError) as exc:
