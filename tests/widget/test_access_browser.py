@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "results" / "screenshots"
 AGENT, PASSWORD, AGENT_NAME = "access-agent", "access-agent-pass", "小林"  # console_url (browser_fixtures)
-ACCESS, OTHER = "C000901", "C000005"  # declared a visual need; no need declared (demo seed)
+ACCESS, OTHER = "C000901", "C000003"  # declared a visual need; no need declared (demo seed)
 
 
 def _font_size(page: Any) -> float:
