@@ -96,6 +96,18 @@ def test_the_accessibility_customers_handoff_card_shows_the_need(assistant: Assi
     assert need.group(1).strip() and need.group(1).strip() != "visual"  # the agent's wording, not the code
 
 
+def test_the_accessibility_customer_is_answered_in_plain_short_sentences(assistant: Assistant) -> None:
+    sender = as_customer(assistant, "demo-access-zh")
+    greeting = assistant.texts(sender, "你好")
+    slots = assistant.tracker(sender)["slots"]
+    assert slots["accessibility"] == "visual" and slots["tone"] == "elder_friendly", slots
+    assert greeting and "林晓梅" in greeting[0]
+    lines = [line for text in greeting for line in re.split(r"[\n。！？]", text) if line.strip()]
+    assert len(lines) >= 2 and max(len(line) for line in lines) <= 20, greeting  # one short idea a line
+    other = as_customer(assistant, "demo-regular-zh")  # no need declared: the usual wording
+    assert assistant.texts(other, "你好") and assistant.tracker(other)["slots"]["tone"] != "elder_friendly"
+
+
 # --- birthday care for the cast's dormant customer --------------------------------------------------------
 
 RULES = CareRules()  # 22:00-08:00 Asia/Shanghai
