@@ -73,7 +73,8 @@ FRAME_MAX = 16_384  # bytes of one incoming frame
 HELLO_TIMEOUT_S = 10.0
 HISTORY_MAX = 200
 SEEN_MAX = 20_000
-DEMO_CUSTOMERS = ("C000001", "C000002", "C000003", "C000004")
+# the demo cast (demo/seed.py DEMO_CAST), including the accessibility customer and the dormant one with a birthday
+DEMO_CUSTOMERS = ("C000001", "C000002", "C000003", "C000004", "C000005", "C000006", "C000901", "C000902")
 
 
 def routers() -> list[APIRouter]:
