@@ -20,6 +20,7 @@ from desk.conversations import ConversationLog
 from desk.handoffs import HandoffQueue
 from desk.review import CRITERIA, ReviewStore
 from desk.schema import create_all
+from desk.search import TranscriptSearch
 from desk.teams import TeamDesk
 from desk.tickets import TicketStore
 from desk.weekly_report import WeeklyReports, last_complete_week
@@ -211,5 +212,56 @@ def test_the_sla_and_weekly_reports_in_english(world: Any, browser: Any) -> None
         csv_url = page.get_by_test_id("weekly-csv").get_attribute("href")
         response = page.request.get(f"{world.url}{csv_url}")
         assert response.ok and len(response.text().splitlines()) > 1
+    finally:
+        page.context.close()
+
+
+def test_a_supervisor_searches_transcripts_in_english(world: Any, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    for cid, text in (("web-pages-search-1", "Where is my refund? call me on 13812345678"),
+                      ("web-pages-search-2", "How do I get an invoice")):
+        ConversationLog(world.factory).touch(conversation_id=cid, channel="web", customer_id=None, language="en",
+                                             segment="guest", arm="neutral")
+        TranscriptSearch(world.factory).index_events(cid, [{"event": "user", "text": text, "timestamp": 1.0}])
+    page = _boss(browser, world.url, "en")
+    try:
+        page.get_by_test_id("nav-review").click()
+        page.get_by_test_id("search-box").fill("refund")
+        with page.expect_navigation():
+            page.get_by_test_id("apply-filters").click()
+        expect(page.locator("tr[data-conversation='web-pages-search-1']")).to_have_count(1)
+        expect(page.locator("tr[data-conversation='web-pages-search-2']")).to_have_count(0)
+        expect(page.get_by_test_id("search-match")).to_contain_text("138****5678")
+        expect(page.get_by_test_id("search-match")).not_to_contain_text("13812345678")
+    finally:
+        page.context.close()
+
+
+def test_an_agent_labels_a_conversation_on_the_card_in_chinese(world: Any, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    queue = HandoffQueue(world.factory)
+    ConversationLog(world.factory).touch(conversation_id="web-pages-labels", channel="web", customer_id="C000002",
+                                         language="zh", segment="important_value", arm="neutral")
+    handoff = queue.enqueue(conversation_id="web-pages-labels", customer_id="C000002", channel="web", language="zh",
+                            reason="refund", priority=4, summary="客户询问退款进度", package=make_package())
+    queue.claim(handoff.id, agent_id=AGENT)
+    page = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900}).new_page()
+    try:
+        page.goto(f"{world.url}/login")
+        page.fill("input[name=username]", AGENT)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form[action='/login'] button[type=submit]")
+        row = page.locator(f"#mine tr[data-id='{handoff.id}']")
+        with page.expect_navigation():
+            row.get_by_role("link").click()
+        context = page.get_by_test_id("context")
+        expect(context.locator("tr[data-conversation='web-pages-labels']")).to_contain_text("当前")
+        context.get_by_test_id("label-input").fill("退款 延迟")
+        context.get_by_test_id("label-add").click()
+        expect(context.get_by_test_id("label-list")).to_contain_text("退款-延迟")
+        page.reload()
+        expect(page.get_by_test_id("context").get_by_test_id("label-list")).to_contain_text("退款-延迟")
     finally:
         page.context.close()
