@@ -42,6 +42,7 @@
 
   const claim = document.getElementById("claim");
   if (claim) claim.addEventListener("click", async () => {
+    if (typeof DeskQueue === "object") DeskQueue.claiming(id);  // the agent's own claim: no "assigned to you" alert
     const result = await Desk.call("POST", `/api/handoffs/${id}/claim`);
     if (result.ok) window.location.reload(); else Desk.notice(result.data.detail);
   });

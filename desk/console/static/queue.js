@@ -45,6 +45,7 @@
     const button = event.target.closest("button.claim");
     if (!button) return;
     button.disabled = true;
+    DeskQueue.claiming(button.dataset.id);  // the agent's own claim: no "assigned to you" alert
     const result = await Desk.call("POST", `/api/handoffs/${button.dataset.id}/claim`);
     if (result.ok) { window.location.href = result.data.url; return; }
     Desk.notice(result.data.detail || Desk.t("taken"));
