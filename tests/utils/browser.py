@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import uvicorn
@@ -81,10 +81,11 @@ def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
 
 
 @contextmanager
-def seeded_console(directory: Path, users: Sequence[tuple[str, str, str, str]]) -> Iterator[SimpleNamespace]:
+def seeded_console(directory: Path, users: Sequence[tuple[str, str, str, str]],
+                   prepare: Callable[[Any], None] | None = None) -> Iterator[SimpleNamespace]:
     """A console on its own demo-seeded SQLite database in ``directory``, for pages that need no Rasa server
-    (the URL it is given answers nothing), with ``users`` as ``(username, password, role, display name)``.
-    Yields ``url`` and ``factory`` (the database's session factory)."""
+    (the URL it is given answers nothing), with ``users`` as ``(username, password, role, display name)``
+    and whatever ``prepare(factory)`` adds before the console starts. Yields ``url`` and ``factory``."""
     from common.db import make_engine, make_session_factory
     from demo.seed import seed_demo
     from desk.schema import create_all
@@ -96,6 +97,8 @@ def seeded_console(directory: Path, users: Sequence[tuple[str, str, str, str]]) 
     agents = AgentStore(factory)
     for username, password, role, display_name in users:
         agents.add(username=username, password=password, role=role, display_name=display_name)
+    if prepare is not None:
+        prepare(factory)
     assistant = SimpleNamespace(session_factory=factory, rasa_url=f"http://127.0.0.1:{free_port()}", token="")
     try:
         with running_console(assistant) as url:  # type: ignore[arg-type]

@@ -9,20 +9,14 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
 
-from common.db import make_engine, make_session_factory
-from demo.seed import seed_demo
-from desk.agents import AgentStore
 from desk.handoffs import HandoffQueue
-from desk.schema import create_all
 from tests.desk.console.conftest import make_package
 from tests.desk.console.test_alerts_browser import RECORDERS
-from tests.integration.conftest import free_port
-from tests.utils.browser import debian_chromium, running_console
+from tests.utils.browser import seeded_console, sign_in
 
 pytestmark = [pytest.mark.browser]
 ANN, BOB, PASSWORD = "bell-ann", "bell-bob", "bell-agent-pass"
@@ -31,23 +25,9 @@ GRANTED = "localStorage.setItem('test.granted', '1');"  # the agent allowed noti
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('bells') / 'desk.db'}")
-    create_all(engine)
-    factory = make_session_factory(engine)
-    seed_demo(factory, today=datetime.utcnow().date(), salt="browser-salt")
-    agents = AgentStore(factory)
-    agents.add(username=ANN, password=PASSWORD, role="agent", display_name="小安")
-    agents.add(username=BOB, password=PASSWORD, role="agent", display_name="小博")
-    assistant = SimpleNamespace(session_factory=factory, rasa_url=f"http://127.0.0.1:{free_port()}", token="")
-    with running_console(assistant) as url:  # type: ignore[arg-type]
-        yield SimpleNamespace(url=url, factory=factory)
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with debian_chromium() as chromium:
-        yield chromium
+    users = [(ANN, PASSWORD, "agent", "小安"), (BOB, PASSWORD, "agent", "小博")]
+    with seeded_console(tmp_path_factory.mktemp("bells"), users) as world:
+        yield world
 
 
 def _page(browser: Any, locale: str) -> Any:
@@ -57,11 +37,7 @@ def _page(browser: Any, locale: str) -> Any:
 
 
 def _sign_in(page: Any, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(lambda u: "/login" not in u)
+    sign_in(page, url, username, PASSWORD)
     page.wait_for_function("() => typeof DeskQueue === 'object'")
 
 

@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
 
-from common.db import make_engine, make_session_factory
-from demo.seed import seed_demo
 from desk.agents import AgentStore
 from desk.conversations import ConversationLog
 from desk.handoffs import HandoffQueue
 from desk.review import CRITERIA, ReviewStore
-from desk.schema import create_all
 from desk.search import TranscriptSearch
 from desk.teams import TeamDesk
 from desk.tickets import TicketStore
 from desk.weekly_report import WeeklyReports, last_complete_week
 from profiles.vault import PiiVault
 from tests.desk.console.conftest import make_package
-from tests.integration.conftest import free_port
-from tests.utils.browser import debian_chromium, running_console, wait_for
+from tests.utils.browser import seeded_console, wait_for
 
 pytestmark = [pytest.mark.browser]
 AGENT, BOSS, PASSWORD = "pages-agent", "pages-boss", "pages-agent-pass"
@@ -37,19 +32,13 @@ LOCALES = {"zh": "zh-CN", "en": "en-US"}
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('pages') / 'desk.db'}")
-    create_all(engine)
-    factory = make_session_factory(engine)
-    seed_demo(factory, today=datetime.utcnow().date(), salt="browser-salt")
-    agents = AgentStore(factory)
-    agents.add(username=AGENT, password=PASSWORD, role="agent", display_name="小页")
-    agents.add(username=BOSS, password=PASSWORD, role="supervisor", display_name="主管")
-    WeeklyReports(factory).generate(last_complete_week(datetime.utcnow()))
-    _chats(factory)
-    assistant = SimpleNamespace(session_factory=factory, rasa_url=f"http://127.0.0.1:{free_port()}", token="")
-    with running_console(assistant) as url:  # type: ignore[arg-type]
-        yield SimpleNamespace(url=url, factory=factory)
-    engine.dispose()
+    def prepare(factory: Any) -> None:
+        WeeklyReports(factory).generate(last_complete_week(datetime.utcnow()))
+        _chats(factory)
+
+    users = [(AGENT, PASSWORD, "agent", "小页"), (BOSS, PASSWORD, "supervisor", "主管")]
+    with seeded_console(tmp_path_factory.mktemp("pages"), users, prepare) as world:
+        yield world
 
 
 def _chats(factory: Any) -> None:
@@ -65,12 +54,6 @@ def _chats(factory: Any) -> None:
         queue.resolve(handoff.id)
     ReviewStore(factory, vault=PiiVault(factory, secret="k" * 32)).add_review(
         conversation_id="web-pages-report-0", reviewer=BOSS, scores=dict.fromkeys(CRITERIA, 4), notes=None)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with debian_chromium() as chromium:
-        yield chromium
 
 
 def _boss(browser: Any, url: str, lang: str) -> Any:
