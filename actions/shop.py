@@ -138,6 +138,17 @@ class _OrderFormValidation(FormValidationAction):
     def _profiles(self) -> ProfileStore:
         return self._store or providers.profile_store()
 
+    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> list[EventType]:
+        """The SDK returns only the form's own slots, so a slot that an ``extract_`` method sets beside them
+        (the corrected ``change_plan``, a ``declined`` proposed order) never reached Rasa: the old change was
+        confirmed and made, and a "no" was handled outside the form. Those slots are returned too."""
+        extracted = tracker.slots_to_validate()
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        returned = {event.get("name") for event in events}
+        kept = [SlotSet(name, tracker.slots.get(name)) for name in extracted if name not in returned]
+        return [*kept, *events]
+
     def order_slots(self, tracker: Tracker) -> list[str]:
         if tracker.get_slot(SLOT_BLOCKED):
             return []

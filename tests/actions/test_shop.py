@@ -486,6 +486,23 @@ async def test_one_paid_order_in_the_window_is_proposed_and_a_yes_takes_it(seede
     assert await ValidatePaymentForm(store=store).extract_order_id(dispatcher, no, domain) == {"payment_candidate": "declined"}
 
 
+async def test_a_no_to_the_proposed_order_reaches_rasa_and_keeps_the_form_going(seeded, store, clock, tracker_factory, dispatcher, domain):
+    """The whole validation run (as Rasa calls it) returns the "declined": without a slot event Rasa rejects
+    the form's turn and the "no" is handled outside it (the rating survey started)."""
+    keep = next(o for o in _orders_of(store, "C000005") if o.status in ("paid", "processing", "shipped", "delivered"))
+    no = tracker_factory(text="不是这笔", intent="deny", active_loop={"name": "payment_form"},
+                         slots={**REGULAR, names.REQUESTED_SLOT: names.ORDER_ID, "payment_candidate": keep.order_id},
+                         events=[{"event": "action", "name": "payment_form"}, {"event": "active_loop", "name": "payment_form"}])
+    events = await ValidatePaymentForm(store=store).run(dispatcher, no, domain)
+    assert slot_events(events).get("payment_candidate") == "declined"
+    assert names.ORDER_ID not in slot_events(events)
+    # a later turn with nothing to say about the order sends no "declined" again (Rasa may then reject the turn)
+    later = tracker_factory(text="嗯", intent="inform", active_loop={"name": "payment_form"},
+                            slots={**REGULAR, names.REQUESTED_SLOT: names.ORDER_ID, "payment_candidate": "declined"},
+                            events=[{"event": "action", "name": "payment_form"}, {"event": "active_loop", "name": "payment_form"}])
+    assert "payment_candidate" not in slot_events(await ValidatePaymentForm(store=store).run(dispatcher, later, domain))
+
+
 async def test_several_paid_orders_are_listed_as_buttons(seeded, store, clock, tracker_factory, dispatcher, domain):
     from actions.shop_requests import ActionAskPaymentOrder
     orders = [o for o in _orders_of(store, "C000001") if o.status != "pending_payment"][:3]
@@ -611,6 +628,23 @@ async def test_a_correction_at_the_confirmation_replaces_the_change(seeded, stor
     result = await ValidateChangeOrderForm(store=store).extract_change_confirmed(
         dispatcher, tracker_factory(text="不对，要XL码", intent="deny", slots=slots), domain)
     assert result["change_plan"]["variant"] == {"size": "XL"} and result["change_confirmed"] is None
+
+
+async def test_the_corrected_change_reaches_rasa_from_the_whole_validation_run(seeded, store, tracker_factory, dispatcher, domain):
+    """As Rasa calls the form's validation: the new plan comes back with the new detail (the SDK drops a slot
+    that is not one of the form's own; the old change was then confirmed again and made)."""
+    order_id = _with_items(seeded, "C000005", "paid", [dict(TEE)], 158.0)
+    old = {"order_id": order_id, "sku": "SKU-1003", "variant": {"size": "S"}, "qty": None,
+           "before": {"size": "M", "colour": "white", "qty": 2}}
+    slots = {**REGULAR, names.ORDER_ID: order_id, names.REQUESTED_SLOT: "change_confirmed", "change_detail": "换成S码",
+             "change_plan": old, "change_confirmed": False}
+    tracker = tracker_factory(text="不对，要XL码", intent="deny", slots=slots, active_loop={"name": "change_order_form"},
+                              events=[{"event": "action", "name": "change_order_form"},
+                                      {"event": "active_loop", "name": "change_order_form"}])
+    tracker.events.append({"event": "slot", "name": "change_confirmed", "value": False})  # the from_intent mapping
+    events = slot_events(await ValidateChangeOrderForm(store=store).run(dispatcher, tracker, domain))
+    assert events.get("change_plan", {}).get("variant") == {"size": "XL"}
+    assert events["change_detail"] == "不对，要XL码" and events["change_confirmed"] is None
 
 
 async def test_a_no_keeps_the_order_as_it_was(seeded, shop, tickets, tracker_factory, dispatcher, domain):
