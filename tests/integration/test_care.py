@@ -44,6 +44,7 @@ class Late:
     restored afterwards, with the proactive messages and held WeChat lines this test made."""
 
     def __init__(self, assistant: Assistant, customer: str, *, intensity: str = "high") -> None:
+        self.assistant = assistant
         self.sessions = assistant.session_factory
         self.customer = customer
         with self.sessions.begin() as s:
@@ -76,6 +77,7 @@ class Late:
             consent = s.get(Consent, self.customer)
             consent.personalization, consent.intensity, consent.marketing = self.saved_consent
             s.execute(sa.delete(ProactiveMessage))
+        self.assistant.forget(f"web-{self.customer}")  # the widget tests open this customer's chat afresh
 
 
 def mine(decisions: list[Any], customer: str) -> list[str]:

@@ -131,7 +131,7 @@ def test_stop_messages_is_an_opt_out_not_a_survey(assistant: Assistant) -> None:
     order = _crowd_order(assistant, "delivered", language="zh", paid_with=False)
     sender = _signed_in(assistant, order.customer_id)
     reply = " ".join(assistant.texts(sender, "以后不要再给我发消息了"))
-    assert "退订促销消息" in reply and "1 到 5" not in reply and "评分" not in reply
+    assert "已为您退订" in reply and "不再主动给您发消息" in reply and "1 到 5" not in reply and "评分" not in reply
     with assistant.session_factory() as s:
         assert s.get(Consent, order.customer_id).marketing is False
         change = s.scalars(select(ConsentChange).where(ConsentChange.customer_id == order.customer_id,
