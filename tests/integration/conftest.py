@@ -77,16 +77,6 @@ class Assistant:
         with urllib.request.urlopen(url, timeout=30) as response:
             return json.loads(response.read())
 
-    def forget(self, sender: str) -> None:
-        """The conversation's events replaced by none: a test that used a sender others use too (a demo
-        customer's ``web-C…``) leaves it as it found it."""
-        request = urllib.request.Request(
-            f"{self.rasa_url}/conversations/{sender}/tracker/events?token={self.token}",
-            data=b"[]", headers={"Content-Type": "application/json"}, method="PUT",
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            response.read()
-
     def trigger(self, sender: str, intent: str) -> dict[str, Any]:
         request = urllib.request.Request(
             f"{self.rasa_url}/conversations/{sender}/trigger_intent?output_channel=latest&token={self.token}",

@@ -31,6 +31,9 @@ TODAY = datetime.utcnow().date()
 NOON_LOCAL = datetime.combine(TODAY, datetime.min.time()) + timedelta(hours=4)  # 12:00 in Shanghai
 NIGHT_LOCAL = NOON_LOCAL + timedelta(hours=11)  # 23:00 in Shanghai
 SECRET = Settings().widget_token_secret  # running_console's
+# the elderly demo customer (zh): the widget tests open the VIP customer's (C000001) chat afresh, and the
+# widget shows a customer's whole history
+CUSTOMER = "C000002"
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +47,6 @@ class Late:
     restored afterwards, with the proactive messages and held WeChat lines this test made."""
 
     def __init__(self, assistant: Assistant, customer: str, *, intensity: str = "high") -> None:
-        self.assistant = assistant
         self.sessions = assistant.session_factory
         self.customer = customer
         with self.sessions.begin() as s:
@@ -77,7 +79,6 @@ class Late:
             consent = s.get(Consent, self.customer)
             consent.personalization, consent.intensity, consent.marketing = self.saved_consent
             s.execute(sa.delete(ProactiveMessage))
-        self.assistant.forget(f"web-{self.customer}")  # the widget tests open this customer's chat afresh
 
 
 def mine(decisions: list[Any], customer: str) -> list[str]:
@@ -101,27 +102,27 @@ async def frames_until(socket: Any, predicate: Any, timeout: float = 20.0) -> li
 async def test_a_delay_notice_reaches_the_connected_widget_after_quiet_hours_and_stops_on_opt_out(
     assistant: Assistant, console_url: str
 ) -> None:
-    late = Late(assistant, "C000001")
+    late = Late(assistant, CUSTOMER)
     store = CareStore(assistant.session_factory)
     try:
-        token = sign_token("C000001", int(time.time()) + 600, SECRET)
+        token = sign_token(CUSTOMER, int(time.time()) + 600, SECRET)
         async with websockets.connect(console_url.replace("http", "ws") + "/widget/ws") as socket:
             await socket.send(json.dumps({"type": "hello", "token": token, "guest": None}))
             await frames_until(socket, lambda f: f["type"] == "history")
 
             night = await CareScheduler(store, RULES, clock=lambda: NIGHT_LOCAL).run_once()
-            assert mine(night, "C000001") == [QUIET_HOURS] and late.rows() == []
+            assert mine(night, CUSTOMER) == [QUIET_HOURS] and late.rows() == []
 
             day = await CareScheduler(store, RULES, clock=lambda: NOON_LOCAL).run_once()
-            assert mine(day, "C000001") == [SEND]
+            assert mine(day, CUSTOMER) == [SEND]
             frames = await frames_until(socket, lambda f: f.get("proactive") == ORDER_DELAY)
             notice = frames[-1]
             assert notice["from"] == "bot"
             assert (TODAY + timedelta(days=2)).isoformat() in notice["text"] and "抱歉" in notice["text"]
             [row] = late.rows()
-            assert row.status == "sent" and row.channel == "web" and row.conversation_id == "web-C000001"
+            assert row.status == "sent" and row.channel == "web" and row.conversation_id == f"web-{CUSTOMER}"
 
-            tracker = assistant.tracker("web-C000001")
+            tracker = assistant.tracker(f"web-{CUSTOMER}")
             said = [e for e in tracker["events"] if e.get("event") == "bot" and e.get("text") == notice["text"]]
             assert said, tracker["events"][-3:]
             assert said[-1]["metadata"]["proactive"] == ORDER_DELAY  # in the transcript the review reads
@@ -133,17 +134,17 @@ async def test_a_delay_notice_reaches_the_connected_widget_after_quiet_hours_and
             assert late.consent()[2] is False
         late.set_eta(TODAY - timedelta(days=1))  # a new ETA passes: would be a new notice
         after = await CareScheduler(store, RULES, clock=lambda: NOON_LOCAL + timedelta(days=2)).run_once()
-        assert mine(after, "C000001") == [OPTED_OUT]
+        assert mine(after, CUSTOMER) == [OPTED_OUT]
         assert len(late.rows()) == 1
     finally:
         late.restore()
 
 
 async def test_medium_intensity_gets_no_proactive_care(assistant: Assistant) -> None:
-    late = Late(assistant, "C000001", intensity="medium")
+    late = Late(assistant, CUSTOMER, intensity="medium")
     try:
         decisions = await CareScheduler(CareStore(assistant.session_factory), RULES, clock=lambda: NOON_LOCAL).run_once()
-        assert mine(decisions, "C000001") == [INTENSITY] and late.rows() == []
+        assert mine(decisions, CUSTOMER) == [INTENSITY] and late.rows() == []
     finally:
         late.restore()
 
