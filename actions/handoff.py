@@ -23,7 +23,6 @@ from actions.context import (
     priority_customer,
     recent_intents,
 )
-from sentiment.tone import Escalation, fallback_threshold
 from common.db import StoreUnavailable
 from common.masking import mask_name
 from desk.handoffs import HandoffQueue, QueueFull, SummaryFacts, build_summary, handoff_priority
@@ -33,6 +32,7 @@ from desk.teams import TeamDesk, route_team
 from desk.tickets import TicketStore
 from profiles.offers import PRIORITY_HUMAN, privileges
 from profiles.store import ProfileStore
+from sentiment.tone import Escalation, fallback_threshold
 
 logger = logging.getLogger(__name__)
 

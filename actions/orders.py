@@ -16,13 +16,13 @@ from actions import names, order_access, providers
 from actions.context import channel_of, escalation_of, language_of, latest_intent
 from actions.handoff import offer_human
 from actions.repair import MAX_FAILED_TRIES, SLOT_FAILED_TRIES, RetryLimitedFormValidation
-from sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from common.masking import mask_text, mask_tracking_number
 from desk.models import HandoffReason, TicketTopic
 from desk.tickets import TicketStore
 from profiles.schemas import OrderSnapshot
 from profiles.store import AddressLocked, NotOrderOwner, OrderNotFound, ProfileStore, normalize_order_id
+from sentiment.tone import Escalation
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import hmac
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 from sanic import Sanic, response
 from sanic.request import Request

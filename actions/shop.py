@@ -26,7 +26,6 @@ from actions import names, order_access, providers
 from actions.context import channel_of, escalation_of, language_of, latest_text
 from actions.handoff import offer_human, segment_privileges
 from actions.orders import ask_for_order_id
-from sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from common.masking import fold, mask_text
 from desk.models import HandoffReason, Priority, TicketTopic
@@ -35,6 +34,7 @@ from profiles.offers import FREE_RETURNS
 from profiles.schemas import OrderSnapshot
 from profiles.shop import CANCELLABLE_STATUSES, NotCancellable, ShopStore, refund_timing
 from profiles.store import NotOrderOwner, OrderNotFound, ProfileStore, normalize_order_id
+from sentiment.tone import Escalation
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ class _OrderFormValidation(FormValidationAction):
             slots.append(SLOT_LAST4)
         return slots
 
-    async def _order(self, dispatcher: CollectingDispatcher, tracker: Tracker, order_id: str) -> OrderSnapshot | None | str:
+    async def _order(self, dispatcher: CollectingDispatcher, tracker: Tracker, order_id: str) -> OrderSnapshot | str | None:
         try:
             return await asyncio.to_thread(self._profiles().get_order, order_id)
         except StoreUnavailable:

@@ -25,13 +25,13 @@ from rasa_sdk.types import DomainDict
 from actions import names, providers
 from actions.context import escalation_of, language_of, latest_text
 from actions.handoff import offer_human
-from sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from desk.models import HandoffReason, TicketTopic
 from desk.schemas import TicketSummary
 from desk.ticket_status import due_text, is_overdue
 from desk.tickets import TicketStore
 from profiles.store import normalize_order_id
+from sentiment.tone import Escalation
 
 logger = logging.getLogger(__name__)
 

@@ -16,13 +16,13 @@ from actions.context import channel_of, escalation_of, latest_text, priority_cus
 from actions.handoff import hand_over, offer_human
 from actions.orders import asks_where_order_is, route_after_serving, serve_order_status
 from actions.status import open_refund_of, refund_in_progress
-from sentiment.tone import Escalation
 from common.db import StoreUnavailable
 from desk.handoffs import HandoffQueue
 from desk.models import HandoffReason, Priority, TicketTopic
 from desk.schemas import ContactRecord
 from desk.tickets import TicketStore
 from profiles.store import ProfileStore, normalize_order_id
+from sentiment.tone import Escalation
 
 logger = logging.getLogger(__name__)
 

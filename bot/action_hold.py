@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, List
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def install_action_hold(retry_seconds: float) -> None:
     install_queue_turns()
     original = RemoteAction.run
 
-    async def run(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Any]:
+    async def run(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> list[Any]:
         now = time.monotonic()
         deadline = now + (retry_seconds if now >= _state["down_until"] else 0.0)
         delay = 0.2

@@ -23,7 +23,8 @@ import contextlib
 import json
 import logging
 from asyncio import AbstractEventLoop
-from typing import Any, Deque, Dict, Iterator, List, Optional, Text
+from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -50,7 +51,7 @@ class ArchivedEvent(ArchiveBase):  # type: ignore[misc, valid-type]
 class EventArchive(EventBroker):
     """Append-only SQL copy of every tracker event (masked), in the order Rasa published them."""
 
-    def __init__(self, url: Text) -> None:
+    def __init__(self, url: str) -> None:
         from common.db import create_tables, make_engine
 
         self.engine = make_engine(url)
@@ -58,13 +59,13 @@ class EventArchive(EventBroker):
         self.sessionmaker = sessionmaker(bind=self.engine)
         # events not yet written (database down), already masked; at most ``waiting_max``: past it the
         # oldest is dropped and the drop is logged (the tracker store keeps the conversation itself)
-        self._waiting: Deque[Dict[Text, Any]] = collections.deque()
+        self._waiting: collections.deque[dict[str, Any]] = collections.deque()
         self._dropped = 0
 
     @classmethod
     async def from_endpoint_config(
-        cls, broker_config: EndpointConfig, event_loop: Optional[AbstractEventLoop] = None
-    ) -> "EventArchive":
+        cls, broker_config: EndpointConfig, event_loop: AbstractEventLoop | None = None
+    ) -> EventArchive:
         if not broker_config.url:
             raise ValueError("event_broker: bot.event_archive.EventArchive needs a `url` (SQLAlchemy URL)")
         return cls(broker_config.url)
@@ -79,7 +80,7 @@ class EventArchive(EventBroker):
 
     waiting_max: int = 50_000
 
-    def publish(self, event: Dict[Text, Any]) -> None:
+    def publish(self, event: dict[str, Any]) -> None:
         """Append one event; while the database is down, events wait here (in order, masked, bounded by
         ``waiting_max``) for the next publish."""
         self._waiting.append({**masked_event(event), "sender_id": event.get("sender_id")})
@@ -102,7 +103,7 @@ class EventArchive(EventBroker):
             logger.warning("event archive: database is back; %d events were dropped during the outage", self._dropped)
             self._dropped = 0
 
-    def _write(self, event: Dict[Text, Any]) -> None:
+    def _write(self, event: dict[str, Any]) -> None:
         data = event  # masked when it was published
         with self.session_scope() as session:
             session.add(
@@ -115,7 +116,7 @@ class EventArchive(EventBroker):
             )
             session.commit()
 
-    def transcript(self, sender_id: Text) -> List[Dict[Text, Any]]:
+    def transcript(self, sender_id: str) -> list[dict[str, Any]]:
         """Every archived event of one conversation, oldest first (export, tests)."""
         with self.session_scope() as session:
             rows = session.execute(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Optional, Text
+from typing import Any
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
@@ -38,7 +38,7 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
 class FallbackRedisLockStore(RedisLockStore):
     """``RedisLockStore`` with an in-process fallback while Redis is unavailable (see module doc)."""
 
-    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **kwargs: Any) -> None:
+    def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:
         if endpoint_config is not None:
             kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs, **kwargs}
         self.retry_after_seconds = float(kwargs.pop("retry_after_seconds", 5))
@@ -46,7 +46,7 @@ class FallbackRedisLockStore(RedisLockStore):
         super().__init__(**kwargs)
         self.red.connection_pool.connection_kwargs["socket_connect_timeout"] = connect_timeout
         self.memory = InMemoryLockStore()
-        self.degraded_since: Optional[float] = None
+        self.degraded_since: float | None = None
         self._next_probe = 0.0
         self._errors = _redis_errors()
 
@@ -78,10 +78,10 @@ class FallbackRedisLockStore(RedisLockStore):
         self.degraded_since = None
         return True
 
-    def _in_memory(self, conversation_id: Text) -> bool:
+    def _in_memory(self, conversation_id: str) -> bool:
         return conversation_id in self.memory.conversation_locks or not self._redis_usable()
 
-    def get_lock(self, conversation_id: Text) -> Optional[TicketLock]:
+    def get_lock(self, conversation_id: str) -> TicketLock | None:
         if self._in_memory(conversation_id):
             return self.memory.get_lock(conversation_id)
         try:
@@ -100,7 +100,7 @@ class FallbackRedisLockStore(RedisLockStore):
             self._fail(exc)
             self.memory.save_lock(lock)
 
-    def delete_lock(self, conversation_id: Text) -> None:
+    def delete_lock(self, conversation_id: str) -> None:
         if conversation_id in self.memory.conversation_locks:
             self.memory.delete_lock(conversation_id)
             return

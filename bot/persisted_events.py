@@ -16,6 +16,7 @@ from typing import Any
 
 from common.masking import mask_text
 
+
 def _mask_value(value: Any) -> Any:
     if isinstance(value, str):
         return mask_text(value)

@@ -40,9 +40,7 @@ def is_queue_turn(tracker: Any) -> bool:
     if latest is None or not (latest.text or "").strip():
         return False
     intent = (latest.intent or {}).get("name") or ""
-    if intent.startswith("EXTERNAL_") or intent in ("restart", "session_start"):
-        return False
-    return True
+    return not (intent.startswith("EXTERNAL_") or intent in ("restart", "session_start"))
 
 
 def install_queue_turns() -> None:

@@ -12,7 +12,7 @@ this model and never at import time.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Text
+from typing import Any
 
 logger = logging.getLogger(__name__)
 _INSTALLED = False
@@ -32,7 +32,7 @@ def install_fast_action_result_validation() -> None:
     validator_class.check_schema(spec)
     validator = validator_class(spec)
 
-    def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
+    def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
         error = best_match(validator.iter_errors(result))
         if error is None:
             return True

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -56,7 +56,7 @@ class TrackerCheckpoint(CheckpointBase):  # type: ignore[misc, valid-type]
     events = sa.Column(sa.Text, nullable=False)
 
 
-def cut_index(events: List[Event], keep_turns: int) -> Optional[int]:
+def cut_index(events: list[Event], keep_turns: int) -> int | None:
     """Index of the ``action_listen`` that precedes the ``keep_turns``-th last user message."""
     user_positions = [i for i, e in enumerate(events) if isinstance(e, UserUttered)]
     if len(user_positions) <= keep_turns:
@@ -72,13 +72,13 @@ def cut_index(events: List[Event], keep_turns: int) -> Optional[int]:
 
 
 def snapshot_events(
-    sender_id: Text, events: List[Event], cut: int, domain: Domain
-) -> List[Dict[Text, Any]]:
+    sender_id: str, events: list[Event], cut: int, domain: Domain
+) -> list[dict[str, Any]]:
     """The state of the conversation just before ``events[cut]`` as a short list of events."""
     before = DialogueStateTracker.from_events(sender_id, events[:cut], slots=domain.slots)
     session_start = next((e for e in events if isinstance(e, SessionStarted)), None)
     stamp = events[cut].timestamp
-    prefix: List[Event] = [
+    prefix: list[Event] = [
         SessionStarted(timestamp=session_start.timestamp if session_start else events[0].timestamp)
     ]
     for name, slot in before.slots.items():
@@ -96,7 +96,7 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
 
     def __init__(
         self,
-        domain: Optional[Domain] = None,
+        domain: Domain | None = None,
         compact_after: int = 90,
         keep_turns: int = 4,
         **kwargs: Any,
@@ -133,7 +133,7 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
     # starts from an empty tracker. (Lost if this process dies before the database returns.)
     # At most ``pending_max`` conversations are held: past it the one saved longest ago is dropped
     # (its turns since the outage began are not written) and the drop is logged.
-    _pending: Dict[Text, "tuple[DialogueStateTracker, int]"]
+    _pending: dict[str, tuple[DialogueStateTracker, int]]
     pending_max: int = 5_000
 
     def _database_down(self, exc: BaseException) -> None:
@@ -142,7 +142,7 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
                          "written when it returns", type(exc).__name__)
         self._down = True
 
-    def _pending_copy(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    def _pending_copy(self, sender_id: str) -> DialogueStateTracker | None:
         pending = getattr(self, "_pending", {}).get(sender_id)
         if pending is None:
             return None
@@ -173,7 +173,7 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
         finally:
             self._flushing = False
 
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         await self._flush_pending()
         pending = self._pending_copy(sender_id)
         if pending is not None:
@@ -202,7 +202,7 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
         getattr(self, "_pending", {}).pop(tracker.sender_id, None)
 
     # -- reading ---------------------------------------------------------------------------
-    async def _retrieve_stored(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def _retrieve_stored(self, sender_id: str) -> DialogueStateTracker | None:
         with self.session_scope() as session:
             checkpoint = session.get(TrackerCheckpoint, sender_id)
             latest_session = session.scalar(

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Pattern, Tuple, Union
+from re import Pattern
 
 import yaml
 
@@ -27,7 +28,7 @@ _APOSTROPHES = "'\u2019\u2018`"
 _EN_WORD_CHAR = "A-Za-z0-9_"
 
 
-def forbidden_words_path(settings: Optional[Settings] = None) -> Path:
+def forbidden_words_path(settings: Settings | None = None) -> Path:
     """The configured word-list file: ``settings.forbidden_words_file`` (the process's settings by default).
 
     A relative path is taken from the repository root.
@@ -37,7 +38,7 @@ def forbidden_words_path(settings: Optional[Settings] = None) -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-def load_forbidden_words(path: Union[str, Path, None] = None) -> Dict[str, List[str]]:
+def load_forbidden_words(path: str | Path | None = None) -> dict[str, list[str]]:
     """Read the word list: ``{"zh": [...], "en": [...]}`` (missing languages give ``[]``).
 
     Words are stripped, empty entries dropped and duplicates removed (order kept).
@@ -47,12 +48,12 @@ def load_forbidden_words(path: Union[str, Path, None] = None) -> Dict[str, List[
         data = yaml.safe_load(fh) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{file}: expected a mapping with 'zh' and 'en' lists")
-    words: Dict[str, List[str]] = {}
+    words: dict[str, list[str]] = {}
     for lang in _LANGUAGES:
         items = data.get(lang) or []
         if not isinstance(items, list):
             raise ValueError(f"{file}: '{lang}' must be a list of words")
-        seen: Dict[str, None] = {}
+        seen: dict[str, None] = {}
         for item in items:
             word = str(item).strip()
             if word:
@@ -76,7 +77,7 @@ def _en_pattern(word: str) -> Pattern[str]:
     return re.compile(rf"(?<![{_EN_WORD_CHAR}]){body}(?![{_EN_WORD_CHAR}])", re.IGNORECASE)
 
 
-def _as_pairs(words: Union[Mapping[str, Iterable[str]], Iterable[str]]) -> List[Tuple[str, str]]:
+def _as_pairs(words: Mapping[str, Iterable[str]] | Iterable[str]) -> list[tuple[str, str]]:
     if isinstance(words, Mapping):
         return [(lang, w) for lang in _LANGUAGES for w in (words.get(lang) or [])]
     # a flat list: words containing CJK are substrings, the rest whole English words
@@ -88,8 +89,8 @@ def _has_cjk(text: str) -> bool:
 
 
 def find_forbidden(
-    text: Optional[str], words: Union[Mapping[str, Iterable[str]], Iterable[str]]
-) -> List[str]:
+    text: str | None, words: Mapping[str, Iterable[str]] | Iterable[str]
+) -> list[str]:
     """The forbidden words found in ``text``, in list order, each reported once.
 
     ``words`` is the mapping from :func:`load_forbidden_words`. Both lists are checked
@@ -98,15 +99,12 @@ def find_forbidden(
     """
     if not text:
         return []
-    found: List[str] = []
+    found: list[str] = []
     for lang, word in _as_pairs(words):
         word = str(word).strip()
         if not word or word in found:
             continue
-        if lang == "zh":
-            hit = word in text
-        else:
-            hit = _en_pattern(word).search(text) is not None
+        hit = word in text if lang == "zh" else _en_pattern(word).search(text) is not None
         if hit:
             found.append(word)
     return found

@@ -45,24 +45,24 @@ class ConversationId:
 
     # ------------------------------------------------------------------------------ building
     @classmethod
-    def web_customer(cls, customer_id: str) -> "ConversationId":
+    def web_customer(cls, customer_id: str) -> ConversationId:
         """A signed-in widget customer's conversation (their ``web`` identity in ``profiles``)."""
         if not customer_id:
             raise ValueError("customer_id is empty")
         return cls(WEB, _WEB_CUSTOMER + customer_id)
 
     @classmethod
-    def new_web_guest(cls) -> "ConversationId":
+    def new_web_guest(cls) -> ConversationId:
         return cls(WEB, _WEB_GUEST + secrets.token_hex(16))
 
     @classmethod
-    def wechat(cls, openid: str) -> "ConversationId":
+    def wechat(cls, openid: str) -> ConversationId:
         if not openid:
             raise ValueError("openid is empty")
         return cls(WECHAT, openid)
 
     @classmethod
-    def parse(cls, sender_id: str) -> "ConversationId":
+    def parse(cls, sender_id: str) -> ConversationId:
         """The id Rasa keys the tracker by → channel + external id (never fails; unknown → ``rest``)."""
         if sender_id.startswith(_WECHAT) and len(sender_id) > len(_WECHAT):
             return cls(WECHAT, sender_id[len(_WECHAT):])

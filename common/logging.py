@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from common.masking import mask_text
 

@@ -27,8 +27,8 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 __all__ = [
     "MASK_INPUT_MAX",
@@ -107,7 +107,7 @@ def _valid_card(match: str) -> bool:
     return digits.startswith(("34", "37")) or not match.isdigit() or _luhn(digits)
 
 
-_PATTERNS: tuple[tuple[str, re.Pattern[str], "Callable[[str], bool] | None"], ...] = (
+_PATTERNS: tuple[tuple[str, re.Pattern[str], Callable[[str], bool] | None], ...] = (
     ("email", _EMAIL_RE, None),
     ("id_number", _ID18_RE, _valid_id),
     ("id_number", _ID15_RE, _valid_id),

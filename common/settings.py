@@ -11,10 +11,11 @@ variables only (see ``.env.example``).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, get_type_hints
+from typing import Any, get_type_hints
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +55,7 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
 Derive = Callable[[Mapping[str, str]], Any]
 
 
-def setting(env: str, default: Any, doc: str, *, derive: Optional[Derive] = None, shown: str = "",
+def setting(env: str, default: Any, doc: str, *, derive: Derive | None = None, shown: str = "",
             keep_empty: bool = False) -> Any:
     """Declare one setting: read from ``env``; unset or empty gives ``default``.
 
@@ -216,7 +217,7 @@ class Settings:
         return self.environment == "development"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         values = {f.name: _read(f, hints[f.name], env) for hints in [_hints()] for f in fields(cls)}
         settings = cls(**values)
         settings.check()

@@ -15,9 +15,9 @@ returns the offers, in the order they should be made:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable
 
 from desk.models import Availability
 

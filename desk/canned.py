@@ -12,11 +12,11 @@ a removed reply is kept inactive, so the defaults never come back over a supervi
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 import yaml
 from sqlalchemy import func, select

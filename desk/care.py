@@ -39,10 +39,11 @@ import logging
 import re
 import sys
 import time as time_module
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -109,7 +110,7 @@ class CareRules:
     weekly_cap: int = 3
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "CareRules":
+    def from_settings(cls, settings: Settings) -> CareRules:
         zone(settings.care_timezone)  # an unknown zone stops the scheduler at start, not at the first round
         return cls(quiet_hours=parse_quiet_hours(settings.care_quiet_hours), timezone=settings.care_timezone,
                    daily_cap=settings.care_daily_cap, weekly_cap=settings.care_weekly_cap)

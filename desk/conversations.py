@@ -5,8 +5,8 @@ kept per session."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker

@@ -10,8 +10,8 @@ it when choosing the tone; ``ConversationLog`` stores it per conversation for th
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 ADAPTIVE = "adaptive"
 NEUTRAL = "neutral"
@@ -24,7 +24,7 @@ class Experiment:
     arms: tuple[str, ...]
 
     @classmethod
-    def parse(cls, spec: str | None) -> "Experiment | None":
+    def parse(cls, spec: str | None) -> Experiment | None:
         """``"tone-2026:adaptive,neutral"`` → Experiment; empty → None; unknown arms are an error."""
         if not spec or not spec.strip():
             return None
@@ -42,7 +42,7 @@ def assign_arm(conversation_id: str, experiment: Experiment | None) -> str:
     """The conversation's arm (``adaptive`` when no experiment runs)."""
     if experiment is None:
         return ADAPTIVE
-    digest = hashlib.sha256(f"{experiment.name}/{conversation_id}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{experiment.name}/{conversation_id}".encode()).digest()
     return experiment.arms[int.from_bytes(digest[:8], "big") % len(experiment.arms)]
 
 

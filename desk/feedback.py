@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker

@@ -17,8 +17,9 @@ answer for web/rest and must be pushed; the WeChat output channel inside Rasa se
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from common.ids import ConversationId
 from common.settings import Settings
@@ -42,7 +43,7 @@ class OutboundMessage:
     agent_name: str | None = None
 
     @classmethod
-    def from_rasa(cls, message: Mapping[str, Any]) -> "OutboundMessage":
+    def from_rasa(cls, message: Mapping[str, Any]) -> OutboundMessage:
         """A bot message as Rasa's REST channel returns it (text, buttons)."""
         buttons = tuple(
             {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
@@ -88,7 +89,7 @@ class WeChatGateway:
         self._delivery = delivery
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "WeChatGateway | None":
+    def from_settings(cls, settings: Settings) -> WeChatGateway | None:
         """None while WeChat is not configured (no ``WECHAT_TOKEN``)."""
         delivery = delivery_from_settings(settings)
         return None if delivery is None else cls(delivery)
@@ -111,12 +112,12 @@ class GatewayRouter:
         self._gateways: dict[str, ChannelGateway] = dict(gateways or {})
 
     @classmethod
-    def with_web(cls, broker: Broker, extra: Mapping[str, ChannelGateway] | None = None) -> "GatewayRouter":
+    def with_web(cls, broker: Broker, extra: Mapping[str, ChannelGateway] | None = None) -> GatewayRouter:
         web = WebGateway(broker)
         return cls({"web": web, "rest": web, **dict(extra or {})})
 
     @classmethod
-    def from_settings(cls, settings: Settings, broker: Broker) -> "GatewayRouter":
+    def from_settings(cls, settings: Settings, broker: Broker) -> GatewayRouter:
         router = cls.with_web(broker)
         if settings.wechat_token:
             wechat = WeChatGateway.from_settings(settings)

@@ -19,11 +19,12 @@ both get in: a soft bound, off by at most the number of concurrent writers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from sqlalchemy import and_, func, or_, select, update

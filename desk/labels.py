@@ -5,8 +5,8 @@ case, spaces as "-")."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError

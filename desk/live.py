@@ -18,7 +18,8 @@ import contextlib
 import json
 import logging
 import time
-from typing import Any, AsyncIterator, Protocol
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
 
 from common.settings import Settings
 

@@ -42,10 +42,10 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import yaml
 
@@ -163,7 +163,7 @@ class Filters:
             and (self.date_to is None or day <= self.date_to)
         )
 
-    def without_empty(self) -> "Filters":
+    def without_empty(self) -> Filters:
         return replace(self, **{k: None for k, v in self.__dict__.items() if v == ""})
 
 
@@ -284,7 +284,7 @@ class Targets:
     return_window_days: int = 7
 
     @classmethod
-    def load(cls, path: Path = TARGETS_FILE) -> "Targets":
+    def load(cls, path: Path = TARGETS_FILE) -> Targets:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         return cls(csat_average=float(data["csat_average"]), resolution_rate=float(data["resolution_rate"]),
                    return_window_days=int(data["return_window_days"]))

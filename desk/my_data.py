@@ -9,9 +9,9 @@ phone, address or order id. ``MyData`` reads a signed-in customer's report from 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 

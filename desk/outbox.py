@@ -15,11 +15,12 @@ import fcntl
 import json
 import logging
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from common.db import StoreUnavailable
 from desk.tickets import TicketStore

@@ -17,10 +17,10 @@ range, for everyone or one agent.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from statistics import mean, median
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker

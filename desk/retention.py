@@ -25,17 +25,17 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from wechat import outbox as wechat_outbox
-from wechat import stores as wechat_stores
 from desk import care
 from desk.models import Handoff
+from wechat import outbox as wechat_outbox
+from wechat import stores as wechat_stores
 
 logger = logging.getLogger(__name__)
 EVENT_TABLES = ("events", "event_archive")

@@ -19,9 +19,10 @@ import asyncio
 import logging
 import re
 import unicodedata
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any
 
 import jieba
 from sqlalchemy import or_, select, text

@@ -21,11 +21,12 @@ the same way.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import yaml
 
@@ -56,7 +57,7 @@ class Policy:
     targets: dict[tuple[str, str], Targets]  # (class, kind) → targets
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "Policy":
+    def from_dict(cls, raw: dict[str, Any]) -> Policy:
         share = float(raw.get("warning_share", 0.8))
         if not 0 < share < 1:
             raise ValueError("warning_share must be between 0 and 1")
@@ -76,7 +77,7 @@ class Policy:
         return cls(warning_share=share, targets=targets)
 
     @classmethod
-    def load(cls, path: Path = SLA_FILE) -> "Policy":
+    def load(cls, path: Path = SLA_FILE) -> Policy:
         return cls.from_dict(yaml.safe_load(path.read_text(encoding="utf-8")))
 
     def of(self, sla_class: str, kind: str) -> Targets:

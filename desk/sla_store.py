@@ -10,8 +10,9 @@ the item has no team (the report lists it under "no team").
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker

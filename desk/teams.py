@@ -18,9 +18,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -109,7 +109,7 @@ class TeamDesk:
         self._stale_after = stale_after
 
     @classmethod
-    def beside(cls, queue: HandoffQueue) -> "TeamDesk":
+    def beside(cls, queue: HandoffQueue) -> TeamDesk:
         """A desk over the same database as ``queue``."""
         return cls(queue.session_factory, queue, AgentStore(queue.session_factory, clock=queue.clock),
                    clock=queue.clock)

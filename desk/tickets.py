@@ -7,8 +7,8 @@ of contacts about the same topic (and order, when known) inside the window.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.orm import sessionmaker

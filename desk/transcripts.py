@@ -6,8 +6,9 @@ metadata says ``sent_by: agent``, appended by the console), with personal data m
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from common.masking import mask_text
 

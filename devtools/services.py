@@ -20,9 +20,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +70,7 @@ class PostgresServer:
     _run_as: str | None = None
     _options: str = ""
 
-    def start(self, timeout: float = 60) -> "PostgresServer":
+    def start(self, timeout: float = 60) -> PostgresServer:
         bindir = postgres_bindir()
         if bindir is None:
             raise ServiceUnavailable(
@@ -169,7 +169,7 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 15) -> "RedisServer":
+    def start(self, timeout: float = 15) -> RedisServer:
         if shutil.which("redis-server") is None:
             raise ServiceUnavailable("redis-server is not installed: apt-get install -y redis-server")
         self._process = subprocess.Popen(

@@ -31,9 +31,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
 from devtools.services import PostgresServer, RedisServer, ServiceUnavailable, free_port
 
@@ -75,7 +76,7 @@ class ServerProcess:
     ready_s: float | None = None
     _log: IO[str] | None = None
 
-    def start(self) -> "ServerProcess":
+    def start(self) -> ServerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "a")  # noqa: SIM115 (closed when the process stops)
         self.started_at = time.monotonic()
@@ -110,7 +111,7 @@ class ServerProcess:
             return True
         return False
 
-    def wait_ready(self, timeout: float = START_TIMEOUT) -> "ServerProcess":
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> ServerProcess:
         wait_all_ready([self], timeout)
         return self
 
@@ -138,7 +139,7 @@ class ServerProcess:
             self._log.close()
             self._log = None
 
-    def restart(self, timeout: float = START_TIMEOUT) -> "ServerProcess":
+    def restart(self, timeout: float = START_TIMEOUT) -> ServerProcess:
         self.stop()
         return self.start().wait_ready(timeout)
 
@@ -393,7 +394,7 @@ class Stack:
             **extra,
         }
 
-    def start(self, timeout: float = START_TIMEOUT) -> "Stack":
+    def start(self, timeout: float = START_TIMEOUT) -> Stack:
         if not MODEL.exists():
             raise StartFailed(f"no trained model at {MODEL}: run scripts/train.sh (make train) first")
         began = time.monotonic()

@@ -24,11 +24,12 @@ amounts; the arm is chosen by the caller with ``desk.experiment.assign_arm`` ove
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import yaml
 from sqlalchemy import func, select, update

@@ -35,7 +35,7 @@ class CustomerProfile:
         return not self.is_guest and (self.tier == "vip" or self.elderly or bool(self.accessibility))
 
     @classmethod
-    def guest(cls, language: str = "zh") -> "CustomerProfile":
+    def guest(cls, language: str = "zh") -> CustomerProfile:
         """An unidentified visitor: regular tier, segment and lifecycle ``guest``."""
         return cls(
             customer_id=None,

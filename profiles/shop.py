@@ -19,10 +19,11 @@ order ships and records it in ``order_changes`` like a cancellation.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -82,7 +83,7 @@ class Catalogue:
         self.colours: dict[str, dict[str, str]] = dict(data.get("colours") or {})
 
     @classmethod
-    def load(cls, path: str | Path = CATALOGUE_FILE) -> "Catalogue":
+    def load(cls, path: str | Path = CATALOGUE_FILE) -> Catalogue:
         with open(path, encoding="utf-8") as f:
             return cls(yaml.safe_load(f) or {})
 

@@ -23,8 +23,9 @@ import argparse
 import re
 import sys
 import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any
 
 import yaml
 
@@ -93,7 +94,7 @@ def _label(index: int, entry: Any) -> str:
     return f"entry #{index + 1}"
 
 
-def _check_text(errors: List[str], where: str, lang: str, value: Any, single_line: bool) -> Optional[str]:
+def _check_text(errors: list[str], where: str, lang: str, value: Any, single_line: bool) -> str | None:
     if not isinstance(value, str) or not value.strip():
         errors.append(f"{where}: must be a non-empty string, got {value!r}")
         return None
@@ -108,7 +109,7 @@ def _check_text(errors: List[str], where: str, lang: str, value: Any, single_lin
     return text
 
 
-def _check_lang_map(errors: List[str], where: str, value: Any) -> Optional[Mapping]:
+def _check_lang_map(errors: list[str], where: str, value: Any) -> Mapping | None:
     if not isinstance(value, Mapping):
         errors.append(f"{where}: must be a mapping with keys {', '.join(LANGUAGES)}, got {type(value).__name__}")
         return None
@@ -121,9 +122,9 @@ def _check_lang_map(errors: List[str], where: str, value: Any) -> Optional[Mappi
     return value
 
 
-def _check_questions(errors: List[str], where: str, value: Any, minimum: int) -> Dict[str, List[str]]:
+def _check_questions(errors: list[str], where: str, value: Any, minimum: int) -> dict[str, list[str]]:
     """Returns {lang: [stripped questions]} for the languages that are usable."""
-    result: Dict[str, List[str]] = {}
+    result: dict[str, list[str]] = {}
     mapping = _check_lang_map(errors, where, value)
     if mapping is None:
         return result
@@ -136,8 +137,8 @@ def _check_questions(errors: List[str], where: str, value: Any, minimum: int) ->
             continue
         if len(items) < minimum:
             errors.append(f"{where}.{lang}: has {len(items)} question(s), needs at least {minimum}")
-        seen: Dict[str, str] = {}
-        texts: List[str] = []
+        seen: dict[str, str] = {}
+        texts: list[str] = []
         for i, item in enumerate(items):
             text = _check_text(errors, f"{where}.{lang}[{i}]", lang, item, single_line=True)
             if text is None:
@@ -154,19 +155,19 @@ def _check_questions(errors: List[str], where: str, value: Any, minimum: int) ->
     return result
 
 
-def validate(data: Any) -> List[Dict[str, Any]]:
+def validate(data: Any) -> list[dict[str, Any]]:
     """Check the parsed knowledge base; return clean entries (strings stripped) or raise KbError."""
-    errors: List[str] = []
+    errors: list[str] = []
     if not isinstance(data, list):
         raise KbError([f"the top level must be a list of FAQ entries, got {type(data).__name__}"])
     if not data:
         raise KbError(["the knowledge base has no entries"])
 
-    clean: List[Dict[str, Any]] = []
-    ids: Dict[str, str] = {}
+    clean: list[dict[str, Any]] = []
+    ids: dict[str, str] = {}
     # normalised question -> (label, field) over the whole file, to catch cross-entry overlap
-    train_owner: Dict[str, Dict[str, str]] = {lang: {} for lang in LANGUAGES}
-    test_owner: Dict[str, Dict[str, str]] = {lang: {} for lang in LANGUAGES}
+    train_owner: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
+    test_owner: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
 
     for index, entry in enumerate(data):
         label = _label(index, entry)
@@ -200,7 +201,7 @@ def validate(data: Any) -> List[Dict[str, Any]]:
             errors.append(f"{label}: tags must be a list of snake_case strings, got {tags!r}")
             tags = []
 
-        texts: Dict[str, Dict[str, Optional[str]]] = {}
+        texts: dict[str, dict[str, str | None]] = {}
         for field in ("title", "answer"):
             texts[field] = {}
             if field not in entry:
@@ -214,8 +215,8 @@ def validate(data: Any) -> List[Dict[str, Any]]:
                         errors, f"{label}: {field}.{lang}", lang, mapping[lang], single_line=(field == "title")
                     )
 
-        questions: Dict[str, List[str]] = {}
-        test_questions: Dict[str, List[str]] = {}
+        questions: dict[str, list[str]] = {}
+        test_questions: dict[str, list[str]] = {}
         if "questions" in entry:
             questions = _check_questions(errors, f"{label}: questions", entry["questions"], MIN_QUESTIONS)
         if "test_questions" in entry:
@@ -322,7 +323,7 @@ def _examples(questions: Iterable[str]) -> str:
     return "".join(f"- {q}\n" for q in questions)
 
 
-def _nlu(entries: Sequence[Mapping[str, Any]], field: str, lang: str) -> Dict[str, Any]:
+def _nlu(entries: Sequence[Mapping[str, Any]], field: str, lang: str) -> dict[str, Any]:
     return {
         "version": _Quoted("3.1"),
         "nlu": [
@@ -331,21 +332,21 @@ def _nlu(entries: Sequence[Mapping[str, Any]], field: str, lang: str) -> Dict[st
     }
 
 
-def _condition(lang: str) -> List[Dict[str, str]]:
+def _condition(lang: str) -> list[dict[str, str]]:
     return [{"type": "slot", "name": LANGUAGE_SLOT, "value": lang}]
 
 
-def render(entries: Sequence[Mapping[str, Any]]) -> Dict[str, str]:
+def render(entries: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """Generated files for validated entries: {path relative to the repo root: text}. Order = source order."""
-    responses: Dict[str, Any] = {}
+    responses: dict[str, Any] = {}
     for e in entries:
-        variants: List[Dict[str, Any]] = [
+        variants: list[dict[str, Any]] = [
             {"condition": _condition(lang), "text": e["answer"][lang]} for lang in LANGUAGES
         ]
         variants.append({"text": e["answer"][DEFAULT_LANGUAGE]})
         responses[f"{RESPONSE_PREFIX}/{e['id']}"] = variants
 
-    files: Dict[str, str] = {
+    files: dict[str, str] = {
         DOMAIN_PATH: dump_yaml({"version": _Quoted("3.1"), "responses": responses}),
         RULES_PATH: dump_yaml(
             {
@@ -362,12 +363,12 @@ def render(entries: Sequence[Mapping[str, Any]]) -> Dict[str, str]:
     return dict(sorted(files.items()))
 
 
-def build(root: Path = REPO_ROOT) -> Dict[str, str]:
+def build(root: Path = REPO_ROOT) -> dict[str, str]:
     """load + validate + render the knowledge base under `root`."""
     return render(validate(load(root / SOURCE)))
 
 
-def stale_files(files: Mapping[str, str], root: Path = REPO_ROOT) -> List[str]:
+def stale_files(files: Mapping[str, str], root: Path = REPO_ROOT) -> list[str]:
     """Paths whose file on disk is missing or differs from the generated text."""
     stale = []
     for rel, text in files.items():
@@ -381,7 +382,7 @@ def stale_files(files: Mapping[str, str], root: Path = REPO_ROOT) -> List[str]:
     return stale
 
 
-def find_forbidden(text: str, lang: str, words: Iterable[str]) -> List[str]:
+def find_forbidden(text: str, lang: str, words: Iterable[str]) -> list[str]:
     """Forbidden words found in `text`.
 
     zh: plain substring match. en: case-insensitive whole-word match (curly apostrophes normalised); words of
@@ -410,7 +411,7 @@ def find_forbidden(text: str, lang: str, words: Iterable[str]) -> List[str]:
 # --------------------------------------------------------------------------------------------------
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a generated file is stale; write nothing")
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository root (default: %(default)s)")

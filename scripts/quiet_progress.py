@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 WARNING = re.compile(r"^\S.*:\d+: \w*(Warning|Deprecated)\w*: ")
 NOISE = re.compile(

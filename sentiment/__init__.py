@@ -9,8 +9,9 @@ very long, emoji-only or mixed-script text yields a neutral result.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 NEGATIVE = "negative"
 NEUTRAL = "neutral"
@@ -45,7 +46,7 @@ class SentimentResult:
                 "emotions": dict(self.emotions), "emotion": self.emotion}
 
     @classmethod
-    def from_dict(cls, data: Any) -> "SentimentResult | None":
+    def from_dict(cls, data: Any) -> SentimentResult | None:
         """A result carried in parse data; ``None`` when absent or malformed."""
         try:
             if not isinstance(data, dict) or data.get("label") not in (NEGATIVE, NEUTRAL, POSITIVE):
@@ -57,7 +58,7 @@ class SentimentResult:
             return None
 
     @classmethod
-    def neutral(cls) -> "SentimentResult":
+    def neutral(cls) -> SentimentResult:
         return cls(label=NEUTRAL, score=0.0, confidence=1.0, emotions={ANGER: 0.0, ANXIETY: 0.0})
 
 

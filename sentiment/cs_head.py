@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -110,7 +111,7 @@ class CsHead:
     thresholds: dict[str, dict[str, float]]  # language -> head -> threshold
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_HEAD) -> "CsHead":
+    def load(cls, path: Path = DEFAULT_HEAD) -> CsHead:
         data = np.load(path)
         return cls(mean=data["mean"].astype(np.float32), scale=data["scale"].astype(np.float32),
                    dense=data["dense"].astype(np.float32), sparse=data["sparse"].astype(np.float32),

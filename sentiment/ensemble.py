@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from sentiment import EMOTION_THRESHOLD, NEGATIVE, NEUTRAL, POSITIVE, SentimentAnalyzer, SentimentResult
 from sentiment.language import detect_language
@@ -44,7 +45,7 @@ class Fusion:
     weights: dict[str, tuple[tuple[float, ...], float]]
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_FUSION) -> "Fusion":
+    def load(cls, path: Path = DEFAULT_FUSION) -> Fusion:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return cls({lang: (tuple(w["coef"]), float(w["bias"])) for lang, w in raw["languages"].items()})
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 
@@ -40,7 +41,7 @@ class Lexicon:
     intensifiers: dict[str, list[str]]
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_LEXICON) -> "Lexicon":
+    def load(cls, path: Path = DEFAULT_LEXICON) -> Lexicon:
         raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
         return cls(**{key: raw[key] for key in cls.__dataclass_fields__})
 

@@ -8,8 +8,9 @@ transformer (``ensemble.py``). The file (``ngram.npz``, a few MB) is made by
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

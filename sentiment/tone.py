@@ -8,7 +8,7 @@ The wording of every tone lives in the domain (``bot/domain/responses_tone.yml``
 from __future__ import annotations
 
 import enum
-from typing import Sequence
+from collections.abc import Sequence
 
 from sentiment import ANGER, ANXIETY, NEGATIVE, POSITIVE
 

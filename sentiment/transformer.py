@@ -22,9 +22,10 @@ import logging
 import math
 import re
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class LabelPlan:
     emotion_sigmoid: bool  # True: emotions are independent sigmoids; False: part of one softmax
 
     @classmethod
-    def from_config(cls, config: Any) -> "LabelPlan":
+    def from_config(cls, config: Any) -> LabelPlan:
         id2label = {int(i): str(label) for i, label in config.id2label.items()}
         heads = getattr(config, "sentiment_heads", None)
         if heads:
@@ -104,7 +105,7 @@ class TransformerAnalyzer:
     def source(self) -> str:
         return self._source
 
-    def load(self) -> "TransformerAnalyzer":
+    def load(self) -> TransformerAnalyzer:
         """Load tokenizer and model now (otherwise on first use); raises if the model is unusable."""
         with self._lock:
             if self._loaded is None:
@@ -150,7 +151,7 @@ class TransformerAnalyzer:
         """Results in input order; a text the model cannot read yields neutral (and a log line)."""
         return [to_result(r) if r else SentimentResult.neutral() for r in self.readings(texts, batch_size)]
 
-    def readings(self, texts: Sequence[str], batch_size: int = 32) -> list["Reading | None"]:
+    def readings(self, texts: Sequence[str], batch_size: int = 32) -> list[Reading | None]:
         """The model's probabilities per text; ``None`` for blank text or when the model failed."""
         out: list[Reading | None] = [None] * len(texts)
         readable = [(i, t) for i, t in enumerate(texts) if isinstance(t, str) and t.strip()]
@@ -163,7 +164,7 @@ class TransformerAnalyzer:
                 logger.exception("sentiment model failed on %d message(s); using neutral", len(chunk))
         return out
 
-    def _predict(self, texts: Iterable[str]) -> list["Reading"]:
+    def _predict(self, texts: Iterable[str]) -> list[Reading]:
         tokenizer, logits_fn, plan = self._loaded or self.load()._loaded  # type: ignore[misc]
         clipped = [t if len(t) <= MAX_CHARS else t[: MAX_CHARS // 2] + t[-MAX_CHARS // 2 :] for t in texts]
         encoded = [head_tail(ids, self._max_length) for ids in tokenizer(clipped)["input_ids"]]
@@ -188,7 +189,7 @@ class Reading:
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # sentence vector (shipped model)
 
     @classmethod
-    def from_logits(cls, row: np.ndarray, plan: LabelPlan, vector: np.ndarray | None = None) -> "Reading":
+    def from_logits(cls, row: np.ndarray, plan: LabelPlan, vector: np.ndarray | None = None) -> Reading:
         if plan.emotion_sigmoid:
             pol = dict(zip(plan.polarity, _softmax(row[list(plan.polarity.values())])))
             emotions = {name: 1 / (1 + math.exp(-row[i])) for name, i in plan.emotions.items()}

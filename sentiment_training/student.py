@@ -6,7 +6,7 @@ fine-tuning and halves the run time) and the embedding rows of ``keep_ids``.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

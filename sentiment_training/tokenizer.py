@@ -9,7 +9,7 @@ split. Normalisation is NFKC (the XLM-R charsmap is NFKC-based), then the Metasp
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 

@@ -6,9 +6,10 @@ Stores are real; fakes exist only for pure-logic collaborators (see ``tests/util
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker

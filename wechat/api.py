@@ -21,8 +21,9 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import aiohttp
 from wechatpy import parse_message
@@ -81,7 +82,7 @@ class WeChatConfig:
     unanswered_s: float = 5.5
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "WeChatConfig | None":
+    def from_settings(cls, settings: Settings) -> WeChatConfig | None:
         """None when the channel is not configured (no ``WECHAT_TOKEN``)."""
         if not settings.wechat_token:
             return None

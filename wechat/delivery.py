@@ -13,7 +13,8 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from common.db import StoreUnavailable
 from common.settings import Settings

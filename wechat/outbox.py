@@ -64,7 +64,7 @@ class Outbox:
         self._sessions = make_session_factory(engine)
 
     @classmethod
-    def from_url(cls, database_url: str) -> "Outbox":
+    def from_url(cls, database_url: str) -> Outbox:
         return cls(make_engine(database_url))
 
     def _hold(self, openid: str, text: str, source: str, reason: str) -> int:

@@ -30,7 +30,8 @@ import asyncio
 import functools
 import logging
 import time
-from typing import Any, Awaitable, Callable, Protocol, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Column, Float, String, Text, delete, inspect, select
 from sqlalchemy.engine import Connection, Engine
@@ -270,7 +271,7 @@ class SQLStore:
             self.purge_expired()
 
     @classmethod
-    def from_url(cls, database_url: str) -> "SQLStore":
+    def from_url(cls, database_url: str) -> SQLStore:
         return cls(make_engine(database_url))
 
     def _get(self, key: str) -> str | None:

@@ -13,7 +13,7 @@ import logging
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -49,15 +49,15 @@ class BilingualTokenizer(Tokenizer):
     """jieba for Chinese runs + spaCy for Latin runs."""
 
     @staticmethod
-    def supported_languages() -> Optional[List[Text]]:
+    def supported_languages() -> list[str] | None:
         return None
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["jieba", "spacy"]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "dictionary_path": None,
             "intent_tokenization_flag": False,
@@ -66,7 +66,7 @@ class BilingualTokenizer(Tokenizer):
             "prefix_separator_symbol": None,
         }
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource) -> None:
         super().__init__(config)
         self._model_storage = model_storage
         self._resource = resource
@@ -85,11 +85,11 @@ class BilingualTokenizer(Tokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "BilingualTokenizer":
+    ) -> BilingualTokenizer:
         tokenizer = cls(config, model_storage, resource)
         if config.get("dictionary_path"):
             tokenizer._load_dictionaries(config["dictionary_path"])
@@ -98,12 +98,12 @@ class BilingualTokenizer(Tokenizer):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "BilingualTokenizer":
+    ) -> BilingualTokenizer:
         tokenizer = cls(config, model_storage, resource)
         if config.get("dictionary_path"):
             try:
@@ -121,7 +121,7 @@ class BilingualTokenizer(Tokenizer):
                     shutil.copy2(path, Path(directory))
         return self._resource
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
         tokens: list[Token] = []
         for run, offset, chinese in split_runs(text):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -35,11 +35,11 @@ _WORD_OR_EMOJI = re.compile(r"[\w\U0001F000-\U0001FAFF\u2600-\u27BF]", re.UNICOD
 _VOCABULARY_FILE = "vocabulary.json"
 
 
-def countable(words: List[str]) -> List[str]:
+def countable(words: list[str]) -> list[str]:
     return [w.lower() for w in words if w.strip() and not _IGNORED.match(w)]
 
 
-def unknown_share(words: List[str], vocabulary: set[str]) -> Optional[float]:
+def unknown_share(words: list[str], vocabulary: set[str]) -> float | None:
     """Share of countable words not in ``vocabulary``; None when nothing is countable."""
     words = countable(words)
     if not words:
@@ -47,7 +47,7 @@ def unknown_share(words: List[str], vocabulary: set[str]) -> Optional[float]:
     return sum(1 for w in words if w not in vocabulary) / len(words)
 
 
-def retrieval_confidence(message: Message, retrieval_intent: str) -> Optional[float]:
+def retrieval_confidence(message: Message, retrieval_intent: str) -> float | None:
     selector = (message.get("response_selector") or {}).get(retrieval_intent) or {}
     confidence = (selector.get("response") or {}).get("confidence")
     return float(confidence) if confidence is not None else None
@@ -56,7 +56,7 @@ def retrieval_confidence(message: Message, retrieval_intent: str) -> Optional[fl
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class FallbackGuard(GraphComponent, IntentClassifier):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "unknown_threshold": 0.8,
             "trust_confidence": 0.6,
@@ -66,10 +66,10 @@ class FallbackGuard(GraphComponent, IntentClassifier):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        vocabulary: Optional[set[str]] = None,
+        vocabulary: set[str] | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -79,11 +79,11 @@ class FallbackGuard(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "FallbackGuard":
+    ) -> FallbackGuard:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -101,12 +101,12 @@ class FallbackGuard(GraphComponent, IntentClassifier):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "FallbackGuard":
+    ) -> FallbackGuard:
         vocabulary: set[str] = set()
         try:
             with model_storage.read_from(resource) as directory:
@@ -115,7 +115,7 @@ class FallbackGuard(GraphComponent, IntentClassifier):
             pass
         return cls(config, model_storage, resource, vocabulary)
 
-    def _reason(self, message: Message) -> Optional[float]:
+    def _reason(self, message: Message) -> float | None:
         """The fallback confidence when the guess should not be trusted, else None."""
         text = message.get(TEXT) or ""
         if not _WORD_OR_EMOJI.search(text):
@@ -134,7 +134,7 @@ class FallbackGuard(GraphComponent, IntentClassifier):
                 return 1.0 - answer
         return None
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             confidence = self._reason(message)
             if confidence is None:

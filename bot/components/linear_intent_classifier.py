@@ -16,7 +16,7 @@ Output matches Rasa's: ``intent``, ``intent_ranking`` and, for retrieval intents
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 import numpy as np
 import scipy.sparse
@@ -48,7 +48,7 @@ _MODEL_FILE = "linear_intent_classifier.joblib"
 FALLBACK_INTENT = "nlu_fallback"
 
 
-def message_features(message: Message) -> Optional[tuple[np.ndarray, scipy.sparse.spmatrix]]:
+def message_features(message: Message) -> tuple[np.ndarray, scipy.sparse.spmatrix] | None:
     """(dense sentence features, sparse sentence features) of a message, or None when missing."""
     _, dense = message.get_dense_features(TEXT)
     _, sparse = message.get_sparse_features(TEXT)
@@ -60,7 +60,7 @@ def message_features(message: Message) -> Optional[tuple[np.ndarray, scipy.spars
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "C": 16.0,  # inverse regularisation strength
             "sparse_weight": 1.0,  # weight of the n-gram block next to the sentence embedding
@@ -71,10 +71,10 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        model: Optional[Dict[str, Any]] = None,
+        model: dict[str, Any] | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -84,15 +84,15 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
     @staticmethod
-    def _label(message: Message) -> Optional[str]:
+    def _label(message: Message) -> str | None:
         return message.get(INTENT_RESPONSE_KEY) or message.get(INTENT)
 
     def _matrix(self, dense: np.ndarray, sparse: scipy.sparse.spmatrix) -> scipy.sparse.csr_matrix:
@@ -133,12 +133,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         import joblib
 
         model = None
@@ -149,7 +149,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             logger.warning("no trained LinearIntentClassifier found for %s", resource.name)
         return cls(config, model_storage, resource, model)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self._model is None:
             return messages
         classifier = self._model["classifier"]
@@ -164,8 +164,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 message.set(INTENT_RANKING_KEY, [fallback], add_to_output=True)
                 continue
             probabilities = classifier.predict_proba(self._matrix(*features))[0]
-            by_intent: Dict[str, float] = {}
-            answers: Dict[str, List[tuple[str, float]]] = {}
+            by_intent: dict[str, float] = {}
+            answers: dict[str, list[tuple[str, float]]] = {}
             for label, p in zip(classifier.classes_, probabilities):
                 intent = label.split("/", 1)[0]
                 by_intent[intent] = by_intent.get(intent, 0.0) + float(p)
@@ -182,7 +182,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return messages
 
     def _set_answer(
-        self, message: Message, intent: str, options: List[tuple[str, float]], all_retrieval: List[str]
+        self, message: Message, intent: str, options: list[tuple[str, float]], all_retrieval: list[str]
     ) -> None:
         total = sum(p for _, p in options) or 1.0
         ranked = sorted(((k, p / total) for k, p in options), key=lambda kv: kv[1], reverse=True)

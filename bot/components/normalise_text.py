@@ -28,7 +28,8 @@ import json
 import logging
 import re
 import unicodedata
-from typing import Any, Dict, Iterable, List, Optional, Text
+from collections.abc import Iterable
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -109,7 +110,7 @@ class Speller:
             return SHORTHAND[lower]
         if len(word) < _MIN_CORRECTED or (word.isupper() and len(word) > 1) or self.known(word):
             return word
-        best: Optional[tuple[tuple[int, int, int], str]] = None
+        best: tuple[tuple[int, int, int], str] | None = None
         for kind, candidate in _edits(lower):
             if candidate == lower or len(candidate) < 2 or not self.known(candidate):
                 continue
@@ -122,7 +123,7 @@ class Speller:
         return fixed[0].upper() + fixed[1:] if word[0].isupper() else fixed
 
 
-def normalise(text: str, speller: Optional[Speller] = None) -> str:
+def normalise(text: str, speller: Speller | None = None) -> str:
     """The message as the classifier should read it (see the module docstring); "" stays ""."""
     if not text or text.startswith("/"):  # empty, or a button payload ("/inform{...}")
         return text
@@ -159,7 +160,7 @@ class TextNormaliser(GraphComponent):
     """First in the pipeline: the normalised text for NLU, the customer's own text kept alongside."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {}
 
     def __init__(self, model_storage: ModelStorage, resource: Resource, vocabulary: Iterable[str] = ()) -> None:
@@ -170,22 +171,22 @@ class TextNormaliser(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "TextNormaliser":
+    ) -> TextNormaliser:
         return cls(model_storage, resource)
 
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "TextNormaliser":
+    ) -> TextNormaliser:
         vocabulary: list[str] = []
         try:
             with model_storage.read_from(resource) as directory:
@@ -209,7 +210,7 @@ class TextNormaliser(GraphComponent):
                 example.set(TEXT, normalise(text, _NoCorrection()))
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT)
             if not isinstance(text, str):
@@ -235,14 +236,14 @@ class OriginalText(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "OriginalText":
+    ) -> OriginalText:
         return cls()
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             original = message.get(TEXT_ORIGINAL)
             if isinstance(original, str):

@@ -34,7 +34,7 @@ Below ``repair_min_confidence`` nothing changes (the form decides, as before), e
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.policies.rule_policy import RulePolicy
@@ -54,13 +54,13 @@ QUESTION = "question"
 def repair_kind(
     tracker: DialogueStateTracker,
     *,
-    leave_intents: List[Text],
-    switch_intents: List[Text],
-    question_intents: List[Text],
-    optional_loops: Dict[Text, Dict[Text, List[Text]]],
-    keep_loop_slots: List[Text],
+    leave_intents: list[str],
+    switch_intents: list[str],
+    question_intents: list[str],
+    optional_loops: dict[str, dict[str, list[str]]],
+    keep_loop_slots: list[str],
     min_confidence: float,
-) -> Optional[Text]:
+) -> str | None:
     """What the latest customer line does to the active form: LEAVE, SWITCH, QUESTION or None (answer it)."""
     loop = tracker.active_loop_name
     if not loop or tracker.latest_action_name != ACTION_LISTEN_NAME or tracker.is_active_loop_rejected:
@@ -94,7 +94,7 @@ def repair_kind(
     return None
 
 
-def last_question(tracker: DialogueStateTracker) -> Optional[Text]:
+def last_question(tracker: DialogueStateTracker) -> str | None:
     """The response name of the bot's last line before the latest customer line (None if there was none)."""
     seen_user = False
     for event in reversed(tracker.events):
@@ -113,10 +113,10 @@ def last_question(tracker: DialogueStateTracker) -> Optional[Text]:
 def asked_action(
     tracker: DialogueStateTracker,
     *,
-    asked_by: Dict[Text, Text],
-    keep_intents: List[Text],
+    asked_by: dict[str, str],
+    keep_intents: list[str],
     min_confidence: float,
-) -> Optional[Text]:
+) -> str | None:
     """The action that asked the question the latest line answers, outside a form (None: rules decide)."""
     if not asked_by or tracker.active_loop_name or tracker.latest_action_name != ACTION_LISTEN_NAME:
         return None
@@ -137,8 +137,8 @@ NOTE = "note"
 
 
 def second_request_due(
-    tracker: DialogueStateTracker, *, slot: Optional[Text], action: Optional[Text], asked_by: Dict[Text, Text]
-) -> Optional[Text]:
+    tracker: DialogueStateTracker, *, slot: str | None, action: str | None, asked_by: dict[str, str]
+) -> str | None:
     """What to do about a waiting second request (``slot``) when the bot would wait for the customer:
     SERVE it (the first request is served: no form, no open question of the bot), NOTE it once (the first
     request asks a question first: the customer hears the second is not forgotten) or nothing (None)."""
@@ -161,7 +161,7 @@ class RepairRulePolicy(RulePolicy):
     """RulePolicy whose forms can be left, switched away from or interrupted by a question."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             **RulePolicy.get_default_config(),
             "leave_intents": [],
@@ -176,7 +176,7 @@ class RepairRulePolicy(RulePolicy):
 
     _skip_loop = False
 
-    def _repair_kind(self, tracker: DialogueStateTracker) -> Optional[Text]:
+    def _repair_kind(self, tracker: DialogueStateTracker) -> str | None:
         return repair_kind(
             tracker,
             leave_intents=list(self.config.get("leave_intents") or []),
@@ -189,12 +189,12 @@ class RepairRulePolicy(RulePolicy):
 
     def _find_action_from_loop_happy_path(  # type: ignore[override]
         self, tracker: DialogueStateTracker
-    ) -> Tuple[Optional[Text], Optional[Text]]:
+    ) -> tuple[str | None, str | None]:
         if self._skip_loop:
             return None, None
         return RulePolicy._find_action_from_loop_happy_path(tracker)
 
-    def _asked_action(self, tracker: DialogueStateTracker) -> Optional[Text]:
+    def _asked_action(self, tracker: DialogueStateTracker) -> str | None:
         keep = [
             *(self.config.get("leave_intents") or []),
             *(self.config.get("switch_intents") or []),
@@ -208,7 +208,7 @@ class RepairRulePolicy(RulePolicy):
             min_confidence=float(self.config.get("repair_min_confidence", 0.5)),
         )
 
-    def _predict(self, tracker: DialogueStateTracker, domain: Domain) -> Tuple[PolicyPrediction, Optional[Text]]:
+    def _predict(self, tracker: DialogueStateTracker, domain: Domain) -> tuple[PolicyPrediction, str | None]:
         second = dict(self.config.get("second_request") or {})
         if second.get("action") and tracker.latest_action_name == second["action"]:
             # the second request was noted beside the bot's question: wait for the answer
@@ -229,7 +229,7 @@ class RepairRulePolicy(RulePolicy):
         probabilities[domain.index_for_action(action)] = 1.0
         return self._rule_prediction(probabilities, f"second_request {action}"), None
 
-    def _predict_turn(self, tracker: DialogueStateTracker, domain: Domain) -> Tuple[PolicyPrediction, Optional[Text]]:
+    def _predict_turn(self, tracker: DialogueStateTracker, domain: Domain) -> tuple[PolicyPrediction, str | None]:
         asked = self._asked_action(tracker)
         if asked is not None and asked in domain.action_names_or_texts:
             probabilities = self._default_predictions(domain)

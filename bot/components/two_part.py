@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -43,11 +43,11 @@ DEFAULT_IGNORE = [
     "inform", "affirm", "deny", "greet", "goodbye", "thank", "rate_service", "out_of_scope", "nlu_fallback",
     "complain", "cancel",
 ]
-_SETTINGS: Dict[Text, Any] = {}
+_SETTINGS: dict[str, Any] = {}
 _INSTALLED = False
 
 
-def _pattern(connectors: List[Text]) -> "re.Pattern[str]":
+def _pattern(connectors: list[str]) -> re.Pattern[str]:
     parts = []
     for c in sorted(connectors, key=len, reverse=True):
         escaped = re.escape(c)
@@ -62,7 +62,7 @@ def _long_enough(text: str) -> bool:
     return len(han) >= 2 or len(words) >= 2 or (len(han) >= 1 and len(words) >= 1)
 
 
-def split_request(text: str, connectors: Optional[List[Text]] = None) -> Optional[Tuple[str, str]]:
+def split_request(text: str, connectors: list[str] | None = None) -> tuple[str, str] | None:
     """The two halves around the first connector with words on both sides, else None."""
     if not text or text.startswith("/"):
         return None
@@ -75,26 +75,26 @@ def split_request(text: str, connectors: Optional[List[Text]] = None) -> Optiona
     return None
 
 
-def _intent(parse: Dict[Text, Any]) -> Tuple[Optional[Text], float]:
+def _intent(parse: dict[str, Any]) -> tuple[str | None, float]:
     intent = parse.get("intent") or {}
     return intent.get("name"), float(intent.get("confidence") or 0.0)
 
 
-def _full_name(parse: Dict[Text, Any]) -> Optional[Text]:
+def _full_name(parse: dict[str, Any]) -> str | None:
     """``faq/returns`` for a retrieval intent (the answer differs per sub-intent), else the intent."""
     intent = parse.get("intent") or {}
     return intent.get("full_retrieval_intent_name") or intent.get("name")
 
 
 def combine(
-    whole: Dict[Text, Any],
-    first: Dict[Text, Any],
-    second: Dict[Text, Any],
-    second_text: Text,
+    whole: dict[str, Any],
+    first: dict[str, Any],
+    second: dict[str, Any],
+    second_text: str,
     *,
-    ignore: List[Text],
+    ignore: list[str],
     min_confidence: float,
-) -> Dict[Text, Any]:
+) -> dict[str, Any]:
     """The parse data of a two-part message: the first request now, the second kept (or ``whole`` as it is)."""
     (i1, c1), (i2, c2) = _intent(first), _intent(second)
     if not i1 or not i2 or i1 in ignore or i2 in ignore or c1 < min_confidence or c2 < min_confidence:
@@ -117,7 +117,7 @@ def combine(
     return combined
 
 
-def install_two_part(connectors: List[Text], ignore: List[Text], min_confidence: float) -> None:
+def install_two_part(connectors: list[str], ignore: list[str], min_confidence: float) -> None:
     """Wrap ``MessageProcessor.parse_message`` (idempotent; the settings of the last loaded model win)."""
     global _INSTALLED
     _SETTINGS.update(connectors=list(connectors), ignore=list(ignore), min_confidence=float(min_confidence))
@@ -153,23 +153,23 @@ class TwoPartRequests(GraphComponent):
     """Installs the two-part reading of messages when the model loads; leaves every message as it is."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"connectors": DEFAULT_CONNECTORS, "ignore_intents": DEFAULT_IGNORE, "min_confidence": 0.5}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         install_two_part(config["connectors"], config["ignore_intents"], config["min_confidence"])
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "TwoPartRequests":
+    ) -> TwoPartRequests:
         return cls({**cls.get_default_config(), **config})
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -24,7 +24,7 @@ Settings and the limiter are built on the first request, never at import.
 from __future__ import annotations
 
 import hmac
-from typing import Any, Optional, Text
+from typing import Any
 
 from rasa.core.channels.rest import RestInput
 from sanic.exceptions import Forbidden, InvalidUsage, PayloadTooLarge, SanicException
@@ -61,11 +61,11 @@ class GuardedRestInput(RestInput):
         self._limiter_built = limiter is not None
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict[Text, Any]]) -> "GuardedRestInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> GuardedRestInput:
         return cls()
 
     def _config(self) -> Settings:
@@ -87,7 +87,7 @@ class GuardedRestInput(RestInput):
         given = req.args.get("token") or ""
         return hmac.compare_digest(given.encode(), token.encode())
 
-    async def _extract_sender(self, req: Request) -> Optional[Text]:
+    async def _extract_sender(self, req: Request) -> str | None:
         # the first thing the channel's handler calls: every check happens here, before Rasa sees the line
         if len(req.body or b"") > self._config().max_body_bytes:
             raise PayloadTooLarge("request body too large")

@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Awaitable, Callable, Text
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -73,7 +74,7 @@ class WeChatParts:
         return WeChatDelivery(self.sender, self.window, self.outbox)
 
     @classmethod
-    def from_settings(cls, config: WeChatConfig) -> "WeChatParts":
+    def from_settings(cls, config: WeChatConfig) -> WeChatParts:
         # the same pieces as wechat_delivery.delivery_from_settings, kept here because the channel
         # also needs the store (dedup, buttons) and the menu
         settings = get_settings()
@@ -99,10 +100,10 @@ class WeChatOutput(OutputChannel):
         self._buttons = buttons
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL
 
-    async def send_response(self, recipient_id: Text, message: dict[str, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         text, buttons = render([message])
         openid = openid_of(recipient_id)
         if buttons:
@@ -110,7 +111,7 @@ class WeChatOutput(OutputChannel):
         if text:
             await self._delivery.deliver(openid, text, source="bot")
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text})
 
 
@@ -123,7 +124,7 @@ class WeChatInput(InputChannel):
         self.turns: TurnRunner | None = None  # set when Rasa mounts the blueprint
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL
 
     @classmethod

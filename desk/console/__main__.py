@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import uvicorn
-
-from typing import Any
 
 from common.logging import install_masking
 from common.settings import get_settings
 from desk.console.app import create_app
-
 
 # Largest WebSocket message the server reads (uvicorn's default is 16 MiB): a bigger frame is refused while
 # it arrives (close 1009). Widget frames are at most 16 KiB (desk/console/routes/widget.py FRAME_MAX).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def sentiment_svg(scores: Iterable[float | int | str], *, width: int = 240, height: int = 64, label: str = "") -> str:

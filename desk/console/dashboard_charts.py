@@ -3,8 +3,8 @@ coordinate is a number, so the markup is safe to embed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import Sequence
 
 from desk.metrics import Interval
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Annotated, Callable, Coroutine, Any
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 

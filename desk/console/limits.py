@@ -7,7 +7,8 @@ A body longer than ``max_bytes`` is refused with 413 before a route reads it: at
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

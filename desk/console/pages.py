@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 import json
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from desk.console.i18n import Translator, pick_language, LANG_COOKIE
+from desk.console.i18n import LANG_COOKIE, Translator, pick_language
 
 TEMPLATES = Path(__file__).with_name("templates")
 

@@ -5,9 +5,9 @@ setting, a recording Rasa client in tests) is a new value made with ``dataclasse
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Mapping
 
 from sqlalchemy.orm import sessionmaker
 
@@ -80,7 +80,7 @@ class Services:
         broker: Broker | None = None,
         gateways: Mapping[str, ChannelGateway] | None = None,
         clock: Callable[[], datetime] = datetime.utcnow,
-    ) -> "Services":
+    ) -> Services:
         broker = broker or broker_from_settings(settings)  # Redis pub/sub when REDIS_URL is set
         queue = HandoffQueue(session_factory, clock=clock, max_queued_guests=settings.handoff_max_queued_guests,
                              max_queued=settings.handoff_max_queued,

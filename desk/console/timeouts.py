@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from common.db import StoreUnavailable
 from desk.errors import InvalidTransition
@@ -85,14 +86,15 @@ class QueueTimeouts:
         now = self._clock()
         for handoff in queued:
             waited = now - handoff.created_at
-            if self._abandon is not None and waited >= self._abandon and await self._connected(handoff) is False:
-                if now - await self._last_customer_line(handoff) >= self._abandon:
-                    if await self.abandon(handoff):
-                        done["abandoned"].append(handoff.id)
-                    continue
-            if self._timeout is not None and waited >= self._timeout:
-                if await self.time_out(handoff):
-                    done["timed_out"].append(handoff.id)
+            silent = (self._abandon is not None and waited >= self._abandon
+                      and await self._connected(handoff) is False
+                      and now - await self._last_customer_line(handoff) >= self._abandon)
+            if silent:
+                if await self.abandon(handoff):
+                    done["abandoned"].append(handoff.id)
+                continue
+            if self._timeout is not None and waited >= self._timeout and await self.time_out(handoff):
+                done["timed_out"].append(handoff.id)
         return done
 
     async def _connected(self, handoff: HandoffView) -> bool | None:

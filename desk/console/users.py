@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 

@@ -5,6 +5,7 @@ the open handoffs every ``interval_s`` (and at once when poked) and tells the li
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from common.db import StoreUnavailable
@@ -49,8 +50,6 @@ class QueueWatcher:
     async def run(self) -> None:
         while True:
             await self.check()
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._poke.wait(), self._interval)
-            except asyncio.TimeoutError:
-                pass
             self._poke.clear()

@@ -12,8 +12,9 @@ import asyncio
 import itertools
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic

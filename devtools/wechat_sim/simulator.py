@@ -144,7 +144,7 @@ class WeChatSimulator:
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> "WeChatSimulator":
+    async def start(self) -> WeChatSimulator:
         app = web.Application()
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)

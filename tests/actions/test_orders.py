@@ -7,10 +7,15 @@ from rasa_sdk.events import SlotSet
 from sqlalchemy import select
 
 from actions import names
-from actions.repair import SLOT_FAILED_TRIES
 from actions.orders import (
-    ActionAskOrderId, ActionChangeAddress, ActionCheckOrder, ValidateAddressForm, asks_where_order_is, looks_like_address,
+    ActionAskOrderId,
+    ActionChangeAddress,
+    ActionCheckOrder,
+    ValidateAddressForm,
+    asks_where_order_is,
+    looks_like_address,
 )
+from actions.repair import SLOT_FAILED_TRIES
 from desk.models import Ticket, TicketContact
 from profiles.models import Order
 from tests.utils.builders import Unavailable, message, responses, slot_events

@@ -34,8 +34,7 @@ from desk.models import Ticket
 from profiles.models import Consent, ConsentChange, Customer, Order, OrderChange
 from profiles.shop import PAYMENT_METHODS_FILE, NotCancellable, ShopStore, load_payment_methods, refund_timing
 from profiles.store import NotOrderOwner
-from tests.utils.builders import Unavailable, message, responses, slot_events
-from tests.utils.builders import ROOT
+from tests.utils.builders import ROOT, Unavailable, message, responses, slot_events
 
 VIP = {names.CUSTOMER_ID: "C000001", names.IS_GUEST: False, names.LANGUAGE: "zh"}
 REGULAR = {names.CUSTOMER_ID: "C000005", names.IS_GUEST: False, names.LANGUAGE: "zh"}

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-
-from rasa.core.policies.rule_policy import RulePolicy
 
 from bot.components.repair_policy import LEAVE, QUESTION, SWITCH, RepairRulePolicy, asked_action, repair_kind
 

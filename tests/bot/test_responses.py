@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Set, Tuple
+from typing import Any
 
 import pytest
 import yaml
@@ -44,15 +44,15 @@ CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # en variants: no CJK ideographs and no CJK/full-width punctuation either
 CJK_OR_FULLWIDTH = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
-Condition = FrozenSet[Tuple[str, str]]
+Condition = frozenset[tuple[str, str]]
 
 
-def _domain_files() -> List[Path]:
+def _domain_files() -> list[Path]:
     return sorted(p for p in DOMAIN_DIR.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
 
 
-def _load_responses() -> Dict[str, List[Dict[str, Any]]]:
-    responses: Dict[str, List[Dict[str, Any]]] = {}
+def _load_responses() -> dict[str, list[dict[str, Any]]]:
+    responses: dict[str, list[dict[str, Any]]] = {}
     for path in _domain_files():
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for name, variants in (data.get("responses") or {}).items():
@@ -66,13 +66,13 @@ RESPONSES = _load_responses()
 NAMES = sorted(RESPONSES)
 
 
-def _condition(variant: Dict[str, Any]) -> Condition:
+def _condition(variant: dict[str, Any]) -> Condition:
     return frozenset(
         (str(c.get("name")), str(c.get("value"))) for c in (variant.get("condition") or [])
     )
 
 
-def _texts(variant: Dict[str, Any]) -> List[str]:
+def _texts(variant: dict[str, Any]) -> list[str]:
     """The visible strings of a variant: its text and button titles."""
     out = [variant["text"]] if isinstance(variant.get("text"), str) else []
     for button in variant.get("buttons") or []:
@@ -81,16 +81,16 @@ def _texts(variant: Dict[str, Any]) -> List[str]:
     return out
 
 
-def _language(variant: Dict[str, Any]) -> str | None:
+def _language(variant: dict[str, Any]) -> str | None:
     return dict(_condition(variant)).get("language")
 
 
-def _placeholders(variant: Dict[str, Any]) -> Set[str]:
+def _placeholders(variant: dict[str, Any]) -> set[str]:
     return {m for t in _texts(variant) for m in PLACEHOLDER.findall(t)}
 
 
 @pytest.fixture(scope="module")
-def forbidden() -> Dict[str, List[str]]:
+def forbidden() -> dict[str, list[str]]:
     path = forbidden_words_path()
     assert path.is_file(), f"forbidden words file {path} is missing"
     words = load_forbidden_words(path)
@@ -140,7 +140,7 @@ def test_has_zh_and_en_variants(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_conditions_mutually_exclusive(name):
-    seen: Dict[Condition, int] = {}
+    seen: dict[Condition, int] = {}
     for i, variant in enumerate(RESPONSES[name]):
         cond = _condition(variant)
         if not cond:

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 PATTERNS = (
     "leave_form", "switch_request", "faq_in_form", "correct_value", "invalid_value", "survey",
@@ -53,7 +54,7 @@ def fill(text: str, customer: str, resolve: Any) -> str:
     return PLACEHOLDER.sub(one, text)
 
 
-def filled(turn: "Turn", customer: str, resolve: Any) -> "Turn":
+def filled(turn: Turn, customer: str, resolve: Any) -> Turn:
     def many(values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(fill(v, customer, resolve) for v in values)
 

@@ -8,7 +8,7 @@ install it (``scripts/system_deps.sh`` does).
 from __future__ import annotations
 
 import itertools
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

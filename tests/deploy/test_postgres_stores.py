@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Callable, Iterator
 
 import pytest
 from alembic import command

@@ -8,8 +8,8 @@ conversation is saved turn by turn; every event is in ``events`` and once, in or
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlparse
 
 import pytest

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
 import pytest

@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta
-from typing import Any, AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa

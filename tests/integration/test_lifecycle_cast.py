@@ -13,8 +13,9 @@ server, a console in a thread on the same database):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Iterator
 
 import pytest
 import sqlalchemy as sa

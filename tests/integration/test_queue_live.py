@@ -7,17 +7,18 @@ agent has claimed, the bot is silent. WeChat (through tests/wechat_sim, safe mod
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from desk.models import Conversation, Handoff, Ticket, TicketTopic
+from devtools.wechat_sim.simulator import WeChatSimulator
 from tests.integration.conftest import Assistant
 from tests.integration.test_conversations import as_customer, handoffs_of, new_sender
 from tests.integration.test_wechat import _answers, sim  # noqa: F401  (fixture)
-from devtools.wechat_sim.simulator import WeChatSimulator
 from tests.utils.browser import ensure_agent, running_console
 
 AGENT, PASSWORD = "queue-agent", "queue-agent-pass"

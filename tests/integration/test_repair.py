@@ -45,7 +45,7 @@ def test_never_mind_inside_the_address_form_ends_it_and_the_bot_goes_on(assistan
     assistant.texts(sender, "我要改收货地址")
     assert _loop(assistant, sender) == "address_form"
     left = assistant.say(sender, "算了，不改了")
-    assert [m["text"] for m in left] and set(m["text"] for m in left) <= _texts_of("utter_task_cancelled", "zh")
+    assert [m["text"] for m in left] and {m["text"] for m in left} <= _texts_of("utter_task_cancelled", "zh")
     assert not _asks_rating(left)
     assert _loop(assistant, sender) is None
     assert " ".join(assistant.texts(sender, "退货有什么规定吗")) == _faq("return_policy", "zh")

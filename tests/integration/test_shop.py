@@ -11,9 +11,9 @@ import uuid
 
 from sqlalchemy import select
 
+from demo.seed import DEMO_CAST
 from desk.models import Ticket
 from profiles.models import ChannelIdentity, Consent, ConsentChange, Customer, Order, OrderChange
-from demo.seed import DEMO_CAST
 from profiles.shop import load_payment_methods
 from tests.integration.conftest import Assistant
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
 
 import pytest
 import yaml
@@ -55,18 +55,18 @@ ENTITY_JSON_RE = re.compile(r"\[([^\]]+)\]\{([^}]+)\}")
 ENTITY_JSON_NAME_RE = re.compile(r"[\"']entity[\"']\s*:\s*[\"']([^\"']+)[\"']")
 WHITESPACE_RE = re.compile(r"\s+")
 
-Example = Tuple[str, str, str]  # (intent, raw example text, file path relative to repo root)
+Example = tuple[str, str, str]  # (intent, raw example text, file path relative to repo root)
 
 
-def _yaml_files(directory: Path, pattern: str) -> List[Path]:
+def _yaml_files(directory: Path, pattern: str) -> list[Path]:
     return sorted(p for p in directory.glob(pattern) if p.is_file())
 
 
-def training_files() -> List[Path]:
+def training_files() -> list[Path]:
     return _yaml_files(TRAIN_DIR, "**/*.yml") + _yaml_files(TRAIN_DIR, "**/*.yaml")
 
 
-def held_out_files() -> List[Path]:
+def held_out_files() -> list[Path]:
     return _yaml_files(TEST_DIR, "test_*.yml") + _yaml_files(TEST_DIR, "test_*.yaml")
 
 
@@ -89,10 +89,10 @@ def _split_examples(block: object) -> Iterator[str]:
             yield line.strip()
 
 
-def load_examples(path: Path) -> List[Example]:
+def load_examples(path: Path) -> list[Example]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     rel = str(path.relative_to(REPO_ROOT))
-    out: List[Example] = []
+    out: list[Example] = []
     for entry in data.get("nlu") or []:
         if not isinstance(entry, dict) or "intent" not in entry:
             continue  # regex / lookup / synonym entries
@@ -101,7 +101,7 @@ def load_examples(path: Path) -> List[Example]:
     return out
 
 
-def entities(text: str) -> List[Tuple[str, str]]:
+def entities(text: str) -> list[tuple[str, str]]:
     """(entity name, annotated surface text) pairs of one example."""
     found = []
     for value, spec in ENTITY_PAREN_RE.findall(text):
@@ -129,14 +129,14 @@ def base_intent(intent: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def train_examples() -> List[Example]:
+def train_examples() -> list[Example]:
     examples = [ex for path in training_files() for ex in load_examples(path)]
     assert examples, f"no training examples found under {TRAIN_DIR}"
     return examples
 
 
 @pytest.fixture(scope="module")
-def held_out_examples() -> List[Example]:
+def held_out_examples() -> list[Example]:
     examples = [ex for path in held_out_files() for ex in load_examples(path)]
     assert examples, f"no test examples found under {TEST_DIR}"
     return examples
@@ -151,8 +151,8 @@ def test_required_files_exist() -> None:
         assert (TEST_DIR / f"test_nlu_{lang}.yml").is_file(), f"missing tests/nlu/test_nlu_{lang}.yml"
 
 
-def test_no_test_example_in_training(train_examples: List[Example], held_out_examples: List[Example]) -> None:
-    seen: Dict[str, Example] = {}
+def test_no_test_example_in_training(train_examples: list[Example], held_out_examples: list[Example]) -> None:
+    seen: dict[str, Example] = {}
     for ex in train_examples:
         seen.setdefault(normalise(ex[1]), ex)
     leaks = [
@@ -163,7 +163,7 @@ def test_no_test_example_in_training(train_examples: List[Example], held_out_exa
     assert not leaks, "held-out examples also in training data:\n" + "\n".join(leaks)
 
 
-def test_no_duplicates_within_test_set(held_out_examples: List[Example]) -> None:
+def test_no_duplicates_within_test_set(held_out_examples: list[Example]) -> None:
     counts = Counter(normalise(text) for _, text, _ in held_out_examples)
     dupes = sorted(text for text, n in counts.items() if n > 1)
     assert not dupes, f"duplicated test examples: {dupes}"
@@ -177,8 +177,8 @@ def test_enough_test_examples_per_intent(lang: str) -> None:
     assert not too_few, f"{path.name}: intents with < {MIN_TEST_PER_INTENT} test examples: {too_few}"
 
 
-def test_every_intent_has_training_data(train_examples: List[Example]) -> None:
-    by_lang: Dict[str, Counter] = defaultdict(Counter)
+def test_every_intent_has_training_data(train_examples: list[Example]) -> None:
+    by_lang: dict[str, Counter] = defaultdict(Counter)
     for intent, _, path in train_examples:
         parts = Path(path).parts
         by_lang[parts[1] if len(parts) > 2 else "?"][base_intent(intent)] += 1
@@ -187,33 +187,33 @@ def test_every_intent_has_training_data(train_examples: List[Example]) -> None:
         assert not missing, f"nlu_data/{lang}: no training examples for {missing}"
 
 
-def test_no_conflicting_training_labels(train_examples: List[Example]) -> None:
-    labels: Dict[str, set] = defaultdict(set)
+def test_no_conflicting_training_labels(train_examples: list[Example]) -> None:
+    labels: dict[str, set] = defaultdict(set)
     for intent, text, _ in train_examples:
         labels[normalise(text)].add(intent)
     conflicts = {text: sorted(intents) for text, intents in labels.items() if len(intents) > 1}
     assert not conflicts, f"training examples with more than one intent: {conflicts}"
 
 
-def _all_annotations(examples: List[Example], entity: str) -> List[Tuple[str, str, str]]:
+def _all_annotations(examples: list[Example], entity: str) -> list[tuple[str, str, str]]:
     return [(value, text, path) for _, text, path in examples for name, value in entities(text) if name == entity]
 
 
-def test_order_id_annotations(train_examples: List[Example], held_out_examples: List[Example]) -> None:
+def test_order_id_annotations(train_examples: list[Example], held_out_examples: list[Example]) -> None:
     annotations = _all_annotations(train_examples + held_out_examples, "order_id")
     assert annotations, "no order_id annotations found"
     bad = [f"{path}: {text!r}" for value, text, path in annotations if not ORDER_ID_RE.fullmatch(value)]
     assert not bad, "order_id annotations not matching [Ee]?20\\d{9}:\n" + "\n".join(bad)
 
 
-def test_rating_annotations(train_examples: List[Example], held_out_examples: List[Example]) -> None:
+def test_rating_annotations(train_examples: list[Example], held_out_examples: list[Example]) -> None:
     annotations = _all_annotations(train_examples + held_out_examples, "rating")
     assert annotations, "no rating annotations found"
     bad = [f"{path}: {text!r}" for value, text, path in annotations if value.strip().casefold() not in RATING_VALUES]
     assert not bad, "rating annotations that are not 1-5:\n" + "\n".join(bad)
 
 
-def test_entities_only_on_expected_intents(train_examples: List[Example], held_out_examples: List[Example]) -> None:
+def test_entities_only_on_expected_intents(train_examples: list[Example], held_out_examples: list[Example]) -> None:
     allowed = {
         "order_id": {"order_status", "change_address", "inform", "request_refund", "complain", "ticket_status",
                      # everyday shop requests about one order (bot/domain/shop.yml)

@@ -7,8 +7,8 @@ endpoints, two action servers and the console, all on loopback. Every test in th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import sqlalchemy as sa

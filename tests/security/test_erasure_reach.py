@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Iterator
 
 import pytest
 import sqlalchemy as sa

@@ -21,8 +21,9 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
-from typing import Any, Awaitable, Iterator, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pytest

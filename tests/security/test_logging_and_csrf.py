@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from uvicorn.logging import AccessFormatter

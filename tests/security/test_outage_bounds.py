@@ -8,8 +8,8 @@ the database returns, in order, masked.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from rasa.shared.core.domain import Domain

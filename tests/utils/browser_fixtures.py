@@ -11,7 +11,8 @@ A module or folder that needs something else defines its own fixture of the same
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

@@ -7,9 +7,10 @@ Nothing here starts a Rasa server: the domain is the merge of ``bot/domain/*.yml
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 from rasa_sdk import Tracker

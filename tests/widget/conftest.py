@@ -5,7 +5,8 @@ servers of the session instead (tests/integration/conftest.py ``shared_assistant
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 

@@ -32,7 +32,8 @@ import secrets
 import time
 import uuid
 from collections import OrderedDict, deque
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
@@ -313,7 +314,7 @@ async def login(
         await throttle.record_failure(username, ip)
         return login_page_response(request, status_code=401, error="bad_login", next_url=_safe_next(next))
     await throttle.record_success(username, ip)
-    token, session = await asyncio.to_thread(services.agents.start_session, agent.id)
+    token, _session = await asyncio.to_thread(services.agents.start_session, agent.id)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",

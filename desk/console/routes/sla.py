@@ -4,7 +4,8 @@ for supervisors (met / breached by team, agent, reason, week, class; a page, JSO
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request

@@ -5,7 +5,8 @@ A real Sanic server on loopback runs the channel; a recording bot stands in for 
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest

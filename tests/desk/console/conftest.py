@@ -7,8 +7,9 @@ import contextlib
 import functools
 import re
 import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 from aiohttp import web

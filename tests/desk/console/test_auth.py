@@ -36,7 +36,7 @@ def test_sign_in_sets_a_protected_session_cookie(console: Console) -> None:
     response = client.post("/login", data={"username": "agent1", "password": PASSWORD, "csrf_token": token},
                            follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/"
-    cookie = [h for h in response.headers.get_list("set-cookie") if h.startswith("desk_session=")][0].lower()
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("desk_session=")).lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "max-age=28800" in cookie
     assert client.get("/api/queue").status_code == 200
 

@@ -3,7 +3,8 @@ by experiment arm, redeemed by an order (the shop's checkout, here the CLI) and 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from rasa_sdk.executor import CollectingDispatcher

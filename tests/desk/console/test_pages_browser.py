@@ -7,8 +7,9 @@ test_sla_browser.py). The console runs over a seeded file database (no Rasa need
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

@@ -5,7 +5,8 @@ and sending or resolving are observed as the requests the page makes."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

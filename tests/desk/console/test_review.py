@@ -7,17 +7,18 @@ import asyncio
 import calendar
 import csv
 import io
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from desk.console.dashboard_charts import diverging_chart
 from desk.conversations import ConversationLog
 from desk.feedback import FeedbackLog
 from desk.handoffs import HandoffQueue
-from desk.console.dashboard_charts import diverging_chart
 from desk.models import Handoff, PiiReveal, Ticket
 from desk.review import record_first_response
 from tests.conftest import NOON, MovableClock

@@ -4,7 +4,8 @@ of reach, and a transfer never writes to the conversation)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy.orm import sessionmaker
 
