@@ -32,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from common.db import StoreUnavailable
 from profiles.models import Consent, Customer, Offer, Order
+from profiles.store import serialise_on_sqlite
 from profiles.transparency import level_of
 
 __all__ = [
@@ -294,14 +295,6 @@ def _db_errors() -> Iterator[None]:
         raise StoreUnavailable(f"offer store unavailable ({type(exc).__name__})") from exc
 
 
-def _serialise_on_sqlite(s: Session, column: Any, value: Any) -> None:
-    """SQLite ignores ``FOR UPDATE``: a no-op update of the rows where ``column == value``, first in the
-    transaction, takes the database's write lock, so a second transaction of the same kind waits here and
-    then reads what the first one wrote (PostgreSQL's row lock does this through ``with_for_update``)."""
-    if s.get_bind().dialect.name == "sqlite":
-        s.execute(update(column.table).where(column == value).values({column.name: column}))
-
-
 def _issued(row: Offer, rules: OfferRules) -> IssuedOffer:
     """The record as the customer sees it: a points boost's ``amount`` column holds its multiplier."""
     boost = row.kind == "points_boost"
@@ -334,7 +327,7 @@ class OfferStore:
         if not customer_id:
             return Decision(None, "guest"), None
         with _db_errors(), self._session_factory.begin() as s:
-            _serialise_on_sqlite(s, Customer.__table__.c.id, customer_id)
+            serialise_on_sqlite(s, Customer.__table__.c.id, customer_id)
             customer = s.execute(select(Customer).where(Customer.id == customer_id).with_for_update()
                                  ).scalar_one_or_none()
             if customer is None:
@@ -370,7 +363,7 @@ class OfferStore:
         Refused (``OfferError.reason``): ``unknown``, ``redeemed``, ``expired``, ``not_owner``."""
         now = self._clock()
         with _db_errors(), self._session_factory.begin() as s:
-            _serialise_on_sqlite(s, Offer.__table__.c.code, code.strip().upper())
+            serialise_on_sqlite(s, Offer.__table__.c.code, code.strip().upper())
             row = s.execute(select(Offer).where(Offer.code == code.strip().upper()).with_for_update()
                             ).scalar_one_or_none()
             if row is None:

@@ -31,7 +31,15 @@ from sqlalchemy.orm import sessionmaker
 
 from common.masking import mask_text
 from profiles.models import Consent, ConsentChange, Customer, Order, OrderChange
-from profiles.store import CustomerNotFound, NotOrderOwner, OrderNotFound, ProfileError, _db_errors, normalize_order_id
+from profiles.store import (
+    CustomerNotFound,
+    NotOrderOwner,
+    OrderNotFound,
+    ProfileError,
+    _db_errors,
+    locked_order,
+    normalize_order_id,
+)
 
 __all__ = [
     "CANCELLABLE_STATUSES",
@@ -184,7 +192,7 @@ class ShopStore:
             raise OrderNotFound(str(order_id))
         now = self._clock()
         with _db_errors(), self._session_factory.begin() as s:
-            order = s.execute(select(Order).where(Order.id == normalized).with_for_update()).scalar_one_or_none()
+            order = locked_order(s, normalized)
             if order is None:
                 raise OrderNotFound(normalized)
             if customer_id is not None and order.customer_id != customer_id:
@@ -232,7 +240,7 @@ class ShopStore:
             raise OrderNotFound(str(order_id))
         now = self._clock()
         with _db_errors(), self._session_factory.begin() as s:
-            order = s.execute(select(Order).where(Order.id == normalized).with_for_update()).scalar_one_or_none()
+            order = locked_order(s, normalized)
             if order is None:
                 raise OrderNotFound(normalized)
             if customer_id is not None and order.customer_id != customer_id:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,6 +62,20 @@ CARRIERS_FILE = Path(__file__).resolve().parent / "carriers.yml"
 WEB_FALLBACK_CHANNELS = frozenset({"socketio"})
 MAX_ADDRESS_LEN = 300
 
+
+
+def serialise_on_sqlite(s: Session, column: Any, value: Any) -> None:
+    """SQLite ignores ``FOR UPDATE``: a no-op update of the rows where ``column == value``, first in the
+    transaction, takes the database's write lock, so a second transaction of the same kind waits here and
+    then reads what the first one wrote (PostgreSQL's row lock does this through ``with_for_update``)."""
+    if s.get_bind().dialect.name == "sqlite":
+        s.execute(update(column.table).where(column == value).values({column.name: column}))
+
+
+def locked_order(s: Session, order_id: str) -> Order | None:
+    """The order, locked until the transaction ends (on PostgreSQL and on the embedded SQLite alike)."""
+    serialise_on_sqlite(s, Order.__table__.c.id, order_id)
+    return s.execute(select(Order).where(Order.id == order_id).with_for_update()).scalar_one_or_none()
 
 class ProfileError(Exception):
     """Base class of the profile store's business errors."""
@@ -209,7 +223,7 @@ class ProfileStore:
         if normalized is None:
             raise OrderNotFound(str(order_id))
         with _db_errors(), self._session_factory.begin() as s:
-            order = s.execute(select(Order).where(Order.id == normalized).with_for_update()).scalar_one_or_none()
+            order = locked_order(s, normalized)
             if order is None:
                 raise OrderNotFound(normalized)
             if order.customer_id != customer_id:
