@@ -13,7 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import names, providers
-from actions.context import channel_of, latest_intent
+from actions.context import latest_intent
+from actions.privacy import store_consent_choice
 from common.db import StoreUnavailable
 from desk.conversations import ConversationLog
 from desk.my_data import report_responses  # the same lines as the widget's data panel
@@ -103,21 +104,9 @@ class ActionSetIntensity(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         intensity = INTENSITY_OF_INTENT.get(latest_intent(tracker) or "", "medium")
-        customer_id = tracker.get_slot(names.CUSTOMER_ID)
-        if customer_id:
-            store = self._store or providers.profile_store()
-            try:
-                await asyncio.to_thread(
-                    store.set_intensity,
-                    customer_id=customer_id,
-                    intensity=intensity,
-                    source=f"chat:{channel_of(tracker)}",
-                    conversation_id=tracker.sender_id,
-                )
-            except StoreUnavailable:
-                logger.exception("consent store unavailable (conversation=%s)", tracker.sender_id)
-                dispatcher.utter_message(response=names.UTTER_SERVICE_UNAVAILABLE)
-                return []
+        record = lambda: (self._store or providers.profile_store()).set_intensity  # noqa: E731
+        if not await store_consent_choice(dispatcher, tracker, record, intensity=intensity):
+            return []
         events: list[EventType] = [
             SlotSet(names.PERSONALIZED, True),
             SlotSet(names.PERSONALIZATION_INTENSITY, intensity),

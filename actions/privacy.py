@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -19,6 +21,24 @@ from sentiment.tone import Tone
 logger = logging.getLogger(__name__)
 
 
+
+async def store_consent_choice(dispatcher: CollectingDispatcher, tracker: Tracker,
+                               record: Callable[[], Callable[..., Any]], **choice: Any) -> bool:
+    """Store a signed-in customer's consent choice through ``record()`` (a store method, looked up only when
+    there is a customer; a guest's choice lasts the conversation). False, after the polite "busy" reply,
+    when the store is down."""
+    customer_id = tracker.get_slot(names.CUSTOMER_ID)
+    if not customer_id:
+        return True
+    try:
+        await asyncio.to_thread(record(), customer_id=customer_id, source=f"chat:{channel_of(tracker)}",
+                                conversation_id=tracker.sender_id, **choice)
+    except StoreUnavailable:
+        logger.exception("consent store unavailable (conversation=%s)", tracker.sender_id)
+        dispatcher.utter_message(response=names.UTTER_SERVICE_UNAVAILABLE)
+        return False
+    return True
+
 class ActionSetPersonalization(Action):
     """Record the customer's consent to personalised wording and switch it immediately."""
 
@@ -32,21 +52,9 @@ class ActionSetPersonalization(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         enabled = latest_intent(tracker) == names.PERSONALIZATION_ON
-        customer_id = tracker.get_slot(names.CUSTOMER_ID)
-        if customer_id:
-            store = self._store or providers.profile_store()
-            try:
-                await asyncio.to_thread(
-                    store.set_personalization,
-                    customer_id=customer_id,
-                    enabled=enabled,
-                    source=f"chat:{channel_of(tracker)}",
-                    conversation_id=tracker.sender_id,
-                )
-            except StoreUnavailable:
-                logger.exception("consent store unavailable (conversation=%s)", tracker.sender_id)
-                dispatcher.utter_message(response=names.UTTER_SERVICE_UNAVAILABLE)
-                return []
+        record = lambda: (self._store or providers.profile_store()).set_personalization  # noqa: E731
+        if not await store_consent_choice(dispatcher, tracker, record, enabled=enabled):
+            return []
         events: list[EventType] = [SlotSet(names.PERSONALIZED, enabled)]
         if not enabled and tracker.get_slot(names.TONE) not in (Tone.EMPATHETIC.value, Tone.NEUTRAL.value):
             # profile-based tones stop with this very reply

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from common.masking import mask_text
 from profiles.models import Consent, ConsentChange, Customer, Order, OrderChange
@@ -172,6 +172,19 @@ def refund_timing(
     return RefundTiming(method=entry["name"]["zh" if language == "zh" else "en"], days=str(entry["days"]))
 
 
+
+def _changeable_order(s: Session, order_id: str, customer_id: str | None) -> Order:
+    """The order, locked, when it is the customer's (``None``: a guest already verified by the caller) and
+    still in the warehouse; else ``OrderNotFound`` / ``NotOrderOwner`` / ``NotCancellable``."""
+    order = locked_order(s, order_id)
+    if order is None:
+        raise OrderNotFound(order_id)
+    if customer_id is not None and order.customer_id != customer_id:
+        raise NotOrderOwner(order_id)
+    if order.status not in CANCELLABLE_STATUSES:
+        raise NotCancellable(order.status)
+    return order
+
 class ShopStore:
     """Order cancellation with its audit trail, and the promotional-messages consent."""
 
@@ -192,13 +205,7 @@ class ShopStore:
             raise OrderNotFound(str(order_id))
         now = self._clock()
         with _db_errors(), self._session_factory.begin() as s:
-            order = locked_order(s, normalized)
-            if order is None:
-                raise OrderNotFound(normalized)
-            if customer_id is not None and order.customer_id != customer_id:
-                raise NotOrderOwner(normalized)
-            if order.status not in CANCELLABLE_STATUSES:
-                raise NotCancellable(order.status)
+            order = _changeable_order(s, normalized, customer_id)
             before = order.status
             order.status = "cancelled"
             order.updated_at = now
@@ -240,13 +247,7 @@ class ShopStore:
             raise OrderNotFound(str(order_id))
         now = self._clock()
         with _db_errors(), self._session_factory.begin() as s:
-            order = locked_order(s, normalized)
-            if order is None:
-                raise OrderNotFound(normalized)
-            if customer_id is not None and order.customer_id != customer_id:
-                raise NotOrderOwner(normalized)
-            if order.status not in CANCELLABLE_STATUSES:
-                raise NotCancellable(order.status)
+            order = _changeable_order(s, normalized, customer_id)
             items = [dict(i) for i in (order.items or [])]
             index = next((n for n, i in enumerate(items) if i.get("sku") == sku), None)
             if index is None:
