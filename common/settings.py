@@ -108,6 +108,8 @@ class Settings:
     sentiment_model: str = setting("SENTIMENT_MODEL", str(ROOT / "sentiment" / "model"),
                                    "model directory or Hugging Face hub id")
     sentiment_max_tokens: int = setting("SENTIMENT_MAX_TOKENS", 128, "longer texts keep their start and end")
+    sentiment_teacher: str = setting("SENTIMENT_TEACHER", "unsure", "`unsure` (the 12-layer teacher re-reads the "
+                                     "messages the shipped model is unsure of) or `off` (the shipped model alone)")
     handoff_wait_minutes_per_position: int = setting("HANDOFF_WAIT_MINUTES_PER_POSITION", 3,
                                                      "wait estimate told to the customer")
     repeat_contact_window_days: int = setting("REPEAT_CONTACT_WINDOW_DAYS", 30,
@@ -241,6 +243,8 @@ class Settings:
             raise SettingsError(
                 f"SENTIMENT_BACKEND must be 'lexicon' or 'transformers', got {self.sentiment_backend!r}"
             )
+        if self.sentiment_teacher not in {"unsure", "off"}:
+            raise SettingsError(f"SENTIMENT_TEACHER must be 'unsure' or 'off', got {self.sentiment_teacher!r}")
         if self.wechat_mode not in {"plain", "compatible", "safe"}:
             raise SettingsError(f"WECHAT_MODE must be plain, compatible or safe, got {self.wechat_mode!r}")
         if self.wechat_mode != "plain" and self.wechat_token and (

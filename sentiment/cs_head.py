@@ -135,13 +135,19 @@ class CsHead:
 
     def results(self, texts: Sequence[str], readings: Sequence[Reading], ngram_logits: Sequence[float]) -> list[
             SentimentResult]:
-        texts = [clip(t) for t in texts]  # as the model reads them: start and end of a very long message
-        dense = np.stack([dense_features(r, g, t) for t, r, g in zip(texts, readings, ngram_logits)])
+        texts, dense = features(texts, readings, ngram_logits)
         return [self.result(text, row) for text, row in zip(texts, self.probabilities(texts, dense))]
+
+    def thresholds_for(self, text: str) -> dict[str, float]:
+        return self.thresholds.get(detect_language(text, fallback="zh")) or self.thresholds["zh"]
+
+    def margin(self, text: str, p_negative: float) -> float:
+        """How far (in log-odds) ``P(negative)`` is from the language's negative threshold."""
+        return abs(_logit(p_negative) - _logit(self.thresholds_for(text)["negative"]))
 
     def result(self, text: str, probabilities: Sequence[float]) -> SentimentResult:
         p_negative, p_positive, p_anger, p_anxiety = (float(v) for v in probabilities)
-        t = self.thresholds.get(detect_language(text, fallback="zh")) or self.thresholds["zh"]
+        t = self.thresholds_for(text)
         if p_negative >= t["negative"]:
             label, score = NEGATIVE, -(0.25 + 0.75 * _above(p_negative, t["negative"]))
             confidence = p_negative
@@ -158,8 +164,20 @@ class CsHead:
                                          ANXIETY: round(_strength(p_anxiety, t["anxiety"]), 3)})
 
 
+def features(texts: Sequence[str], readings: Sequence[Reading], ngram_logits: Sequence[float]) -> tuple[
+        list[str], np.ndarray]:
+    """The texts as the model reads them (start and end of a very long message) and their dense features."""
+    clipped = [clip(t) for t in texts]
+    return clipped, np.stack([dense_features(r, g, t) for t, r, g in zip(clipped, readings, ngram_logits)])
+
+
 def clip(text: str) -> str:
     return text if len(text) <= MAX_CHARS else text[: MAX_CHARS // 2] + text[-MAX_CHARS // 2 :]
+
+
+def _logit(p: float) -> float:
+    p = min(max(float(p), _EPS), 1 - _EPS)
+    return math.log(p / (1 - p))
 
 
 def _above(p: float, threshold: float) -> float:

@@ -4,6 +4,9 @@
   log-odds are weighed by a small logistic fusion fitted per language on the data sets'
   validation splits (``fusion.json``, made by ``sentiment_training.fuse``). The transformer
   decides how likely a message is to be neutral; the fusion decides negative vs positive.
+- With the customer-service head (``cs_head.py``), the head gives polarity and emotions instead,
+  and the cascade (``teacher.py``) re-reads the polarity of the messages it is unsure of with
+  the full 12-layer encoder.
 - Emotions: the transformer reads indirect feelings ("呵呵，又是这样", "great, just great"); the
   lexicon is precise on explicit cue phrases ("急死了", "this is ridiculous") that a support team
   lists and wants honoured. Each emotion is the stronger of the two, and a neutral message with a
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sentiment import EMOTION_THRESHOLD, NEGATIVE, NEUTRAL, POSITIVE, SentimentAnalyzer, SentimentResult
+from sentiment.cs_head import features as head_features
 from sentiment.language import detect_language
 from sentiment.transformer import Reading, TransformerAnalyzer, to_result
 
@@ -72,11 +76,15 @@ def combine(model: SentimentResult, cues: SentimentResult) -> SentimentResult:
 
 class EnsembleAnalyzer:
     """``head`` (``cs_head.CsHead``), when given, reads polarity and emotions from the model's vector,
-    outputs and the n-gram log-odds; otherwise the ``fusion`` weighs the outputs for polarity."""
+    outputs and the n-gram log-odds; otherwise the ``fusion`` weighs the outputs for polarity.
+    ``teacher`` (``teacher.Cascade``), when given and loaded, re-reads the polarity of the messages
+    whose head reading is close to a threshold; ``teacher_reads`` counts them."""
 
     def __init__(self, model: TransformerAnalyzer, cues: SentimentAnalyzer, ngram: Any = None,
-                 fusion: Fusion | None = None, head: Any = None) -> None:
+                 fusion: Fusion | None = None, head: Any = None, teacher: Any = None) -> None:
         self.model, self.cues, self.ngram, self.fusion, self.head = model, cues, ngram, fusion, head
+        self.teacher = teacher
+        self.teacher_reads = 0
 
     def analyze(self, text: str) -> SentimentResult:
         return self.analyze_many([text])[0]
@@ -118,14 +126,36 @@ class EnsembleAnalyzer:
         if self.head is None or not wanted:
             return out
         try:
-            results = self.head.results([texts[i] for i in wanted], [readings[i] for i in wanted],
-                                        [ngram[i] for i in wanted])
+            picked = [readings[i] for i in wanted]
+            logits = [ngram[i] for i in wanted]
+            clipped, dense = head_features([texts[i] for i in wanted], [r for r in picked if r is not None],
+                                           [g for g in logits if g is not None])  # none are: see ``wanted``
+            probabilities = self.head.probabilities(clipped, dense)
+            results = [self.head.result(t, p) for t, p in zip(clipped, probabilities)]
         except Exception:  # the fusion still answers
             logger.exception("customer-service head failed on %d message(s)", len(wanted))
             return out
+        if self.teacher is not None and self.teacher.ready:
+            self._ask_teacher(clipped, dense, probabilities, results)
         for i, result in zip(wanted, results):
             out[i] = result
         return out
+
+    def _ask_teacher(self, texts: list[str], dense: Any, probabilities: Any, results: list[SentimentResult]) -> None:
+        """Replace the polarity of the messages the head is unsure of with the teacher's (emotions stay)."""
+        assert self.teacher is not None and self.head is not None
+        unsure = [j for j, (t, p) in enumerate(zip(texts, probabilities))
+                  if self.teacher.unsure(detect_language(t, fallback="zh"), self.head.margin(t, p[0]))]
+        if not unsure:
+            return
+        try:
+            polarity = self.teacher.probabilities([texts[j] for j in unsure], dense[unsure])
+        except Exception:  # the student's reading stands
+            logger.exception("sentiment teacher failed on %d message(s)", len(unsure))
+            return
+        self.teacher_reads += len(unsure)
+        for j, (p_negative, p_positive) in zip(unsure, polarity):
+            results[j] = self.teacher.head.result(texts[j], [p_negative, p_positive, *probabilities[j][2:]])
 
     def _fused(self, text: str, reading: Reading, ngram_logit: float) -> Reading:
         assert self.fusion is not None

