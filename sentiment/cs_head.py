@@ -29,7 +29,7 @@ import numpy as np
 
 from sentiment import ANGER, ANXIETY, NEGATIVE, NEUTRAL, POSITIVE, SentimentResult
 from sentiment.language import detect_language
-from sentiment.transformer import MAX_CHARS, Reading
+from sentiment.transformer import Reading, clip
 
 DEFAULT_HEAD = Path(__file__).with_name("model") / "cs_head.npz"
 HASH_FEATURES = 2**18
@@ -169,10 +169,6 @@ def features(texts: Sequence[str], readings: Sequence[Reading], ngram_logits: Se
     """The texts as the model reads them (start and end of a very long message) and their dense features."""
     clipped = [clip(t) for t in texts]
     return clipped, np.stack([dense_features(r, g, t) for t, r, g in zip(clipped, readings, ngram_logits)])
-
-
-def clip(text: str) -> str:
-    return text if len(text) <= MAX_CHARS else text[: MAX_CHARS // 2] + text[-MAX_CHARS // 2 :]
 
 
 def _logit(p: float) -> float:

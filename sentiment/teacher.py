@@ -159,21 +159,13 @@ class TeacherEncoder:
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """(texts, hidden) unit vectors; texts longer than ``max_length`` tokens keep their start and end."""
-        from sentiment.transformer import MAX_CHARS, head_tail
+        from sentiment.transformer import clip, encode
 
         tokenizer, embed = self._loaded or self.load()._loaded  # type: ignore[misc]
         out = []
         for start in range(0, len(texts), batch_size):
-            chunk = [t if len(t) <= MAX_CHARS else t[: MAX_CHARS // 2] + t[-MAX_CHARS // 2 :]
-                     for t in texts[start : start + batch_size]]
-            encoded = [head_tail(ids, self.max_length) for ids in tokenizer([PREFIX + t for t in chunk])["input_ids"]]
-            width = max(len(ids) for ids in encoded)
-            ids = np.full((len(encoded), width), tokenizer.pad_token_id or 0, dtype=np.int32)
-            mask = np.zeros((len(encoded), width), dtype=np.int32)
-            for row, seq in enumerate(encoded):
-                ids[row, : len(seq)] = seq
-                mask[row, : len(seq)] = 1
-            out.append(embed(ids, mask).numpy().astype(np.float32))
+            chunk = [PREFIX + clip(t) for t in texts[start : start + batch_size]]
+            out.append(embed(*encode(tokenizer, chunk, self.max_length)).numpy().astype(np.float32))
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 

@@ -86,6 +86,24 @@ def head_tail(ids: list[int], max_length: int) -> list[int]:
     return [ids[0], *ids[1 : 1 + head], *ids[len(ids) - 1 - (room - head) : -1], ids[-1]]
 
 
+def clip(text: str) -> str:
+    """A very long message as the models read it: its start and its end."""
+    return text if len(text) <= MAX_CHARS else text[: MAX_CHARS // 2] + text[-MAX_CHARS // 2 :]
+
+
+def encode(tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Padded token ids and attention mask (int32) of ``texts``, each cut to ``max_length`` tokens."""
+    encoded = [head_tail(ids, max_length) for ids in tokenizer(list(texts))["input_ids"]]
+    width = max(len(ids) for ids in encoded)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    ids = np.full((len(encoded), width), pad, dtype=np.int32)
+    mask = np.zeros((len(encoded), width), dtype=np.int32)
+    for row, seq in enumerate(encoded):
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
+    return ids, mask
+
+
 def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -166,16 +184,7 @@ class TransformerAnalyzer:
 
     def _predict(self, texts: Iterable[str]) -> list[Reading]:
         tokenizer, logits_fn, plan = self._loaded or self.load()._loaded  # type: ignore[misc]
-        clipped = [t if len(t) <= MAX_CHARS else t[: MAX_CHARS // 2] + t[-MAX_CHARS // 2 :] for t in texts]
-        encoded = [head_tail(ids, self._max_length) for ids in tokenizer(clipped)["input_ids"]]
-        width = max(len(ids) for ids in encoded)
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        ids = np.full((len(encoded), width), pad, dtype=np.int32)
-        mask = np.zeros((len(encoded), width), dtype=np.int32)
-        for row, seq in enumerate(encoded):
-            ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1
-        raw, vectors = logits_fn(ids, mask)
+        raw, vectors = logits_fn(*encode(tokenizer, [clip(t) for t in texts], self._max_length))
         raw, vectors = raw.numpy().astype(np.float64), vectors.numpy().astype(np.float32)
         return [Reading.from_logits(row, plan, vector if vector.size else None) for row, vector in zip(raw, vectors)]
 
