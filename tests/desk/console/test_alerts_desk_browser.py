@@ -70,17 +70,24 @@ def test_a_handoff_waiting_too_long_rings_when_its_sla_turns_due_soon(world: Any
         arrived = time.monotonic()
         page.wait_for_function("() => window.__calls.notifications.length >= 1", timeout=5_000)
         assert [n["title"] for n in _notes(page)] == ["新的转人工请求"]
-        page.wait_for_function("() => window.__calls.notifications.length >= 2", timeout=15_000)
+        # the two rows are written one after the other: they may reach the console in one poll or in two,
+        # so one or two arrival alerts come before the SLA bell
+        page.wait_for_function("() => window.__calls.notifications.some(n => n.title === '客户已等待较久')",
+                               timeout=15_000)
         rang_after = time.monotonic() - arrived
-        waiting = _notes(page)[1]
-        assert waiting["title"] == "客户已等待较久" and waiting["body"].startswith(f"#{vip} "), _notes(page)
+        notes = _notes(page)
+        assert [n["title"] for n in notes[:-1]] in (["新的转人工请求"], ["新的转人工请求"] * 2), notes
+        waiting = notes[-1]
+        assert waiting["title"] == "客户已等待较久" and waiting["body"].startswith(f"#{vip} "), notes
         assert 4 <= rang_after <= 12, rang_after  # at the SLA warning (~8 s on), not at arrival nor after 180 s
         expect(page.locator(f"#queued tr[data-id='{vip}'] [data-testid=sla]")).to_have_text("即将超时")
         tones = page.evaluate("() => window.__calls.tones")
-        assert tones == 2
+        assert tones == len(notes)  # every alert rings once
         page.wait_for_timeout(2500)  # announced once; the calm customer and the early one stay quiet
         assert page.evaluate("() => window.__calls.tones") == tones
-        assert all(f"#{calm} " not in n["body"] and f"#{already} " not in n["body"] for n in _notes(page))
+        assert _notes(page) == notes
+        assert all(f"#{already} " not in n["body"] for n in notes)
+        assert not any(f"#{calm} " in n["body"] for n in notes if n["title"] == "客户已等待较久")
         expect(page).to_have_title(re.compile(r"^\(3\) "))
     finally:
         page.context.close()
