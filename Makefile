@@ -94,12 +94,13 @@ care: install  ## one round of proactive care now (python -m desk.care --once; `
 compose-config:  ## validate docker-compose.yml with the variables in .env
 	docker-compose -f docker-compose.yml config -q
 
-sentiment-model: install  ## rebuild the shipped sentiment model, n-gram model, fusion, customer-service head and the cascade's teacher from ../shared/datasets (~45 min)
+sentiment-model: install  ## rebuild the shipped sentiment model, n-gram model, fusion, customer-service head and the cascade's tuned teacher from ../shared/datasets (~60 min)
 	$(VENV)/python -m sentiment_training.train --out sentiment/model
 	$(VENV)/python -m sentiment_training.ngram
 	$(VENV)/python -m sentiment_training.fuse
 	$(VENV)/python -m sentiment_training.teacher
 	$(VENV)/python -m sentiment_training.cs_head
+	$(VENV)/python -m sentiment_training.tune_teacher
 
 lock:  ## record the exact versions of the working .venv in constraints.txt
 	{ echo "# Exact versions the tests run against (pip freeze of a working .venv)."; \

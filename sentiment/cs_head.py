@@ -139,29 +139,39 @@ class CsHead:
         return [self.result(text, row) for text, row in zip(texts, self.probabilities(texts, dense))]
 
     def thresholds_for(self, text: str) -> dict[str, float]:
-        return self.thresholds.get(detect_language(text, fallback="zh")) or self.thresholds["zh"]
+        return thresholds_for(self.thresholds, text)
 
     def margin(self, text: str, p_negative: float) -> float:
         """How far (in log-odds) ``P(negative)`` is from the language's negative threshold."""
         return abs(_logit(p_negative) - _logit(self.thresholds_for(text)["negative"]))
 
     def result(self, text: str, probabilities: Sequence[float]) -> SentimentResult:
-        p_negative, p_positive, p_anger, p_anxiety = (float(v) for v in probabilities)
-        t = self.thresholds_for(text)
-        if p_negative >= t["negative"]:
-            label, score = NEGATIVE, -(0.25 + 0.75 * _above(p_negative, t["negative"]))
-            confidence = p_negative
-        elif p_positive >= t["positive"]:
-            label, score = POSITIVE, 0.25 + 0.75 * _above(p_positive, t["positive"])
-            confidence = (1 - p_negative) * p_positive
-        else:
-            label = NEUTRAL  # inside the band the sign says which way the message leans
-            score = max(-0.24, min(0.24, (1 - p_negative) * p_positive - p_negative))
-            confidence = (1 - p_negative) * (1 - p_positive)
-        return SentimentResult(label=label, score=round(max(-1.0, min(1.0, score)), 3),
-                               confidence=round(confidence, 3),
-                               emotions={ANGER: round(_strength(p_anger, t["anger"]), 3),
-                                         ANXIETY: round(_strength(p_anxiety, t["anxiety"]), 3)})
+        return result_of(self.thresholds_for(text), probabilities)
+
+
+def thresholds_for(thresholds: dict[str, dict[str, float]], text: str) -> dict[str, float]:
+    """The thresholds of the text's language (Chinese for a language without its own)."""
+    return thresholds.get(detect_language(text, fallback="zh")) or thresholds["zh"]
+
+
+def result_of(t: dict[str, float], probabilities: Sequence[float]) -> SentimentResult:
+    """The reading of ``P(negative)``, ``P(positive | not negative)``, ``P(anger)``, ``P(anxiety)``
+    under the thresholds ``t`` of the message's language."""
+    p_negative, p_positive, p_anger, p_anxiety = (float(v) for v in probabilities)
+    if p_negative >= t["negative"]:
+        label, score = NEGATIVE, -(0.25 + 0.75 * _above(p_negative, t["negative"]))
+        confidence = p_negative
+    elif p_positive >= t["positive"]:
+        label, score = POSITIVE, 0.25 + 0.75 * _above(p_positive, t["positive"])
+        confidence = (1 - p_negative) * p_positive
+    else:
+        label = NEUTRAL  # inside the band the sign says which way the message leans
+        score = max(-0.24, min(0.24, (1 - p_negative) * p_positive - p_negative))
+        confidence = (1 - p_negative) * (1 - p_positive)
+    return SentimentResult(label=label, score=round(max(-1.0, min(1.0, score)), 3),
+                           confidence=round(confidence, 3),
+                           emotions={ANGER: round(_strength(p_anger, t["anger"]), 3),
+                                     ANXIETY: round(_strength(p_anxiety, t["anxiety"]), 3)})
 
 
 def features(texts: Sequence[str], readings: Sequence[Reading], ngram_logits: Sequence[float]) -> tuple[

@@ -136,12 +136,12 @@ class EnsembleAnalyzer:
             logger.exception("customer-service head failed on %d message(s)", len(wanted))
             return out
         if self.teacher is not None and self.teacher.ready:
-            self._ask_teacher(clipped, dense, probabilities, results)
+            self._ask_teacher(clipped, probabilities, results)
         for i, result in zip(wanted, results):
             out[i] = result
         return out
 
-    def _ask_teacher(self, texts: list[str], dense: Any, probabilities: Any, results: list[SentimentResult]) -> None:
+    def _ask_teacher(self, texts: list[str], probabilities: Any, results: list[SentimentResult]) -> None:
         """Replace the polarity of the messages the head is unsure of with the teacher's (emotions stay)."""
         assert self.teacher is not None and self.head is not None
         unsure = [j for j, (t, p) in enumerate(zip(texts, probabilities))
@@ -149,13 +149,13 @@ class EnsembleAnalyzer:
         if not unsure:
             return
         try:
-            polarity = self.teacher.probabilities([texts[j] for j in unsure], dense[unsure])
+            polarity = self.teacher.probabilities([texts[j] for j in unsure])
         except Exception:  # the student's reading stands
             logger.exception("sentiment teacher failed on %d message(s)", len(unsure))
             return
         self.teacher_reads += len(unsure)
         for j, (p_negative, p_positive) in zip(unsure, polarity):
-            results[j] = self.teacher.head.result(texts[j], [p_negative, p_positive, *probabilities[j][2:]])
+            results[j] = self.teacher.result(texts[j], [p_negative, p_positive, *probabilities[j][2:]])
 
     def _fused(self, text: str, reading: Reading, ngram_logit: float) -> Reading:
         assert self.fusion is not None

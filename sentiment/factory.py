@@ -29,9 +29,9 @@ def build_analyzer(settings: Settings) -> SentimentAnalyzer:
         head = CsHead.load() if DEFAULT_HEAD.exists() else None
         teacher = None
         if head is not None and settings.sentiment_teacher == "unsure":
-            from sentiment.teacher import ENCODER, TEACHER_HEAD, Cascade
+            from sentiment.teacher import ENCODER, TUNED, Cascade
 
-            if ENCODER.exists() and TEACHER_HEAD.exists():
+            if ENCODER.exists() and TUNED.exists():
                 teacher = Cascade.load(student_thresholds=head.thresholds).start()
         return EnsembleAnalyzer(model, LexiconAnalyzer(), NgramPolarity(), Fusion.load(), head, teacher)
     raise SettingsError(f"unknown SENTIMENT_BACKEND {backend!r}; available: transformers, lexicon")

