@@ -48,7 +48,9 @@ def fill(text: str, customer: str, resolve: Any) -> str:
         owner, status = (first, second) if second else (customer, first)
         value = resolve(kind, owner, status)
         if not value:
-            raise SetError(f"no value for {match.group(0)} (customer {owner})")
+            raise SetError(f"no value for {match.group(0)} (customer {owner}): the set expects freshly seeded demo "
+                           "data, and a run changes it (a refund withdrawn, an order cancelled); start make run "
+                           "on an empty database to run it again")
         return str(value)
 
     return PLACEHOLDER.sub(one, text)
