@@ -4,12 +4,12 @@
 
 The teacher is the full 12-layer multilingual-e5-small (``sentiment/teacher/encoder.npz``, made by
 ``sentiment_training.teacher``). Its embeddings and lower layers stay frozen as released; the top
-``--layers`` layers and two polarity outputs over the mean-pooled last layer (``P(negative)`` and
+``--layers`` layers (4) and two polarity outputs over the mean-pooled last layer (``P(negative)`` and
 ``P(positive | not negative)``) are fine-tuned on the customer-service data the head is trained on
 (``sentiment_training.cs_head``: cs_complaints_en train, four fifths of the team's messages, the
 calm NLU examples, samples of the review and emotion corpora as support at a lower weight). The
 frozen layers are run once per text and their output kept, so only the top layers are trained:
-about 15 minutes on two cores.
+about 20 minutes on two cores.
 
 Then, on the customer-service validation data only (cs_complaints_en validation and the held-back
 fifth of the team's messages): the teacher's thresholds per language, and per language the band
@@ -234,7 +234,7 @@ def main() -> int:
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--out", type=Path, default=TUNED)
     parser.add_argument("--layers", type=int, default=4, help="top layers to fine-tune (the rest stay frozen)")
-    parser.add_argument("--per-set", type=int, default=400, help="examples sampled from each support corpus")
+    parser.add_argument("--per-set", type=int, default=1000, help="examples sampled from each support corpus")
     parser.add_argument("--complaint-weight", type=float, default=2.0)
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--lr", type=float, default=5e-5)
