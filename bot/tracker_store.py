@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 CheckpointBase = declarative_base()
 _STORED = "_stored_event_count"
+# how many of a tracker's events the event broker (the transcript archive) has been given
+_STREAMED = "_streamed_event_count"
 # the database server is unreachable (refused, reset, restarting): not a bug in the statement
 _DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
@@ -149,6 +151,7 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
         tracker, stored = pending
         copy = tracker.copy()
         setattr(copy, _STORED, stored)
+        setattr(copy, _STREAMED, len(copy.events))  # streamed when it was saved, before the write failed
         return copy
 
     async def _flush_pending(self) -> None:
@@ -227,9 +230,37 @@ class CompactingSQLTrackerStore(SQLTrackerStore):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         setattr(tracker, _STORED, len(tracker.events))
+        setattr(tracker, _STREAMED, len(tracker.events))
         return tracker
 
     # -- writing ---------------------------------------------------------------------------
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """Give the event broker the events it has not had yet. Rasa's own reads the whole conversation
+        back from the database to find them; this store knows how many it read (or last streamed), so a
+        saved turn costs no second read. A tracker it did not read (a new conversation) goes Rasa's way."""
+        if self.event_broker is None:
+            return
+        streamed = getattr(tracker, _STREAMED, None)
+        if streamed is None:
+            await super().stream_events(tracker)
+        else:
+            new_events = list(itertools.islice(tracker.events, streamed, None))
+            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+        setattr(tracker, _STREAMED, len(tracker.events))
+
+    async def _stream_new_events(self, event_broker: Any, new_events: list[Event], sender_id: str) -> None:
+        """All of a turn's events in one call where the broker takes several (the archive writes them in one
+        transaction); one at a time otherwise, as Rasa does."""
+        bodies = [{"sender_id": sender_id, **event.as_dict()} for event in new_events]
+        if not bodies:
+            return
+        publish_many = getattr(event_broker, "publish_many", None)
+        if callable(publish_many):
+            publish_many(bodies)
+        else:
+            for body in bodies:
+                event_broker.publish(body)
+
     async def _save_stored(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         stored = getattr(tracker, _STORED, None)

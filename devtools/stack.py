@@ -243,8 +243,8 @@ http {{
   fastcgi_temp_path {dir}/fastcgi;
   uwsgi_temp_path {dir}/uwsgi;
   scgi_temp_path {dir}/scgi;
-  proxy_read_timeout 60s;
-  proxy_send_timeout 60s;
+  proxy_read_timeout {timeout}s;
+  proxy_send_timeout {timeout}s;
   log_format upstream '$request_method $uri $status upstream=$upstream_addr rt=$request_time';
   access_log {dir}/access.log upstream;
   map $http_upgrade $connection_upgrade {{ default upgrade; "" close; }}
@@ -292,8 +292,10 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
 
 
-def nginx_server(directory: Path, port: int, rasa_ports: list[int], console_port: int) -> ServerProcess:
-    """nginx in the foreground with a generated config in ``directory`` (``access.log`` names the upstream)."""
+def nginx_server(directory: Path, port: int, rasa_ports: list[int], console_port: int,
+                 timeout_s: int = 60) -> ServerProcess:
+    """nginx in the foreground with a generated config in ``directory`` (``access.log`` names the upstream);
+    ``timeout_s``: how long it waits for an upstream's answer before it replies 504."""
     binary = nginx_binary()
     if binary is None:
         raise ServiceUnavailable("nginx is not installed: apt-get install -y nginx (scripts/system_deps.sh)")
@@ -303,7 +305,7 @@ def nginx_server(directory: Path, port: int, rasa_ports: list[int], console_port
     pinned = "\n".join(f"  upstream rasa_{i} {{ server {HOST}:{p} max_fails=0; keepalive 16; }}"
                         for i, p in enumerate(rasa_ports))
     (directory / "nginx.conf").write_text(NGINX_CONF.format(
-        dir=directory, host=HOST, port=port, console_port=console_port, rasa_servers=servers,
+        dir=directory, host=HOST, port=port, console_port=console_port, rasa_servers=servers, timeout=int(timeout_s),
         replica_upstreams=pinned, replica_map=" ".join(f'"{i}" rasa_{i};' for i in range(len(rasa_ports))),
         user="user root;" if os.geteuid() == 0 else "",
     ))
@@ -342,6 +344,7 @@ class Stack:
     log_dir: Path = ROOT / "results" / "stack"
     extra_env: dict[str, str] = field(default_factory=dict)
     with_console: bool = True
+    upstream_timeout_s: int = 60  # nginx's wait for a Rasa or console answer (then 504)
     postgres: PostgresServer = field(default_factory=PostgresServer)
     redis: RedisServer = field(default_factory=RedisServer)
     rasa: list[ServerProcess] = field(default_factory=list)
@@ -424,7 +427,8 @@ class Stack:
                 self.console = console_server("console", console_port,
                                               self.env(RASA_URL=f"http://{HOST}:{rasa_ports[0]}"),
                                               self.log_dir / "console.log")
-            self.nginx = nginx_server(self._work / "nginx", self.nginx_port, rasa_ports, console_port)
+            self.nginx = nginx_server(self._work / "nginx", self.nginx_port, rasa_ports, console_port,
+                                      self.upstream_timeout_s)
             for server in self.servers:
                 server.start()
             wait_all_ready(self.servers, timeout)

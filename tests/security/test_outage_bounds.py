@@ -86,3 +86,39 @@ async def test_trackers_held_in_an_outage_are_bounded(postgres: PostgresServer, 
         postgres.resume()
     kept = await store.retrieve("held-5")
     assert kept is not None and any(getattr(e, "text", None) == "hi 5" for e in kept.events)
+
+
+async def test_turns_saved_in_an_outage_reach_the_archive_once(postgres: PostgresServer) -> None:
+    """A conversation that goes on while PostgreSQL is down is written to the tracker store and to the archive
+    when it returns, every event exactly once and in order (nothing published twice when the held turns are
+    written)."""
+    domain = Domain.load(str(ROOT / "bot" / "domain"))
+    database = "outage_archive_once"
+    url = postgres.create_database(database)
+    archive = EventArchive(url)
+    store = CompactingSQLTrackerStore(domain, dialect="postgresql", host="127.0.0.1", port=postgres.port,
+                                      db=database, username=postgres.superuser, event_broker=archive)
+
+    async def say(text: str) -> None:
+        tracker = await store.get_or_create_tracker("once", append_action_listen=False)
+        if not tracker.events:
+            tracker.update(SessionStarted())
+        for event in (ActionExecuted("action_listen"), UserUttered(text)):
+            tracker.update(event)
+        await store.save(tracker)
+
+    await say("before")
+    postgres.halt()
+    try:
+        await say("during 1")
+        await say("during 2")
+        assert "once" in store._pending
+    finally:
+        postgres.resume()
+    await say("after")
+    full = await store.retrieve_full_tracker("once")
+    stored = [(e.type_name, e.timestamp) for e in full.events]
+    assert [getattr(e, "text", None) for e in full.events if isinstance(e, UserUttered)] == [
+        "before", "during 1", "during 2", "after"]
+    assert [(e["event"], e.get("timestamp")) for e in archive.transcript("once")] == stored
+    await archive.close()
