@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from sentiment.language import detect_language
-from sentiment.teacher import ENCODER, PREFIX, TUNED, assign_e5, build_bert, mean_pool, read_encoder
-from sentiment.transformer import DEFAULT_MODEL, clip, head_tail
+from sentiment.teacher import ENCODER, MATRICES, PREFIX, TUNED, assign_e5, build_bert, mean_pool, read_encoder
+from sentiment.transformer import DEFAULT_MODEL, clip, encode
 from sentiment_training.cs_head import (
     CITATION,
     THRESHOLDS_FITTED_ON,
@@ -49,35 +49,21 @@ from sentiment_training.cs_head import (
 from sentiment_training.data import ROOT
 
 SHARES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)  # candidate shares of validation messages sent to the teacher
-MATRIX_PARTS = ("q", "k", "v", "ao", "fi", "fo")
 
 
-def token_ids(tokenizer: Any, rows: list[Row], max_length: int = 128) -> list[list[int]]:
-    """Each text as the teacher reads it (``sentiment.teacher.TeacherEncoder.read``)."""
-    return [head_tail(ids, max_length) for ids in tokenizer([PREFIX + clip(r.text) for r in rows])["input_ids"]]
-
-
-def frozen_states(bert: Any, seqs: list[list[int]], low: int, pad: int, batch: int = 64) -> list[np.ndarray]:
-    """The hidden states entering layer ``low`` (float16, one (tokens, hidden) array per text)."""
-    out: list[np.ndarray] = [np.zeros(0)] * len(seqs)
-    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+def frozen_states(bert: Any, tokenizer: Any, texts: list[str], low: int, batch: int = 64,
+                  max_length: int = 128) -> list[np.ndarray]:
+    """The hidden states entering layer ``low`` (float16, one (tokens, hidden) array per text), each text
+    tokenised as the teacher reads it (``sentiment.teacher.TeacherEncoder.read``)."""
+    out: list[np.ndarray] = [np.zeros(0)] * len(texts)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths share a batch
     for start in range(0, len(order), batch):
         idx = order[start : start + batch]
-        ids, mask = padded_ids(seqs, idx, pad)
+        ids, mask = encode(tokenizer, [PREFIX + clip(texts[i]) for i in idx], max_length)
         states = bert(input_ids=ids, attention_mask=mask, output_hidden_states=True, training=False).hidden_states[low]
         for row, i in enumerate(idx):
-            out[i] = states[row, : len(seqs[i])].numpy().astype(np.float16)
+            out[i] = states[row, : int(mask[row].sum())].numpy().astype(np.float16)
     return out
-
-
-def padded_ids(seqs: list[list[int]], idx: list[int], pad: int) -> tuple[np.ndarray, np.ndarray]:
-    width = max(len(seqs[i]) for i in idx)
-    ids = np.full((len(idx), width), pad, np.int32)
-    mask = np.zeros((len(idx), width), np.int32)
-    for row, i in enumerate(idx):
-        ids[row, : len(seqs[i])] = seqs[i]
-        mask[row, : len(seqs[i])] = 1
-    return ids, mask
 
 
 def padded_states(states: list[np.ndarray], idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +113,7 @@ class TopLayers:
             i, att, output = self.low + offset, layer.attention, layer.bert_output
             parts = (att.self_attention.query, att.self_attention.key, att.self_attention.value,
                      att.dense_output.dense, layer.intermediate.dense, output.dense)
-            for dense, part in zip(parts, MATRIX_PARTS):
+            for dense, part in zip(parts, MATRICES):
                 out[f"l{i}.{part}.w"] = dense.kernel.numpy().T.astype(np.float16)
                 out[f"l{i}.{part}.b"] = dense.bias.numpy().astype(np.float16)
             out[f"l{i}.aln.w"] = att.dense_output.LayerNorm.gamma.numpy().astype(np.float16)
@@ -259,8 +245,8 @@ def main() -> int:
     tokenizer = AutoTokenizer.from_pretrained(str(DEFAULT_MODEL))
     low = config["layers"] - args.layers
     started = time.time()
-    train_states = frozen_states(model.bert, token_ids(tokenizer, train), low, config["pad"])
-    validation_states = frozen_states(model.bert, token_ids(tokenizer, validation), low, config["pad"])
+    train_states = frozen_states(model.bert, tokenizer, [r.text for r in train], low)
+    validation_states = frozen_states(model.bert, tokenizer, [r.text for r in validation], low)
     print(f"frozen layers 0-{low - 1} read in {time.time() - started:.0f}s", flush=True)
 
     top = TopLayers(model.bert, low, config["hidden"], args.seed)
