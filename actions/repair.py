@@ -27,6 +27,7 @@ from actions.handoff import offer_human
 from common.masking import mask_text
 from desk.feedback import FeedbackLog, parse_rating
 from desk.models import HandoffReason
+from desk.transcripts import SECOND_HALF
 
 # the questions asked outside a form (config.yml asked_by): a second request waits for their answer
 ASKING_RESPONSES = frozenset({names.UTTER_ASK_ORDER_ID, names.UTTER_ASK_ORDER_ID_WITH_RECENT})
@@ -163,5 +164,7 @@ class ActionSecondRequest(Action):
         }
         if second.get("response_selector"):
             parse_data["response_selector"] = second["response_selector"]
-        return [*events, ActionExecuted("action_listen"),
-                UserUttered(second["text"], parse_data=parse_data, input_channel=tracker.get_latest_input_channel())]
+        turn = UserUttered(second["text"], parse_data=parse_data, input_channel=tracker.get_latest_input_channel())
+        previous = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
+        turn["metadata"] = {**(previous.get("metadata") or {}), SECOND_HALF: True}  # shown once in transcripts
+        return [*events, ActionExecuted("action_listen"), turn]

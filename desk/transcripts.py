@@ -1,7 +1,8 @@
 """Transcript lines for display, read from a Rasa tracker's events (the one complete record).
 
-``read_events`` is pure: customer lines (``user``), bot lines and agent lines (``bot`` events whose
-metadata says ``sent_by: agent``, appended by the console), with personal data masked.
+``read_events`` is pure: customer lines (``user``, less the second half of a two-part message that the
+bot serves as a turn of its own), bot lines and agent lines (``bot`` events whose metadata says
+``sent_by: agent``, appended by the console), with personal data masked.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Any
 from common.masking import mask_text
 
 AGENT_SENT = "agent"
+# metadata of a ``user`` event that re-reads the second half of the customer's previous message (a two-part
+# message, ``actions.repair.ActionSecondRequest``): the customer wrote it once, so transcripts show it once
+SECOND_HALF = "second_half_of_previous"
 TEXT_MAX = 4000
 
 
@@ -66,6 +70,8 @@ def read_events(events: Iterable[dict[str, Any]], *, after: float | None = None)
             continue
         metadata = event.get("metadata") or {}
         agent_name = None
+        if kind == "user" and metadata.get(SECOND_HALF):
+            continue
         if kind == "user":
             sender, agent_id = "customer", None
         elif metadata.get("sent_by") == AGENT_SENT:

@@ -159,6 +159,9 @@ async def test_the_second_request_is_handed_back_as_the_customers_turn(tracker_f
     assert events[1]["event"] == "action" and events[1]["name"] == "action_listen"
     assert events[2]["event"] == "user" and events[2]["text"] == SECOND["text"]
     assert events[2]["parse_data"]["intent"]["name"] == "request_human"
+    # the customer wrote it once, in the whole message: transcripts must not show the half again
+    from desk.transcripts import SECOND_HALF
+    assert events[2]["metadata"][SECOND_HALF] is True
 
 
 async def test_nothing_waits_nothing_is_said(tracker_factory, dispatcher, domain):

@@ -1,0 +1,28 @@
+"""Transcript lines from tracker events (``desk.transcripts.read_events``): pure logic."""
+
+from __future__ import annotations
+
+from desk.transcripts import SECOND_HALF, agent_event, read_events
+
+
+def test_a_two_part_message_is_shown_once() -> None:
+    """The bot serves the second half of "check my order and then let me talk to a human" as a turn of its own
+    (``actions.repair.ActionSecondRequest``); the customer wrote it once, so it is shown once."""
+    events = [
+        {"event": "user", "text": "check my order E20261120001 and then let me talk to a human", "timestamp": 1.0},
+        {"event": "bot", "text": "Your order is on its way.", "timestamp": 2.0},
+        {"event": "bot", "text": "Now your other request.", "timestamp": 3.0},
+        {"event": "user", "text": "let me talk to a human", "timestamp": 4.0, "metadata": {SECOND_HALF: True}},
+        {"event": "bot", "text": "Connecting you with a colleague.", "timestamp": 5.0},
+        agent_event("Hello, I am here.", agent_id="agent1", timestamp=6.0),
+        {"event": "user", "text": "let me talk to a human", "timestamp": 7.0},  # said again: shown again
+    ]
+    lines = read_events(events)
+    assert [(line.sender, line.text) for line in lines] == [
+        ("customer", "check my order E20261120001 and then let me talk to a human"),
+        ("bot", "Your order is on its way."),
+        ("bot", "Now your other request."),
+        ("bot", "Connecting you with a colleague."),
+        ("agent", "Hello, I am here."),
+        ("customer", "let me talk to a human"),
+    ]
