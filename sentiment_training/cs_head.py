@@ -3,7 +3,8 @@
     .venv/bin/python -m sentiment_training.cs_head [--datasets ../shared/datasets]
 
 Trained on customer-service messages: cs_complaints_en (train split: complaint = negative), the
-team's messages (``data/cs_emotions_train.jsonl``, ``data/cs_extra_train.jsonl``, less a fixed
+team's messages (``data/cs_emotions_train.jsonl``, ``data/cs_extra_train.jsonl``,
+``data/cs_more_train.jsonl``, less a fixed
 fifth kept for validation) and the assistant's calm NLU examples, with samples of the review and
 emotion corpora (ChnSentiCorp, online_shopping_10_cats, SST-2, SMP2020-EWECT, GoEmotions; train
 splits) at a lower weight as support. Thresholds are fitted per language on the customer-service
@@ -44,7 +45,12 @@ U = -1  # unknown target
 CITATION = ("Daniel Preoţiuc-Pietro, Mihaela Găman and Nikolaos Aletras. 2019. Automatically Identifying Complaints "
             "in Social Media. In Proceedings of the 57th Annual Meeting of the Association for Computational "
             "Linguistics (ACL 2019), pages 5008-5019.")
-TEAM_FILES = ("cs_emotions_train.jsonl", "cs_extra_train.jsonl")
+# the team's messages, and whether a calm problem statement (emotion none, polarity negative) in the file is
+# also an example of no anger and no anxiety. cs_more_train.jsonl was written under the rule that a repeated
+# contact or a broken promise stated calmly is not anger, while the older files count "third time I'm writing
+# about this order and still nothing" as anger: its calm problem statements teach polarity only (emotions
+# unknown) rather than contradict them.
+TEAM_FILES = {"cs_emotions_train.jsonl": True, "cs_extra_train.jsonl": True, "cs_more_train.jsonl": False}
 
 
 @dataclass(frozen=True)
@@ -62,14 +68,16 @@ def held_back(text: str) -> bool:
 
 def team_rows(validation: bool) -> list[Row]:
     out = []
-    for name in TEAM_FILES:
+    for name, calm_means_no_emotion in TEAM_FILES.items():
         for r in read_jsonl(HERE / "data" / name):
             if held_back(r["text"]) != validation:
                 continue
             polarity, emotion = r["polarity"], r["emotion"]
+            emotions_known = calm_means_no_emotion or not (emotion == "none" and polarity == "negative")
             out.append(Row(r["text"], (int(polarity == "negative"), U if polarity == "negative" else
-                                       int(polarity == "positive"), int(emotion == "anger"),
-                                       int(emotion == "anxiety")), 3.0, "team"))
+                                       int(polarity == "positive"),
+                                       int(emotion == "anger") if emotions_known else U,
+                                       int(emotion == "anxiety") if emotions_known else U), 3.0, "team"))
     return out
 
 
