@@ -165,6 +165,6 @@ class ActionSecondRequest(Action):
         if second.get("response_selector"):
             parse_data["response_selector"] = second["response_selector"]
         turn = UserUttered(second["text"], parse_data=parse_data, input_channel=tracker.get_latest_input_channel())
-        previous = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
+        previous: dict[str, Any] = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
         turn["metadata"] = {**(previous.get("metadata") or {}), SECOND_HALF: True}  # shown once in transcripts
         return [*events, ActionExecuted("action_listen"), turn]
