@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 
 from actions import names
 from common.ids import ConversationId
-from common.masking import mask_text
+from desk.transcripts import read_events
 from sentiment.tone import Escalation, escalation
 
 
@@ -65,22 +65,10 @@ def escalation_of(tracker: Tracker) -> Escalation:
 
 
 def last_messages(tracker: Tracker, limit: int = 12) -> list[dict[str, Any]]:
-    """The last user and bot lines, masked, oldest first — the transcript tail for the agent."""
-    lines: list[dict[str, Any]] = []
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind not in ("user", "bot") or not event.get("text"):
-            continue
-        lines.append(
-            {
-                "from": "customer" if kind == "user" else "bot",
-                "text": mask_text(str(event["text"]))[:1000],
-                "timestamp": event.get("timestamp"),
-            }
-        )
-        if len(lines) >= limit:
-            break
-    return list(reversed(lines))
+    """The last customer, bot and agent lines, masked, oldest first — the transcript tail for the agent, read
+    as the console reads transcripts (``desk.transcripts.read_events``)."""
+    return [{"from": line.sender, "text": line.text[:1000], "timestamp": line.timestamp}
+            for line in read_events(tracker.events)[-limit:]]
 
 
 def recent_intents(tracker: Tracker, limit: int = 5) -> list[str]:

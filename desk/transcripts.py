@@ -70,9 +70,9 @@ def read_events(events: Iterable[dict[str, Any]], *, after: float | None = None)
             continue
         metadata = event.get("metadata") or {}
         agent_name = None
-        if kind == "user" and metadata.get(SECOND_HALF):
-            continue
         if kind == "user":
+            if metadata.get(SECOND_HALF):
+                continue  # the customer wrote it once, in the message before
             sender, agent_id = "customer", None
         elif metadata.get("sent_by") == AGENT_SENT:
             sender, agent_id = "agent", str(metadata.get("agent_id") or "") or None

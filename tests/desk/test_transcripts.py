@@ -26,3 +26,18 @@ def test_a_two_part_message_is_shown_once() -> None:
         ("agent", "Hello, I am here."),
         ("customer", "let me talk to a human"),
     ]
+
+
+def test_the_handoff_card_tail_is_the_same_transcript(tracker_factory) -> None:  # type: ignore[no-untyped-def]
+    """The transcript tail copied into a handoff package (``actions.context.last_messages``) reads the events the
+    way the console does: the second half of a two-part message is not repeated."""
+    from actions.context import last_messages
+
+    events = [
+        {"event": "user", "text": "查一下订单然后转人工", "timestamp": 1.0},
+        {"event": "bot", "text": "订单在路上。", "timestamp": 2.0},
+        {"event": "user", "text": "转人工", "timestamp": 3.0, "metadata": {SECOND_HALF: True}},
+    ]
+    tail = last_messages(tracker_factory(text="谢谢", events=events))
+    assert [(m["from"], m["text"]) for m in tail] == [
+        ("customer", "查一下订单然后转人工"), ("bot", "订单在路上。"), ("customer", "谢谢")]
