@@ -2,10 +2,10 @@
 
     .venv/bin/python -m sentiment_training.cs_head [--datasets ../shared/datasets]
 
-Trained on customer-service messages: cs_complaints_en (train split: complaint = negative), the
-team's messages (``data/cs_emotions_train.jsonl``, ``data/cs_extra_train.jsonl``,
-``data/cs_more_train.jsonl``, less a fixed
-fifth kept for validation) and the assistant's calm NLU examples, with samples of the review and
+Trained on customer-service messages: cs_complaints_en (train split: complaint = negative, not a
+complaint = no anger and no anxiety), the team's messages (``data/cs_emotions_train.jsonl``,
+``data/cs_extra_train.jsonl``, ``data/cs_more_train.jsonl``, less a fixed fifth kept for validation)
+and the assistant's calm NLU examples, with samples of the review and
 emotion corpora (ChnSentiCorp, online_shopping_10_cats, SST-2, SMP2020-EWECT, GoEmotions; train
 splits) at a lower weight as support. Thresholds are fitted per language on the customer-service
 validation data: cs_complaints_en validation plus the held-back fifth of the team's messages.

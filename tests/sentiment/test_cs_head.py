@@ -225,13 +225,13 @@ def test_everyday_messages_to_a_support_account_are_rarely_read_as_anger_or_anxi
     """Anger or anxiety hands the customer to a person at once (``sentiment.tone.escalation``). On real
     tweets to support accounts that are not complaints (cs_complaints_en validation: order numbers,
     "within 48 hours", thanks; never trained on) at most one in twenty may be read so."""
-    from pathlib import Path
+    from sentiment_training.cs_head import complaint_rows
+    from sentiment_training.data import ROOT
 
-    path = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cs_complaints_en" / "data.jsonl"
-    if not path.exists():
-        pytest.skip(f"{path} is not here")
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    texts = [r["text"] for r in rows if r["split"] == "validation" and r["label"] != "complaint"]
+    datasets = ROOT.parent / "shared" / "datasets"
+    if not (datasets / "cs_complaints_en").exists():
+        pytest.skip(f"{datasets} has no cs_complaints_en")
+    texts = [r.text for r in complaint_rows(datasets, "validation") if r.targets[0] == 0]
     flagged = [t for t, r in zip(texts, analyzer.analyze_many(texts)) if r.emotion != "none"]
     assert len(texts) > 200 and len(flagged) <= 0.05 * len(texts), flagged[:10]
 
