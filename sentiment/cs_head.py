@@ -1,7 +1,8 @@
 """The customer-service head: polarity and anger/anxiety as a support team reads them.
 
 A linear layer over what one pass of the shipped model already computes (its sentence vector and
-its five outputs), the character n-gram model's log-odds, hashed word and character n-grams, and
+its five outputs), the character n-gram model's log-odds (the outputs and the log-odds weighed per
+language), hashed word and character n-grams, and
 a few cue counts that mark an unhappy customer without any negative word: a broken promise
 ("you promised", 说好的), a repeated contact ("third time", "again", 又, 还是), a wait ("5 days",
 等了), an escalation (manager, 投诉, 12315) and a deadline or a fear of loss (tomorrow, 明天, 会不会).
@@ -64,16 +65,27 @@ def cue_counts(text: str) -> np.ndarray:
     return np.array([*counts, math.log1p(len(text)) / 5.0], dtype=np.float32)
 
 
+# the layout of ``dense_features``; a training cache of them is only valid for the same layout
+DENSE_LAYOUT = 2
+
+
 def dense_features(reading: Reading, ngram_logit: float, text: str) -> np.ndarray:
-    """[sentence vector | model outputs | n-gram log-odds | cue counts | language]."""
+    """[sentence vector | model outputs and n-gram log-odds | cue counts | language | the outputs again,
+    for Chinese only].
+
+    The second copy lets the head weigh the model's and the n-gram model's readings per language: fitted
+    mostly on English tweets with one weight for both languages, it leaned on them too little for Chinese
+    and read Chinese reviews worse than the n-gram model alone (``sentiment_training/README.md``)."""
     p = reading.polarity
     neg, neu, pos = (p.get(k, 0.0) for k in (NEGATIVE, NEUTRAL, POSITIVE))
-    outputs = [math.log(neg + _EPS) - math.log(pos + _EPS), math.log(neu + _EPS) - math.log(max(neg, pos) + _EPS),
-               reading.emotions.get(ANGER, 0.0), reading.emotions.get(ANXIETY, 0.0), float(ngram_logit)]
+    outputs = np.array([math.log(neg + _EPS) - math.log(pos + _EPS),
+                        math.log(neu + _EPS) - math.log(max(neg, pos) + _EPS),
+                        reading.emotions.get(ANGER, 0.0), reading.emotions.get(ANXIETY, 0.0), float(ngram_logit)],
+                       np.float32)
     vector = reading.vector if reading.vector is not None else np.zeros(0, np.float32)
-    language = 1.0 if detect_language(text, fallback="zh") == "en" else 0.0
-    return np.concatenate([vector.astype(np.float32), np.array(outputs, np.float32), cue_counts(text),
-                           np.array([language], np.float32)])
+    english = detect_language(text, fallback="zh") == "en"
+    return np.concatenate([vector.astype(np.float32), outputs, cue_counts(text),
+                           np.array([float(english)], np.float32), outputs * (0.0 if english else 1.0)])
 
 
 _LINK = re.compile(r"https?://\S+|www\.\S+")

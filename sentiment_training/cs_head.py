@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sentiment.cs_head import DEFAULT_HEAD, HEADS, dense_features, hashed_text, hashing
+from sentiment.cs_head import DEFAULT_HEAD, DENSE_LAYOUT, HEADS, dense_features, hashed_text, hashing
 from sentiment.language import detect_language
 from sentiment.ngram import NgramPolarity
 from sentiment.transformer import DEFAULT_MODEL, TransformerAnalyzer
@@ -126,7 +126,7 @@ def featurise(rows: list[Row], model: TransformerAnalyzer, ngram: NgramPolarity,
     import scipy.sparse as sp
 
     texts = [r.text for r in rows]
-    key = hashlib.md5("\x00".join(texts).encode("utf-8")).hexdigest()[:16]
+    key = hashlib.md5("\x00".join([f"layout {DENSE_LAYOUT}", *texts]).encode("utf-8")).hexdigest()[:16]
     cached = cache / f"dense-{key}.npy" if cache else None
     if cached and cached.exists():
         dense = np.load(cached)

@@ -16,7 +16,8 @@ fifth of the team's messages): the teacher's thresholds per language, and per la
 (``sentiment/teacher.py``): of the shares of validation messages that could be sent to the teacher
 (nearest the student's threshold first), the one with the best macro-F1 of negative against not,
 the smaller share on a tie. Run after ``sentiment_training.cs_head`` (the band is measured on the
-shipped head). No test split is read.
+shipped head). After retraining only the head, ``--band-only`` chooses the band again and keeps the
+teacher. No test split is read.
 """
 
 from __future__ import annotations
@@ -215,6 +216,38 @@ def student_view(validation: list[Row], datasets: Path, cache: Path | None) -> t
     return negative, margins
 
 
+def band_again(datasets: Path, tuned: Path, cache: Path | None) -> int:
+    """Keep the tuned teacher and its thresholds; choose its band again on the shipped head (after
+    ``sentiment_training.cs_head`` has trained a new one: the band is a distance from the head's threshold)."""
+    from sentiment.cs_head import thresholds_for
+    from sentiment.teacher import Cascade
+
+    validation = team_rows(True) + complaint_rows(datasets, "validation")
+    cascade = Cascade.load(tuned).start()
+    if not cascade.ready:
+        print(f"the teacher in {tuned} could not be loaded", file=sys.stderr)
+        return 1
+    texts = [r.text for r in validation]
+    probabilities = cascade.probabilities(texts)
+    teacher_negative = np.array([p[0] >= thresholds_for(cascade.thresholds, t)["negative"]
+                                 for p, t in zip(probabilities, texts)])
+    student_negative, margins = student_view(validation, datasets, cache)
+    languages = np.array([detect_language(t, fallback="zh") for t in texts])
+    band, band_report = choose_band(student_negative, teacher_negative, margins,
+                                    np.array([r.targets[0] for r in validation]), languages)
+    with np.load(tuned) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["band"] = np.array(json.dumps(band))
+    np.savez_compressed(tuned, **arrays)
+    meta_path = tuned.with_suffix(".json")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta.update(band=band, band_choice=band_report,
+                band_chosen_again="for the head retrained after the teacher (--band-only); the teacher is unchanged")
+    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"saved {tuned} with band {band}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
@@ -227,7 +260,11 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--cache", type=Path, default=None, help="folder to keep the student's features between runs")
+    parser.add_argument("--band-only", action="store_true",
+                        help="keep the tuned teacher and choose its band again for a retrained head")
     args = parser.parse_args()
+    if args.band_only:
+        return band_again(args.datasets, args.out, args.cache)
 
     import tensorflow as tf
     from transformers import AutoTokenizer

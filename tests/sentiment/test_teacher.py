@@ -133,6 +133,26 @@ def test_the_tuned_teacher_says_what_it_was_trained_on_and_its_band():
     assert {lang: row["band"] for lang, row in chosen.items()} == meta["band"]
 
 
+def test_the_shipped_band_is_the_one_chosen_for_the_shipped_head(tmp_path):
+    """The band is a distance from the head's negative threshold, so a head retrained after the teacher
+    needs its band chosen again (``tune_teacher --band-only``); choosing it now must give the shipped one."""
+    import shutil
+
+    from sentiment_training.data import ROOT
+    from sentiment_training.tune_teacher import band_again
+
+    datasets = ROOT.parent / "shared" / "datasets"
+    if not (datasets / "cs_complaints_en").exists():
+        pytest.skip(f"{datasets} has no cs_complaints_en")
+    tuned = tmp_path / TUNED.name
+    shutil.copy(TUNED, tuned)
+    shutil.copy(TUNED.with_suffix(".json"), tuned.with_suffix(".json"))
+    assert band_again(datasets, tuned, None) == 0
+    shipped = json.loads(TUNED.with_suffix(".json").read_text(encoding="utf-8"))["band"]
+    assert json.loads(tuned.with_suffix(".json").read_text(encoding="utf-8"))["band"] == shipped
+    assert Cascade.load(tuned).band == shipped
+
+
 def test_the_tuned_layers_replace_the_top_of_the_released_encoder():
     meta = json.loads(TUNED.with_suffix(".json").read_text(encoding="utf-8"))
     _, released = read_encoder(ENCODER)
