@@ -2,10 +2,10 @@
 
 A linear layer over what one pass of the shipped model already computes (its sentence vector and
 its five outputs), the character n-gram model's log-odds (the outputs and the log-odds weighed per
-language), hashed word and character n-grams, and
-a few cue counts that mark an unhappy customer without any negative word: a broken promise
-("you promised", 说好的), a repeated contact ("third time", "again", 又, 还是), a wait ("5 days",
-等了), an escalation (manager, 投诉, 12315) and a deadline or a fear of loss (tomorrow, 明天, 会不会).
+language), hashed word and character n-grams, and a few cue counts that mark an unhappy customer
+without any negative word: a broken promise ("you promised", 说好的), a repeated contact ("third
+time", "again", 又, 还是), a wait ("5 days", 等了), an escalation (manager, 投诉, 12315) and a
+deadline or a fear of loss (tomorrow, 明天, 会不会).
 It is trained on customer-service messages (``sentiment_training.cs_head``: the complaints set,
 the team's messages, the review corpora only as support) and costs well under a millisecond.
 
