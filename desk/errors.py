@@ -10,6 +10,7 @@ DeskError
 ├── RasaUnavailable          desk.rasa_client: the Rasa server did not answer
 ├── TicketInboxError         desk.ticket_inbox: a claim, note or resolution refused (carries its wording key)
 ├── TransferRefused          desk.teams: a transfer or team change refused (``why``: its wording key's end)
+├── WeekRefused              desk.weekly_report: a week a supervisor cannot write now (also a ValueError)
 └── ChannelUnavailable       desk.gateway: no way to reach the customer on this channel
     └── NotAWeChatConversation   (also a ValueError)
 

@@ -3,7 +3,9 @@ the bot did not understand, for one week (Monday to Sunday, UTC), stored so past
 
 The scheduled job (``python -m desk.retention``, run daily, calls ``run_due``; or by hand
 ``python -m desk.weekly_report [--week YYYY-MM-DD] [--force]``) writes the last complete week once; the
-console shows the stored weeks (``/supervisor/reports/weekly``) and each as a CSV.
+console shows the stored weeks (``/supervisor/reports/weekly``) and each as a CSV, and a supervisor writes
+a week there too (``write``: the job may be off, or data came late). Only a week that is over can be
+written, and not one whose transcripts retention has deleted (writing it again would lose its lines).
 
 Figures (``figures`` of ``weekly_reports``, counts and rates only):
 
@@ -33,11 +35,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from common.masking import mask_text
 from desk import metrics, sla
 from desk._unit import unit_of_work
+from desk.errors import DeskError
 from desk.models import Handoff, WeeklyReport, WeeklyReportMessage
 from desk.review import _records
 from desk.sla_store import SlaStore
@@ -50,6 +54,20 @@ MAX_MESSAGES = 500
 TOP = 10
 TEXT_MAX = 300
 EVENTS = "events"
+EARLIEST = date(2000, 1, 3)  # a Monday; an earlier day is a typing slip, not a week anyone reports on
+
+
+REFUSALS = {"bad_week": "a day before 2000-01-03 is taken for a typing slip",
+            "not_over": "it is not over yet (from the Monday after it, UTC)",
+            "purged": "retention (TRANSCRIPT_RETENTION_DAYS) has deleted its transcripts"}
+
+
+class WeekRefused(DeskError, ValueError):
+    """A week that cannot be written now; ``why`` ends its wording key (``weekly_<why>``)."""
+
+    def __init__(self, week_start: date, why: str) -> None:
+        super().__init__(f"the week of {week_start.isoformat()} cannot be written: {why}")
+        self.week_start, self.why = week_start, why
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,17 @@ class StoredReport:
 def last_complete_week(now: datetime) -> date:
     """The Monday of the week before ``now``'s."""
     return sla.week_of(now) - timedelta(days=7)
+
+
+def refusal(week_start: date, now: datetime, retention_days: int = 0) -> str | None:
+    """Why the week starting on ``week_start`` cannot be written at ``now`` (``WeekRefused.why``), or None."""
+    if week_start < EARLIEST:
+        return "bad_week"
+    if week_start > last_complete_week(now):
+        return "not_over"
+    if retention_days > 0 and week_start < (now - timedelta(days=retention_days)).date():
+        return "purged"
+    return None
 
 
 def _tally(t: sla.Tally) -> dict[str, Any]:
@@ -126,8 +155,30 @@ class WeeklyReports:
         self._targets = targets or metrics.Targets.load()
 
     # ------------------------------------------------------------------------------ writing
+    def write(self, day: date | None = None, *, retention_days: int = 0) -> StoredReport:
+        """Write (again) the week holding ``day`` (default: the last complete week), asked for by a person.
+
+        Raises ``WeekRefused`` for a week that is not over yet (``not_over``: its report would stop
+        short, and the scheduled job would then keep that copy), one older than the transcripts kept
+        (``purged``: with ``retention_days`` set, its lines are deleted) or before ``EARLIEST``."""
+        now = self._clock()
+        week = sla.week_of(day) if day is not None else last_complete_week(now)
+        why = refusal(week, now, retention_days)
+        if why is not None:
+            raise WeekRefused(week, why)
+        return self.generate(week, replace=True)
+
     def generate(self, week_start: date, *, replace: bool = True) -> StoredReport:
-        """Compute and store the week starting on ``week_start`` (a Monday); an earlier copy is replaced."""
+        """Compute and store the week starting on ``week_start`` (a Monday); an earlier copy is replaced.
+
+        Two writers of the same week at once (the job and a supervisor): the later insert meets the
+        unique week and is done again as a replacement (or, without ``replace``, returns the stored one)."""
+        try:
+            return self._generate(week_start, replace=replace)
+        except IntegrityError:
+            return self._generate(week_start, replace=replace)
+
+    def _generate(self, week_start: date, *, replace: bool) -> StoredReport:
         week_start = sla.week_of(week_start)
         week_end = week_start + timedelta(days=6)
         start, end = datetime.combine(week_start, time.min), datetime.combine(week_end + timedelta(days=1), time.min)
@@ -237,7 +288,11 @@ def main(argv: list[str] | None = None, session_factory: sessionmaker | None = N
     if tracker is None:
         tracker = make_engine(settings.tracker_db_url)
     reports = WeeklyReports(session_factory, tracker=tracker, thresholds=load_thresholds(settings.segments_file))
-    week = args.week or last_complete_week(datetime.utcnow())
+    week = sla.week_of(args.week) if args.week else last_complete_week(datetime.utcnow())
+    why = refusal(week, datetime.utcnow(), settings.transcript_retention_days)
+    if why is not None:
+        print(f"the week of {week.isoformat()} is not written: {REFUSALS[why]}", file=sys.stderr)
+        return 2
     stored = reports.generate(week, replace=args.force)
     print(f"weekly report for the week of {stored.week_start.isoformat()} stored")
     return 0

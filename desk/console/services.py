@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import sessionmaker
 
+from common.db import make_engine
 from common.ratelimit import RateLimiter, limiter_from_settings
 from common.settings import Settings
 from desk.agents import AgentStore
@@ -60,7 +61,7 @@ class Services:
     desk: TeamDesk  # teams, routing, transfer, auto-assignment
     assigner: AutoAssigner  # the periodic auto-assignment (and availability) task
     sla: SlaStore  # SLA states in the queue and the inbox, the SLA report
-    weekly: WeeklyReports  # the stored weekly reports (written by the scheduled job)
+    weekly: WeeklyReports  # the stored weekly reports (written by the scheduled job, or by a supervisor)
     # context, canned replies, reports and search (routes/canned.py, context.py, reports.py)
     canned: CannedStore
     labels: LabelStore
@@ -115,7 +116,9 @@ class Services:
             held=HeldMessages(session_factory),
             inbox=TicketInbox(session_factory, clock=clock),
             sla=SlaStore(session_factory, clock=clock, thresholds=load_thresholds(settings.segments_file)),
-            weekly=WeeklyReports(session_factory, clock=clock),
+            # the tracker store's engine is made here but connects only when a supervisor writes a week
+            weekly=WeeklyReports(session_factory, tracker=make_engine(settings.tracker_db_url), clock=clock,
+                                 thresholds=load_thresholds(settings.segments_file)),
             canned=CannedStore(session_factory, forbidden_words_file=settings.forbidden_words_file, clock=clock),
             labels=LabelStore(session_factory, clock=clock),
             reports=Reports(session_factory),

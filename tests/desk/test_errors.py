@@ -11,10 +11,11 @@ import desk.privacy
 import desk.rasa_client
 import desk.teams
 import desk.ticket_inbox
+import desk.weekly_report
 from desk.errors import DeskError
 
 MODULES = (desk.errors, desk.agents, desk.privacy, desk.rasa_client, desk.gateway, desk.ticket_inbox,
-           desk.teams)
+           desk.teams, desk.weekly_report)
 
 
 def drawn_tree() -> dict[str, str]:

@@ -21,7 +21,7 @@ from desk.handoffs import HandoffQueue
 from desk.models import WeeklyReport, WeeklyReportMessage
 from desk.review import record_first_response
 from desk.schema import create_all
-from desk.weekly_report import WeeklyReports, csv_rows, last_complete_week, misunderstood
+from desk.weekly_report import WeeklyReports, WeekRefused, csv_rows, last_complete_week, misunderstood
 from tests.conftest import MovableClock
 
 MONDAY = datetime(2026, 11, 9, 10, 0)  # the week reported: 9 to 15 November 2026
@@ -140,6 +140,26 @@ def test_writing_a_week_again_replaces_it(week, tracker):
         assert session.scalar(select(sa.func.count(WeeklyReport.id))) == 1
 
 
+def test_a_person_writes_only_a_week_that_is_over_and_still_has_its_transcripts(week, tracker):
+    clock = MovableClock(datetime(2026, 11, 15, 23, 0))  # the Sunday evening of the week reported
+    reports = WeeklyReports(week, tracker=tracker, clock=clock)
+    with pytest.raises(WeekRefused) as refused:
+        reports.write(date(2026, 11, 9))
+    assert refused.value.why == "not_over" and reports.weeks() == []
+    assert reports.write().week_start == date(2026, 11, 2)  # by default the last complete week
+    clock.now = AFTER
+    stored = reports.write(date(2026, 11, 14), retention_days=30)
+    assert stored.week_start == date(2026, 11, 9) and stored.figures["misunderstood"] == 3
+    with pytest.raises(WeekRefused) as refused:
+        reports.write(date(1999, 12, 31))
+    assert refused.value.why == "bad_week"
+    clock.advance(days=40)  # retention has deleted that week's transcripts: its stored report is kept
+    with pytest.raises(WeekRefused) as refused:
+        reports.write(date(2026, 11, 9), retention_days=30)
+    assert refused.value.why == "purged" and reports.get(date(2026, 11, 9)).figures == stored.figures
+    assert reports.write(date(2026, 11, 9)).week_start == date(2026, 11, 9)  # retention off: transcripts kept
+
+
 def test_the_csv_has_every_section_and_is_safe_for_spreadsheets(week, tracker):
     stored = WeeklyReports(week, tracker=tracker, clock=lambda: AFTER).generate(date(2026, 11, 9))
     header, rows = csv_rows(stored)
@@ -209,3 +229,8 @@ def test_a_week_is_written_by_hand_from_the_command_line(week, tracker, capsys):
         again = session.scalars(select(WeeklyReport)).one()
         assert again.id == first.id and again.generated_at >= first_at
         assert again.figures["top_reasons"] == [["refund", 2], ["user_request", 1]]
+    this_week = datetime.utcnow().date().isoformat()  # not over yet: refused, nothing written
+    assert main(["--week", this_week], session_factory=week, tracker=tracker) == 2
+    assert "not over yet" in capsys.readouterr().err
+    with week.begin() as session:
+        assert session.scalar(select(sa.func.count(WeeklyReport.id))) == 1

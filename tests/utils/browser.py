@@ -101,7 +101,8 @@ def seeded_console(directory: Path, users: Sequence[tuple[str, str, str, str]],
         prepare(factory)
     assistant = SimpleNamespace(session_factory=factory, rasa_url=f"http://127.0.0.1:{free_port()}", token="")
     try:
-        with running_console(assistant) as url:  # type: ignore[arg-type]
+        # its own (empty) tracker store: a weekly report written from the console reads none of the project's
+        with running_console(assistant, tracker_db_url=f"sqlite:///{directory / 'tracker.db'}") as url:  # type: ignore[arg-type]
             yield SimpleNamespace(url=url, factory=factory)
     finally:
         engine.dispose()

@@ -1,21 +1,24 @@
 """The weekly reports the scheduled job stored (desk.weekly_report): the list of weeks, one week as a
-page and as a CSV (supervisors only)."""
+page and as a CSV, and a week written (again) by a supervisor (supervisors only)."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+import logging
+from datetime import date, timedelta
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from desk.console.deps import SUPERVISOR_ONLY, ServicesDep, T
+from desk.console.deps import SUPERVISOR_ONLY, CurrentAgent, ServicesDep, T
 from desk.console.pages import render
 from desk.console.routes import review_shared as shared
 from desk.console.routes.sla import group_label
 from desk.console.services import Services
-from desk.weekly_report import StoredReport, WeeklyReports, csv_rows
+from desk.weekly_report import EARLIEST, StoredReport, WeeklyReports, WeekRefused, csv_rows, last_complete_week
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/supervisor/reports/weekly", dependencies=SUPERVISOR_ONLY)
 
 
@@ -38,10 +41,37 @@ async def _one(services: Services, week: str, t: T) -> StoredReport:
     return report
 
 
+def _last_week(services: Services) -> dict[str, str]:
+    """The write form's default (the last complete week's Monday) and its latest day (that week's Sunday)."""
+    monday = last_complete_week(services.clock())
+    return {"value": monday.isoformat(), "max": (monday + timedelta(days=6)).isoformat(), "min": EARLIEST.isoformat()}
+
+
 @router.get("", response_class=HTMLResponse)
 async def weeks_page(request: Request, services: ServicesDep) -> HTMLResponse:
     weeks = await asyncio.to_thread(_reports(services).weeks)
-    return render(request, "reports_weekly.html", weeks=weeks, report=None)
+    return render(request, "reports_weekly.html", weeks=weeks, report=None, form=_last_week(services))
+
+
+@router.post("")
+async def write_week(request: Request, services: ServicesDep, who: CurrentAgent, t: T) -> Any:
+    """Write the week holding ``week`` (a day, YYYY-MM-DD; default the last complete week), again if stored."""
+    data = await shared.payload(request)
+    raw = str(data.get("week") or "").strip()
+    try:
+        day = date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise HTTPException(status_code=422, detail=t("weekly_bad_week")) from None
+    try:
+        report = await asyncio.to_thread(_reports(services).write, day,
+                                         retention_days=services.settings.transcript_retention_days)
+    except WeekRefused as exc:
+        raise HTTPException(status_code=422, detail=t(f"weekly_{exc.why}")) from exc
+    logger.info("weekly report for the week of %s written by %s", report.week_start, who.agent.username)
+    if shared.wants_page(request):
+        return RedirectResponse(f"/supervisor/reports/weekly/{report.week_start.isoformat()}", status_code=303)
+    return {"week_start": report.week_start.isoformat(), "generated_at": report.generated_at.isoformat(),
+            "figures": report.figures, "top_messages": [[text, n] for text, n in report.top_messages]}
 
 
 @router.get("/{week}.csv")
@@ -56,4 +86,4 @@ async def week_page(week: str, request: Request, services: ServicesDep, t: T) ->
     report = await _one(services, week, t)
     weeks = await asyncio.to_thread(_reports(services).weeks)
     return render(request, "reports_weekly.html", weeks=weeks, report=report, f=report.figures,
-                  reason_label=lambda value: group_label(t, "reason", value))
+                  form=_last_week(services), reason_label=lambda value: group_label(t, "reason", value))

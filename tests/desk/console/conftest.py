@@ -162,7 +162,8 @@ def console_factory(seeded: sessionmaker, clock: Callable[..., Any]) -> Callable
     def make(session_factory: sessionmaker | None = None, **kwargs: Any) -> Console:
         factory = session_factory or seeded
         rasa = kwargs.pop("rasa", None) or FakeRasa()  # or a real RasaClient (e.g. on a closed port)
-        settings = Settings(console_session_hours=8, console_queue_poll_ms=50, console_transcript_poll_ms=50)
+        settings = kwargs.pop("settings", None) or Settings(console_session_hours=8, console_queue_poll_ms=50,
+                                                            console_transcript_poll_ms=50)
         now = kwargs.pop("clock", clock)
         gateways = kwargs.pop("gateways", {})  # extra channel gateways (web/rest: the console's own)
         app = create_app(settings, session_factory=factory, rasa=rasa, gateways=gateways, clock=now,

@@ -1,7 +1,8 @@
 """The SLA warning in a real browser (Playwright driving Debian's Chromium): in the queue a VIP customer's
 badge turns from "due soon" to "past target" by itself while the page stays open; in the tickets inbox
 the at-risk tickets are marked and the SLA filter keeps the breached ones; the supervisor's SLA report
-and weekly report open. The console runs over a seeded file database (no Rasa needed)."""
+and weekly report open, the week written with the page's own button. The console runs over a seeded file
+database (no Rasa needed)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 from desk.handoffs import HandoffQueue
 from desk.tickets import TicketStore
-from desk.weekly_report import WeeklyReports, last_complete_week
+from desk.weekly_report import last_complete_week
 from tests.utils.browser import seeded_console, sign_in
 
 pytestmark = [pytest.mark.browser]
@@ -95,7 +96,7 @@ def test_the_inbox_marks_at_risk_tickets_and_filters_the_breached(world: Any, br
 def test_a_supervisor_opens_the_sla_report_and_the_weekly_report(world: Any, browser: Any) -> None:
     from playwright.sync_api import expect
 
-    WeeklyReports(world.factory).generate(last_complete_week(datetime.utcnow()))
+    last_week = last_complete_week(datetime.utcnow()).isoformat()
     context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
     page = context.new_page()
     try:
@@ -110,9 +111,14 @@ def test_a_supervisor_opens_the_sla_report_and_the_weekly_report(world: Any, bro
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "sla-report-zh.png"), full_page=True)
         page.click("[data-testid=nav-weekly]")
-        page.locator("[data-testid=weekly-weeks] a").first.click()
+        expect(page.get_by_test_id("weekly-week")).to_have_value(last_week)  # the last complete week
+        page.click("[data-testid=weekly-write]")
+        page.wait_for_url(f"**/supervisor/reports/weekly/{last_week}")
         expect(page.get_by_test_id("weekly-cards")).to_be_visible()
         expect(page.get_by_test_id("weekly-csv")).to_be_visible()
+        expect(page.locator(f"[data-testid=weekly-weeks] a[data-week='{last_week}']")).to_have_attribute(
+            "aria-current", "page")
+        expect(page.get_by_test_id("weekly-write")).to_have_text("重新生成这一周的报告")
         page.screenshot(path=str(SHOTS / "weekly-report-zh.png"), full_page=True)
     finally:
         context.close()

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from desk.models import Ticket
+from common.settings import Settings
+from desk.handoffs import HandoffQueue
+from desk.models import Ticket, WeeklyReport
 from desk.review import record_first_response
 from desk.tickets import TicketStore
 from desk.weekly_report import WeeklyReports
 from tests.conftest import MovableClock
 from tests.desk.console.conftest import Console, enqueue
+from tests.desk.test_weekly_report import tracker_db
 
 HTML = {"Accept": "text/html"}
 
@@ -139,3 +142,57 @@ def test_stored_weekly_reports_open_as_pages_and_csv(console_factory, session_fa
     assert boss.get("/supervisor/reports/weekly/not-a-day", headers=HTML).status_code == 404
     assert console.client("agent1").get(f"/supervisor/reports/weekly/{monday.isoformat()}").status_code == 403
     assert date.fromisoformat(rows[1][2]) == monday
+
+
+def test_a_supervisor_writes_a_week_from_the_console(console_factory, session_factory, tmp_path) -> None:
+    """The scheduled job may be off or may have failed: a supervisor writes the last complete week (or a
+    chosen one) from the list page, again when data came late; a week not yet over is refused."""
+    clock = MovableClock(datetime(2026, 11, 11, 10, 0))  # a Wednesday; the week of 9 November
+    monday = date(2026, 11, 9)
+    tracker_db(tmp_path / "tracker.db", [
+        ("web-wk-1", datetime(2026, 11, 10, 9, 0), "那个东西咋整 13812345678", "nlu_fallback", 0.2),
+        ("web-wk-1", datetime(2026, 11, 10, 9, 1), "我的快递到哪了", "order_status", 0.97)])
+    settings = Settings(console_session_hours=8, console_queue_poll_ms=50, console_transcript_poll_ms=50,
+                        tracker_db_url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    console: Console = console_factory(session_factory, clock=clock, settings=settings)
+    enqueue(console.queue, "web-wk-1", priority=4)  # a refund handoff that week
+    boss, agent = console.client("boss"), console.client("agent1")
+    en = {"X-CSRF-Token": boss.csrf, "Accept-Language": "en"}
+
+    def stored() -> list[date]:
+        with console.session_factory() as session:
+            return [r.week_start for r in session.query(WeeklyReport).all()]
+
+    listing = boss.get("/supervisor/reports/weekly", headers={**HTML, "Accept-Language": "zh"}).text
+    assert 'data-testid="weekly-generate"' in listing and 'value="2026-11-02"' in listing  # last complete week
+    not_over = boss.post("/supervisor/reports/weekly", json={"week": "2026-11-11"}, headers=en)
+    assert not_over.status_code == 422 and "not over yet" in not_over.json()["detail"]
+    for bad in ("not-a-day", "0001-01-01", "2026-13-01"):
+        assert boss.post("/supervisor/reports/weekly", json={"week": bad}, headers=en).status_code == 422
+    assert boss.post("/supervisor/reports/weekly", json={}).status_code == 403  # no CSRF token
+    assert agent.post("/supervisor/reports/weekly", json={}, headers={"X-CSRF-Token": agent.csrf}).status_code == 403
+    assert stored() == []
+
+    clock.advance(days=7)  # now the week of 9 November is over; by default the last complete week is written
+    boss = console.client("boss")  # signed in again: a console session lasts 8 hours
+    en = {"X-CSRF-Token": boss.csrf, "Accept-Language": "en"}
+    written = boss.post("/supervisor/reports/weekly", json={}, headers=en)
+    assert written.status_code == 200 and written.json()["week_start"] == monday.isoformat()
+    assert written.json()["figures"]["top_reasons"] == [["refund", 1]]
+    assert written.json()["figures"]["misunderstood"] == 1
+    rows = _csv(boss.get(f"/supervisor/reports/weekly/{monday.isoformat()}.csv"))
+    assert ["misunderstood", "那个东西咋整 138****5678", "1"] in rows  # masked, as the job stores it
+
+    # a handoff recorded late for that week: the form on the page writes the week again, then opens it
+    HandoffQueue(console.session_factory, clock=lambda: datetime(2026, 11, 12, 8, 0)).enqueue(
+        conversation_id="web-wk-2", customer_id=None, channel="web", language="en", reason="user_request",
+        priority=5, summary="s", package={})
+    clock.advance(hours=1)
+    again = boss.post("/supervisor/reports/weekly", data={"week": "2026-11-12", "csrf_token": boss.csrf},
+                      headers=HTML, follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == f"/supervisor/reports/weekly/{monday.isoformat()}"
+    page = boss.get(again.headers["location"], headers={**HTML, "Accept-Language": "en"}).text
+    assert "Written 2026-11-18 11:00" in page
+    rows = _csv(boss.get(f"/supervisor/reports/weekly/{monday.isoformat()}.csv"))
+    assert ["handoff_reason", "refund", "1"] in rows and ["handoff_reason", "user_request", "1"] in rows
+    assert stored() == [monday]  # replaced, not a second copy
