@@ -207,6 +207,8 @@ class Settings:
     care_weekly_cap: int = setting("CARE_WEEKLY_CAP", 3, "... and in 7 days")
     care_web_poll_s: int = setting("CARE_WEB_POLL_S", 5, "how often the console hands waiting proactive messages "
                                    "to connected widgets")
+    search_index_s: int = setting("SEARCH_INDEX_S", 30, "how often the console indexes changed transcripts for "
+                                  "search in the background (0 = a search reads the changed trackers itself)")
 
     @property
     def is_production(self) -> bool:

@@ -8,9 +8,13 @@ gives 退款 / 进度 / 退款进度) and the words, joined by spaces, are what 
 - PostgreSQL (production): ``to_tsvector('simple', tokens)`` (a GIN index, migration 0011) matched with
   ``plainto_tsquery('simple', <query words>)``; the 'simple' configuration keeps every word as it is.
 
-Only masked text is indexed (``desk.transcripts.read_events`` masks every line). The index follows the
-trackers on read: ``refresh`` indexes the events newer than the last indexed one of each conversation
-that changed since it was last read, and ``index_events`` indexes a tracker the console has just read.
+Only masked text is indexed (``desk.transcripts.read_events`` masks every line). ``refresh`` indexes the
+events newer than the last indexed one of each conversation that changed since it was last read, and
+``index_events`` indexes a tracker the console has just read. The console keeps the index in step in the
+background (``IndexKeeper``, every ``SEARCH_INDEX_S``), so a search reads no tracker; while its rounds
+are not current (switched off, Rasa down, more changed conversations than one round reads), a search
+refreshes first, as it did before. Each replica of the console runs its own keeper: a conversation's
+index state row is locked while its new lines are written, so two writers never add the same line twice.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import jieba
 from sqlalchemy import or_, select, text
 from sqlalchemy.orm import sessionmaker
 
-from desk._unit import unit_of_work
+from desk._unit import retry_on_conflict, unit_of_work
 from desk.models import (
     TRANSCRIPT_FTS_TABLE as FTS_TABLE,
 )
@@ -87,10 +91,17 @@ class TranscriptSearch:
     # ------------------------------------------------------------------ indexing
 
     def index_events(self, conversation_id: str, events: Iterable[dict[str, Any]]) -> int:
-        """Index the lines of a tracker newer than the last indexed one; returns how many were added."""
+        """Index the lines of a tracker newer than the last indexed one; returns how many were added.
+
+        The conversation's state row is read ``FOR UPDATE`` (PostgreSQL; SQLite writes one at a time
+        anyway): another writer of the same conversation waits, then starts after the lines this one
+        wrote. Two first indexings at once meet the state's primary key, and the later is done again."""
         events = list(events)
+        return retry_on_conflict(lambda: self._index(conversation_id, events))
+
+    def _index(self, conversation_id: str, events: list[dict[str, Any]]) -> int:
         with unit_of_work(self._session_factory) as session:
-            state = session.get(TranscriptIndexState, conversation_id)
+            state = session.get(TranscriptIndexState, conversation_id, with_for_update=True)
             if state is None:
                 state = TranscriptIndexState(conversation_id=conversation_id, indexed_until=0.0)
                 session.add(state)
@@ -121,15 +132,21 @@ class TranscriptSearch:
     async def refresh(self, tracker: RasaTracker, limit: int = 200) -> int:
         """Read the trackers of the stale conversations and index their new lines; an unreachable
         tracker is left for the next refresh."""
+        return (await self.refresh_all(tracker, limit))[0]
+
+    async def refresh_all(self, tracker: RasaTracker, limit: int = 200) -> tuple[int, bool]:
+        """``refresh``, and whether it read every stale conversation (not when Rasa failed, nor when
+        ``limit`` of them were stale: more may wait)."""
         added = 0
-        for conversation_id in await asyncio.to_thread(self.stale, limit):
+        stale = await asyncio.to_thread(self.stale, limit)
+        for conversation_id in stale:
             try:
                 events = (await tracker(conversation_id)).get("events") or []
             except RasaUnavailable:  # Rasa down or slow: search what is indexed already
                 logging.getLogger(__name__).warning("search: tracker unavailable, index not refreshed")
-                return added
+                return added, False
             added += await asyncio.to_thread(self.index_events, conversation_id, events)
-        return added
+        return added, len(stale) < limit
 
     # ------------------------------------------------------------------ searching
 
@@ -161,6 +178,41 @@ class TranscriptSearch:
         for hit in self.search(query):
             out.setdefault(hit.conversation_id, hit)
         return out
+
+
+class IndexKeeper:
+    """Keeps the index in step with the trackers every ``interval_s`` seconds (run by the console), so
+    that a search reads no tracker. ``current()``: its last round read every changed conversation within
+    the last three intervals; otherwise a search refreshes on read (``interval_s`` 0: always)."""
+
+    def __init__(self, search: TranscriptSearch, tracker: RasaTracker, *, interval_s: float,
+                 clock: Callable[[], datetime] = datetime.utcnow, limit: int = 200) -> None:
+        self._search, self._tracker = search, tracker
+        self.interval_s = interval_s
+        self._clock = clock
+        self._limit = limit
+        self._complete_at: datetime | None = None
+
+    def current(self) -> bool:
+        if self.interval_s <= 0 or self._complete_at is None:
+            return False
+        return (self._clock() - self._complete_at).total_seconds() <= 3 * self.interval_s
+
+    async def round(self) -> int:
+        """One pass over the changed conversations; how many lines it added."""
+        started = self._clock()
+        added, complete = await self._search.refresh_all(self._tracker, self._limit)
+        if complete:
+            self._complete_at = started
+        return added
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.round()
+            except Exception:  # the database or Rasa: the next round tries again; searches refresh on read
+                logging.getLogger(__name__).exception("search: background indexing round failed")
+            await asyncio.sleep(max(1.0, float(self.interval_s)))
 
 
 def _has_fts(session: Any) -> bool:

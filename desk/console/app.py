@@ -134,10 +134,12 @@ def create_app(
         sweeper = asyncio.create_task(services.timeouts.run()) if watch_queue and services.timeouts else None
         assigner = asyncio.create_task(services.assigner.run()) if watch_queue else None
         care = asyncio.create_task(widget.care_courier(app)) if watch_queue else None
+        indexer = (asyncio.create_task(services.indexer.run())
+                   if watch_queue and services.indexer.interval_s > 0 else None)
         try:
             yield
         finally:
-            for running in (task, sweeper, assigner, care):
+            for running in (task, sweeper, assigner, care, indexer):
                 if running is not None:
                     running.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

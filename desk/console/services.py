@@ -28,7 +28,7 @@ from desk.notes import NoteStore
 from desk.rasa_client import RasaClient
 from desk.reports import Reports
 from desk.review import ReviewStore
-from desk.search import TranscriptSearch
+from desk.search import IndexKeeper, TranscriptSearch
 from desk.sla_store import SlaStore
 from desk.teams import TeamDesk
 from desk.ticket_inbox import TicketInbox
@@ -67,6 +67,7 @@ class Services:
     labels: LabelStore
     reports: Reports
     search: TranscriptSearch
+    indexer: IndexKeeper  # keeps the search index in step in the background (SEARCH_INDEX_S)
     care: CareStore  # proactive messages: the widget's waiting ones, the review's list
     offers: OfferStore  # offers issued and redeemed, by experiment arm (the dashboard's card)
     profiles: ProfileStore  # the widget reads a declared accessibility need (larger text)
@@ -97,6 +98,7 @@ class Services:
             interval_s=settings.queue_sweep_s, clock=clock,
         )
         desk = TeamDesk(session_factory, queue, agents, clock=clock)
+        search = TranscriptSearch(session_factory, clock=clock)
         return cls(
             settings=settings,
             agents=agents,
@@ -122,7 +124,9 @@ class Services:
             canned=CannedStore(session_factory, forbidden_words_file=settings.forbidden_words_file, clock=clock),
             labels=LabelStore(session_factory, clock=clock),
             reports=Reports(session_factory),
-            search=TranscriptSearch(session_factory, clock=clock),
+            search=search,
+            indexer=IndexKeeper(search, lambda conversation_id: rasa.tracker(conversation_id),
+                                interval_s=settings.search_index_s, clock=clock),
             desk=desk,
             assigner=AutoAssigner(desk, agents, queue, broker, timeouts,
                                   interval_s=settings.console_queue_poll_ms / 1000),

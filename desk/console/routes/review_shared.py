@@ -106,7 +106,8 @@ async def narrow(request: Request, services: Services, base: TranscriptQuery) ->
     hits: dict[str, Any] = {}
     text = (q.get("q") or "").strip()
     if text:
-        await services.search.refresh(services.rasa.tracker)  # the index follows the trackers on read
+        if not services.indexer.current():  # the background rounds stopped or are off: read the trackers now
+            await services.search.refresh(services.rasa.tracker)
         hits = await asyncio.to_thread(services.search.conversation_ids, text)
         ids = set(hits)
     label = (q.get("label") or "").strip()

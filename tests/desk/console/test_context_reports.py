@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from desk.models import Ticket
+from tests.conftest import MovableClock
 from tests.desk.console.conftest import Console, enqueue
 from tests.desk.console.test_review import VIP, _seed_conversations
 
@@ -180,3 +181,53 @@ def test_full_text_search_finds_chinese_words_with_masked_matches(desk: tuple[Co
     assert sorted(h["conversation_id"] for h in found("发票")) == ["web-en000001", "wx-00000001"]
     page = boss.get("/supervisor/transcripts", params={"q": "发票"}, headers={"Accept": "text/html"}).text
     assert 'data-testid="search-box"' in page and 'data-testid="search-match"' in page
+
+
+def test_a_search_reads_no_tracker_while_the_background_index_keeps_up(console_factory, clock) -> None:
+    """The console's indexer (``desk.search.IndexKeeper``, every SEARCH_INDEX_S) reads the changed
+    trackers; a search then only queries the index. When its rounds stop (Rasa down, the task stuck),
+    a search reads the trackers itself again, as without it."""
+    import asyncio
+
+    from desk.models import Conversation
+
+    now = MovableClock(datetime(2026, 12, 1, 9, 0))
+    console = console_factory(clock=now)
+    _seed_conversations(console, now)
+    console.rasa.log("wx-00000001", {"event": "user", "text": "发票怎么开"})
+    now.advance(seconds=1)
+    keeper = console.app.state.services.indexer
+    boss = console.client("boss")
+    read: list[str] = []
+    tracker = console.rasa.tracker
+
+    async def counted(conversation_id: str) -> dict[str, Any]:
+        read.append(conversation_id)
+        return await tracker(conversation_id)
+
+    console.rasa.tracker = counted  # type: ignore[method-assign]
+
+    def found(q: str) -> list[str]:
+        response = boss.get("/supervisor/api/transcripts", params={"q": q})
+        assert response.status_code == 200, response.text
+        return sorted(h["conversation_id"] for h in response.json()["transcripts"])
+
+    assert not keeper.current()
+    assert asyncio.run(keeper.round()) >= 1 and keeper.current()
+    read.clear()
+    assert found("发票") == ["wx-00000001"] and read == []  # the index only
+    console.rasa.log("web-en000001", {"event": "user", "text": "I need an invoice, 发票"})
+    with console.session_factory.begin() as session:
+        session.get(Conversation, "web-en000001").updated_at = now()
+    now.advance(seconds=1)
+    assert found("发票") == ["wx-00000001"] and read == []  # until the next round
+    asyncio.run(keeper.round())
+    assert read == ["web-en000001"]  # only the conversation that changed
+    assert found("发票") == ["web-en000001", "wx-00000001"]
+    console.rasa.log("wx-00000001", {"event": "user", "text": "发票抬头写公司"})
+    with console.session_factory.begin() as session:
+        session.get(Conversation, "wx-00000001").updated_at = now()
+    now.advance(seconds=3 * console.app.state.services.settings.search_index_s + 1)  # no round since
+    assert not keeper.current()
+    read.clear()
+    assert "wx-00000001" in found("抬头") and read == ["wx-00000001"]  # read on search again
