@@ -239,27 +239,7 @@ class ProfileStore:
         self, *, customer_id: str, enabled: bool, source: str, conversation_id: str | None
     ) -> None:
         """Record the PIPL consent choice (upsert ``Consent``) and append a ``ConsentChange``."""
-        now = self._clock()
-        source = source[:32]
-        with _db_errors(), self._session_factory.begin() as s:
-            if s.get(Customer, customer_id) is None:
-                raise CustomerNotFound(customer_id)
-            consent = s.get(Consent, customer_id, with_for_update=True)
-            if consent is None:
-                s.add(Consent(customer_id=customer_id, personalization=enabled, source=source, updated_at=now))
-            else:
-                consent.personalization = enabled
-                consent.source = source
-                consent.updated_at = now
-            s.add(
-                ConsentChange(
-                    customer_id=customer_id,
-                    personalization=enabled,
-                    source=source,
-                    conversation_id=conversation_id,
-                    created_at=now,
-                )
-            )
+        self._record_consent(customer_id, {"personalization": enabled}, source, conversation_id)
 
     def set_intensity(
         self, *, customer_id: str, intensity: str, source: str, conversation_id: str | None
@@ -268,30 +248,35 @@ class ProfileStore:
         also means personalisation is on. Upserts ``Consent`` and appends a ``ConsentChange``."""
         if intensity not in {i.value for i in Intensity}:
             raise ValueError(f"unknown intensity {intensity!r}")
+        self._record_consent(customer_id, {"personalization": True, "intensity": intensity}, source,
+                             conversation_id)
+
+    def _record_consent(self, customer_id: str, choice: dict[str, Any], source: str,
+                        conversation_id: str | None) -> None:
+        """Upsert ``Consent`` with ``choice`` and append it as a ``ConsentChange``. Two first choices at
+        once (a double tap; the widget and WeChat) both insert the consent row: the later meets its
+        primary key and is recorded again as an update, so neither choice nor its change is lost."""
         now = self._clock()
         source = source[:32]
-        with _db_errors(), self._session_factory.begin() as s:
-            if s.get(Customer, customer_id) is None:
-                raise CustomerNotFound(customer_id)
-            consent = s.get(Consent, customer_id, with_for_update=True)
-            if consent is None:
-                s.add(Consent(customer_id=customer_id, personalization=True, intensity=intensity, source=source,
-                              updated_at=now))
-            else:
-                consent.personalization = True
-                consent.intensity = intensity
-                consent.source = source
-                consent.updated_at = now
-            s.add(
-                ConsentChange(
-                    customer_id=customer_id,
-                    personalization=True,
-                    intensity=intensity,
-                    source=source,
-                    conversation_id=conversation_id,
-                    created_at=now,
-                )
-            )
+        for attempt in range(2):
+            try:
+                with _db_errors_except_integrity(), self._session_factory.begin() as s:
+                    if s.get(Customer, customer_id) is None:
+                        raise CustomerNotFound(customer_id)
+                    consent = s.get(Consent, customer_id, with_for_update=True)
+                    if consent is None:
+                        s.add(Consent(customer_id=customer_id, source=source, updated_at=now, **choice))
+                    else:
+                        for field, value in choice.items():
+                            setattr(consent, field, value)
+                        consent.source = source
+                        consent.updated_at = now
+                    s.add(ConsentChange(customer_id=customer_id, source=source, conversation_id=conversation_id,
+                                        created_at=now, **choice))
+                return
+            except IntegrityError as exc:  # the other first choice inserted the row: ours becomes an update
+                if attempt:
+                    raise StoreUnavailable("profile store unavailable (IntegrityError)") from exc
 
     def set_accessibility(
         self, *, customer_id: str, need: str | None, source: str, conversation_id: str | None

@@ -185,3 +185,46 @@ def test_a_retried_rating_is_stored_once_under_concurrency(session_factory: sess
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Feedback)) == 1
     assert not errors, errors  # the losers of the race get the stored row back
+
+
+@pytest.mark.parametrize("choice", ["personalization", "intensity"])
+def test_a_first_consent_choice_made_twice_at_once_is_kept(store, seeded: sessionmaker, choice: str) -> None:  # type: ignore[no-untyped-def]
+    """A double tap on the widget's personalisation menu (or the widget and WeChat at once) for a customer
+    with no consent row yet: both requests insert it. The later one waits for the earlier, then records its
+    own choice as an update, with its own consent change; it is not lost as an error."""
+    from profiles.models import Consent, ConsentChange, Customer
+
+    with seeded.begin() as session:
+        customer_id = session.scalars(select(Customer.id).order_by(Customer.id)).first()
+        session.query(ConsentChange).filter(ConsentChange.customer_id == customer_id).delete()
+        session.query(Consent).filter(Consent.customer_id == customer_id).delete()
+    result: dict = {}
+
+    def choose() -> None:
+        try:
+            if choice == "personalization":
+                store.set_personalization(customer_id=customer_id, enabled=False, source="web", conversation_id="c2")
+            else:
+                store.set_intensity(customer_id=customer_id, intensity="low", source="web", conversation_id="c2")
+            result["ok"] = True
+        except Exception as exc:  # noqa: BLE001 - the test reads it
+            result["error"] = exc
+
+    with seeded() as first, first.begin():  # the first tap, half-way: its consent row inserted, not committed
+        first.add(Consent(customer_id=customer_id, personalization=True, source="web"))
+        first.add(ConsentChange(customer_id=customer_id, personalization=True, source="web", conversation_id="c1"))
+        first.flush()
+        second = threading.Thread(target=choose)
+        second.start()
+        second.join(0.5)
+    second.join(10)
+    assert result == {"ok": True}
+    with seeded() as session:
+        consent = session.get(Consent, customer_id)
+        changes = session.scalars(select(ConsentChange.conversation_id).where(ConsentChange.customer_id == customer_id)
+                                  .order_by(ConsentChange.id)).all()
+    assert changes == ["c1", "c2"]
+    if choice == "personalization":
+        assert consent.personalization is False
+    else:
+        assert consent.personalization is True and consent.intensity == "low"
