@@ -35,12 +35,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from common.masking import mask_text
 from desk import metrics, sla
-from desk._unit import unit_of_work
+from desk._unit import retry_on_conflict, unit_of_work
 from desk.errors import DeskError
 from desk.models import Handoff, WeeklyReport, WeeklyReportMessage
 from desk.review import _records
@@ -173,10 +172,7 @@ class WeeklyReports:
 
         Two writers of the same week at once (the job and a supervisor): the later insert meets the
         unique week and is done again as a replacement (or, without ``replace``, returns the stored one)."""
-        try:
-            return self._generate(week_start, replace=replace)
-        except IntegrityError:
-            return self._generate(week_start, replace=replace)
+        return retry_on_conflict(lambda: self._generate(week_start, replace=replace), attempts=2)
 
     def _generate(self, week_start: date, *, replace: bool) -> StoredReport:
         week_start = sla.week_of(week_start)

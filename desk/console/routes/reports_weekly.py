@@ -41,7 +41,7 @@ async def _one(services: Services, week: str, t: T) -> StoredReport:
     return report
 
 
-def _last_week(services: Services) -> dict[str, str]:
+def _write_form(services: Services) -> dict[str, str]:
     """The write form's default (the last complete week's Monday) and its latest day (that week's Sunday)."""
     monday = last_complete_week(services.clock())
     return {"value": monday.isoformat(), "max": (monday + timedelta(days=6)).isoformat(), "min": EARLIEST.isoformat()}
@@ -50,7 +50,7 @@ def _last_week(services: Services) -> dict[str, str]:
 @router.get("", response_class=HTMLResponse)
 async def weeks_page(request: Request, services: ServicesDep) -> HTMLResponse:
     weeks = await asyncio.to_thread(_reports(services).weeks)
-    return render(request, "reports_weekly.html", weeks=weeks, report=None, form=_last_week(services))
+    return render(request, "reports_weekly.html", weeks=weeks, report=None, form=_write_form(services))
 
 
 @router.post("")
@@ -86,4 +86,4 @@ async def week_page(week: str, request: Request, services: ServicesDep, t: T) ->
     report = await _one(services, week, t)
     weeks = await asyncio.to_thread(_reports(services).weeks)
     return render(request, "reports_weekly.html", weeks=weeks, report=report, f=report.figures,
-                  form=_last_week(services), reason_label=lambda value: group_label(t, "reason", value))
+                  form=_write_form(services), reason_label=lambda value: group_label(t, "reason", value))
